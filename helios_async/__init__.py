@@ -1,0 +1,84 @@
+"""helios_async: the asyncio-native client for thymia's Helios voice-biomarker API.
+
+Everything public is re-exported here; ``helios_async.testing`` holds the local sandbox.
+"""
+
+from ._client import HeliosClient
+from ._config import Timeouts
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    ConnectError,
+    DeadlineExceededError,
+    DecodeError,
+    HeliosError,
+    InvalidInputError,
+    ModelRunFailedError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitError,
+    RecordingError,
+    RequestTimeoutError,
+    TransientAPIError,
+    TransportError,
+    UploadError,
+    UploadURLExpiredError,
+)
+from ._models import (
+    Account,
+    ActivityRunCreated,
+    BirthSex,
+    ErrorCode,
+    ModelRun,
+    ModelRunCreated,
+    ModelRunRequest,
+    ModelRunResults,
+    ModelRunStatus,
+    Section,
+    Tag,
+    User,
+)
+from ._polling import PollPolicy
+from ._retry import RetryPolicy
+from ._version import __version__
+
+__all__ = [
+    "APIError",
+    "Account",
+    "ActivityRunCreated",
+    "AuthenticationError",
+    "BadRequestError",
+    "BirthSex",
+    "ClientClosedError",
+    "ConnectError",
+    "DeadlineExceededError",
+    "DecodeError",
+    "ErrorCode",
+    "HeliosClient",
+    "HeliosError",
+    "InvalidInputError",
+    "ModelRun",
+    "ModelRunCreated",
+    "ModelRunFailedError",
+    "ModelRunRequest",
+    "ModelRunResults",
+    "ModelRunStatus",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PollPolicy",
+    "RateLimitError",
+    "RecordingError",
+    "RequestTimeoutError",
+    "RetryPolicy",
+    "Section",
+    "Tag",
+    "Timeouts",
+    "TransientAPIError",
+    "TransportError",
+    "UploadError",
+    "UploadURLExpiredError",
+    "User",
+    "__version__",
+]

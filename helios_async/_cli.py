@@ -1,0 +1,207 @@
+"""The ``helios-async`` command: demo, check, get, account.
+
+Errors print one line on stderr and exit non-zero: 2 for input refused locally, 1 otherwise,
+130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import sys
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._client import HeliosClient
+from ._errors import HeliosError, InvalidInputError, ModelRunFailedError
+from ._models import BUCKETED_SCORES, BirthSex, ModelRun, User
+from ._polling import PollPolicy
+from ._version import __version__
+
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_INTERRUPTED = 130
+_BAR = 20
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="helios-async",
+        description="Score mental wellness from a voice recording with thymia's Helios API.",
+    )
+    parser.add_argument("--version", action="version", version=f"helios-async {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="run a wellness check on a bundled recording against the local sandbox"
+    )
+    demo.add_argument("--json", action="store_true", help="print the run as the API's JSON")
+
+    check = commands.add_parser("check", help="run a wellness check on a recording")
+    check.add_argument("file", type=Path, help="the recording: FLAC, MP3, MP4, Ogg, WebM or WAV")
+    check.add_argument("--user-label", required=True, help="your id for the person, 1-50 chars")
+    check.add_argument(
+        "--date-of-birth", required=True, type=_date, help="YYYY-MM-DD (use 01 where unknown)"
+    )
+    check.add_argument(
+        "--birth-sex", required=True, type=str.upper, choices=[s.value for s in BirthSex]
+    )
+    check.add_argument("--language", required=True, help="language code such as en-GB")
+    check.add_argument(
+        "--deadline", type=float, default=None, help="seconds allowed for the whole check"
+    )
+    check.add_argument(
+        "--no-preflight",
+        dest="check_duration",
+        action="store_false",
+        help="skip the local duration check and let the API judge the recording",
+    )
+    _add_target(check)
+    check.add_argument("--json", action="store_true", help="print the run as the API's JSON")
+
+    get = commands.add_parser("get", help="show a model run by id")
+    get.add_argument("run_id")
+    _add_target(get, sandbox=False)
+    get.add_argument("--json", action="store_true", help="print the run as the API's JSON")
+
+    account = commands.add_parser("account", help="show the account behind the API key")
+    _add_target(account)
+    return parser
+
+
+def _add_target(parser: argparse.ArgumentParser, *, sandbox: bool = True) -> None:
+    parser.add_argument("--base-url", help="API root (default: THYMIA_BASE_URL or the region's)")
+    parser.add_argument("--region", choices=["default", "ca", "us"], help="API region")
+    if sandbox:
+        parser.add_argument(
+            "--sandbox", action="store_true", help="use an embedded local sandbox, not the real API"
+        )
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
+
+
+@contextlib.asynccontextmanager
+async def _client(args: argparse.Namespace, **options: Any) -> AsyncIterator[HeliosClient]:
+    """A client on the real API, or on an embedded sandbox when ``--sandbox`` is given."""
+    if getattr(args, "sandbox", False):
+        from .testing import Sandbox
+
+        async with (
+            Sandbox(processing_delay=options.pop("processing_delay", 0.5)) as sandbox,
+            HeliosClient(sandbox.api_key, base_url=sandbox.base_url, **options) as client,
+        ):
+            yield client
+    else:
+        options.pop("processing_delay", None)
+        async with HeliosClient(base_url=args.base_url, region=args.region, **options) as client:
+            yield client
+
+
+async def _run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "demo":
+        from .testing import sample_recording
+
+        args.sandbox, args.base_url, args.region = True, None, None
+        args.file, args.check_duration, args.deadline = sample_recording(), True, 60.0
+        args.user_label, args.date_of_birth = "demo-user-0001", dt.date(1990, 8, 24)
+        args.birth_sex, args.language = "FEMALE", "en-GB"
+        if not args.json:
+            print(f"Starting a local Helios sandbox; checking {args.file.name} ...\n", file=out)
+    if args.command in ("demo", "check"):
+        user = User(
+            user_label=args.user_label, date_of_birth=args.date_of_birth, birth_sex=args.birth_sex
+        )
+        fast_poll = PollPolicy(first_interval=0.2, interval=0.5) if args.sandbox else None
+        async with _client(args, poll=fast_poll, processing_delay=1.5) as client:
+            try:
+                run = await client.run_wellness_check(
+                    args.file,
+                    user=user,
+                    language=args.language,
+                    deadline=args.deadline,
+                    check_duration=args.check_duration,
+                )
+            except ModelRunFailedError as exc:
+                if args.json:  # the failed run is still the answer; the error goes to stderr
+                    _print_run(exc.run, True, out)
+                raise
+        _print_run(run, args.json, out)
+        return 0
+    if args.command == "get":
+        async with _client(args) as client:
+            run = await client.get_model_run(args.run_id)
+        _print_run(run, args.json, out)
+        return 0
+    async with _client(args) as client:
+        account = await client.get_account()
+    print(json.dumps({"id": account.id, "features": list(account.features)}), file=out)
+    return 0
+
+
+def _print_run(run: ModelRun, as_json: bool, out: TextIO) -> None:
+    if as_json:
+        print(json.dumps(dict(run.raw), indent=2), file=out)
+        return
+    print(format_run(run), file=out)
+
+
+def format_run(run: ModelRun) -> str:
+    """A run as a readable table: identity, timeline, warnings and the eleven scores."""
+    lines = [f"Model run {run.id}  ({run.user_label})", f"  status      {run.status.value}"]
+    for label, when in (("created", run.created_at), ("running", run.run_at)):
+        if when is not None:
+            lines.append(f"  {label:<11} {when.isoformat(timespec='seconds')}")
+    if run.completed_at is not None:
+        took = (run.completed_at - run.created_at).total_seconds()
+        lines.append(
+            f"  {'completed':<11} {run.completed_at.isoformat(timespec='seconds')}"
+            f"  ({took:.1f} s after creation)"
+        )
+    if run.error_code is not None:
+        lines.append(f"  error       {run.error_code.value}: {run.error_reason or ''}")
+    lines.extend(f"  warning     {warning}" for warning in run.warnings)
+    section = run.section
+    if section is not None:
+        lines.append(
+            f"\n  Scores for {section.start_secs:.1f}-{section.finish_secs:.1f} s"
+            " (bucketed: 0, 0.33, 0.66, 1; continuous: 0 to 1)"
+        )
+        for name, value in section.scores().items():
+            kind = "bucketed" if name in BUCKETED_SCORES else "continuous"
+            bar = "#" * round(value * _BAR) + "." * (_BAR - round(value * _BAR))
+            lines.append(f"  {name.replace('_', ' '):<26} {value:5.2f}  {bar}  {kind}")
+        lines.append(f"\n  Transcript: {section.transcript}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    out = out or sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        return asyncio.run(_run(args, out))
+    except KeyboardInterrupt:
+        print("helios-async: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except InvalidInputError as exc:
+        print(f"helios-async: refused before sending anything: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except ModelRunFailedError as exc:
+        print(f"helios-async: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except HeliosError as exc:
+        print(f"helios-async: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Where the client talks to and with what key: arguments, then environment, then defaults (D15)."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping
+
+import aiohttp
+import attrs
+
+from ._errors import InvalidInputError
+from ._version import __version__
+
+# helios-api.md §1.1
+REGIONS: Mapping[str, str] = {
+    "default": "https://api.thymia.ai",
+    "ca": "https://ca.api.thymia.ai",
+    "us": "https://us.api.thymia.ai",
+}
+ENV_API_KEY = "THYMIA_API_KEY"
+ENV_BASE_URL = "THYMIA_BASE_URL"
+ENV_REGION = "THYMIA_REGION"
+
+
+def resolve_api_key(api_key: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """The key from the argument, else ``THYMIA_API_KEY`` (D15).
+
+    Raises:
+        InvalidInputError: neither gives a non-blank key. The message never shows a key.
+    """
+    environ = os.environ if environ is None else environ
+    key = api_key if api_key is not None else environ.get(ENV_API_KEY)
+    if not key or not key.strip():
+        raise InvalidInputError(
+            "api_key", f"no API key: pass api_key=... or set the {ENV_API_KEY} environment variable"
+        )
+    if any(ch in key for ch in "\r\n"):
+        raise InvalidInputError("api_key", "must not contain line breaks")
+    return key.strip()
+
+
+def resolve_base_url(
+    base_url: str | None, region: str | None, environ: Mapping[str, str] | None = None
+) -> str:
+    """The API root: ``base_url``, else ``region``, else ``THYMIA_BASE_URL``, else
+    ``THYMIA_REGION``, else ``https://api.thymia.ai`` (§1.1, D15). No trailing slash.
+
+    Raises:
+        InvalidInputError: an unknown region, or a base URL that is not http(s).
+    """
+    environ = os.environ if environ is None else environ
+    if base_url is None and region is None:
+        base_url = environ.get(ENV_BASE_URL) or None
+        region = None if base_url else (environ.get(ENV_REGION) or None)
+    if base_url is None:
+        name = (region or "default").lower()
+        if name not in REGIONS:
+            raise InvalidInputError(
+                "region", f"must be one of {', '.join(REGIONS)}; got {region!r}"
+            )
+        return REGIONS[name]
+    if not base_url.startswith(("http://", "https://")):
+        raise InvalidInputError(
+            "base_url", f"must start with http:// or https://; got {base_url!r}"
+        )
+    return base_url.rstrip("/")
+
+
+@attrs.frozen(kw_only=True)
+class Timeouts:
+    """Per-request time limits, in seconds.
+
+    ``connect`` bounds opening a connection; ``read`` bounds each wait for response bytes on
+    API calls; ``upload`` bounds a whole recording upload (PUT), which moves far more bytes.
+    """
+
+    connect: float = 10.0
+    read: float = 30.0
+    upload: float = 300.0
+
+    def for_api(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=None, sock_connect=self.connect, sock_read=self.read)
+
+    def for_upload(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(
+            total=self.upload, sock_connect=self.connect, sock_read=self.read
+        )
+
+
+def user_agent(suffix: str | None = None) -> str:
+    """``helios-async/<v> Python/<v> aiohttp/<v>``, with the application's suffix if given."""
+    agent = (
+        f"helios-async/{__version__} Python/{platform.python_version()} "
+        f"aiohttp/{aiohttp.__version__}"
+    )
+    return f"{agent} {suffix}" if suffix else agent

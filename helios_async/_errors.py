@@ -1,0 +1,382 @@
+"""The one error tree of helios_async, and the one function that maps statuses onto it.
+
+Every exception the client raises on purpose is a :class:`HeliosError`::
+
+    HeliosError
+    ├── InvalidInputError (ValueError)          refused locally; nothing was sent
+    │   └── RecordingError                      the recording cannot be used (D9)
+    ├── ClientClosedError (RuntimeError)        the client was used after it closed
+    ├── TransportError                          no usable HTTP response arrived
+    │   ├── ConnectError                        no connection: the server never saw it
+    │   └── RequestTimeoutError (TimeoutError)  connect or read timed out
+    ├── DecodeError                             a 2xx body that is not the contract's JSON
+    ├── APIError                                the API answered with a refusal (§1.5, D2)
+    │   ├── BadRequestError                     400, 410, 422: malformed request
+    │   ├── AuthenticationError                 401, 403: missing, invalid or forbidden key
+    │   ├── NotFoundError                       404: unknown run, or deleted (§6.5)
+    │   └── TransientAPIError                   408, 500, 502, 503, 504: worth retrying
+    │       └── RateLimitError                  429, with ``retry_after`` in seconds
+    ├── UploadError                             storage refused the presigned PUT (§4, D14)
+    │   └── UploadURLExpiredError               the URL expired or was refused: new run
+    ├── OutcomeUnknownError                     a create may or may not have made a run (D13)
+    ├── ModelRunFailedError                     the run ended COMPLETE_ERROR (§3.4)
+    └── DeadlineExceededError (TimeoutError)    a wait or a whole check ran out of time
+
+Messages never contain the API key: the key only ever travels in a request header, and no
+error keeps request headers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import ErrorCode, ModelRun
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConnectError",
+    "DeadlineExceededError",
+    "DecodeError",
+    "HeliosError",
+    "InvalidInputError",
+    "ModelRunFailedError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "RateLimitError",
+    "RecordingError",
+    "RequestTimeoutError",
+    "TransientAPIError",
+    "TransportError",
+    "UploadError",
+    "UploadURLExpiredError",
+    "error_for_status",
+]
+
+# Headers that carry a request id, most specific first; the sandbox sends x-request-id.
+REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-amz-request-id", "apigw-requestid")
+_BODY_EXCERPT = 300
+
+
+class HeliosError(Exception):
+    """Base class of every error helios_async raises on purpose."""
+
+
+class InvalidInputError(HeliosError, ValueError):
+    """Input refused before any request was sent.
+
+    Attributes:
+        field: the argument or wire field at fault (``"user.user_label"``, ``"recording"``).
+        rule: the rule it broke, in a few words.
+    """
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+class RecordingError(InvalidInputError):
+    """The recording cannot be sent: missing, empty, unsupported format or length (D9).
+
+    Attributes:
+        error_code: the §3.4 code the API would have ended the run with, where one fits
+            (``ERR_RECORDING_TOO_SHORT``, ``ERR_RECORDING_TOO_LONG``), else None.
+    """
+
+    def __init__(self, field: str, rule: str, *, error_code: ErrorCode | None = None) -> None:
+        super().__init__(field, rule)
+        self.error_code = error_code
+
+
+class ClientClosedError(HeliosError, RuntimeError):
+    """The :class:`~helios_async.HeliosClient` was used outside ``async with`` or after close."""
+
+
+class TransportError(HeliosError):
+    """No usable HTTP response arrived: the connection failed, reset or the body was cut short.
+
+    Attributes:
+        method, url: the request (presigned signatures redacted).
+    """
+
+    def __init__(self, message: str, *, method: str, url: str) -> None:
+        super().__init__(f"{message} ({method} {url})")
+        self.method = method
+        self.url = url
+
+
+class ConnectError(TransportError):
+    """The connection could not be opened, so the server never saw the request (D13)."""
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """Connecting or reading the response took longer than the configured timeout."""
+
+
+class DecodeError(HeliosError):
+    """A successful response whose body is not the JSON the contract describes.
+
+    Attributes:
+        body: the raw response body (bytes), for diagnosis.
+    """
+
+    def __init__(self, message: str, *, body: bytes) -> None:
+        super().__init__(f"{message}; body starts {_excerpt(body)!r}" if body else message)
+        self.body = body
+
+
+class APIError(HeliosError):
+    """The API answered with a non-2xx status (helios-api.md §1.5, D2).
+
+    Attributes:
+        status: the HTTP status code.
+        body: the raw response body (bytes); never parsed to decide anything (D2).
+        request_id: the response's request id header, where it had one.
+        detail: a FastAPI-style ``detail`` rendered to text, where the body had one.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes = b"",
+        *,
+        request_id: str | None = None,
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.request_id = request_id
+        self.method = method
+        self.url = url
+        self.detail = _render_detail(body)
+        message = f"HTTP {status}"
+        if method:
+            message += f" from {method} {url}"
+        if self.detail:
+            message += f": {self.detail}"
+        if request_id:
+            message += f" (request id {request_id})"
+        super().__init__(message)
+
+    @property
+    def is_transient(self) -> bool:
+        """Whether retrying the same request later may succeed (D2)."""
+        return False
+
+
+class BadRequestError(APIError):
+    """400, 410 or 422: the API judged the request malformed (D2)."""
+
+
+class AuthenticationError(APIError):
+    """401 or 403: the API key is missing, invalid or not allowed (D2, D3)."""
+
+
+class NotFoundError(APIError):
+    """404: the model run is unknown, or was deleted after ``deleteData`` (§3.5, §6.5)."""
+
+
+class TransientAPIError(APIError):
+    """408, 429, 500, 502, 503 or 504: a failure that may pass (D2, D13).
+
+    Attributes:
+        retry_after: seconds the server asked us to wait (from ``Retry-After``), or None.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes = b"",
+        *,
+        retry_after: float | None = None,
+        request_id: str | None = None,
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        super().__init__(status, body, request_id=request_id, method=method, url=url)
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.args = (f"{self.args[0]}; retry after {retry_after:g} s",)
+
+    @property
+    def is_transient(self) -> bool:
+        return True
+
+
+class RateLimitError(TransientAPIError):
+    """429: too many requests; ``retry_after`` says how long the server asked us to wait."""
+
+
+class UploadError(HeliosError):
+    """Object storage refused the upload PUT to the presigned URL (helios-api.md §4, D14).
+
+    Attributes:
+        status: the storage host's HTTP status.
+        body: its raw body (object stores answer with XML).
+        model_run_id: the run the upload was for, where known.
+    """
+
+    def __init__(self, status: int, body: bytes = b"", *, model_run_id: str | None = None) -> None:
+        what = f"model run {model_run_id}" if model_run_id else "the recording"
+        super().__init__(
+            f"storage refused the upload of {what}: HTTP {status}; body starts {_excerpt(body)!r}"
+        )
+        self.status = status
+        self.body = body
+        self.model_run_id = model_run_id
+
+    @property
+    def is_transient(self) -> bool:
+        """Whether storage may accept the same PUT later (408, 429, 5xx; D2)."""
+        return status_is_transient(self.status)
+
+
+class UploadURLExpiredError(UploadError):
+    """The presigned URL expired or was refused (403); the remedy is a new run (§4, D14)."""
+
+
+class OutcomeUnknownError(HeliosError):
+    """A create request failed in a way that does not prove the run was not made (D13).
+
+    The POST is not idempotent, so it was not retried. A run may exist in ``CREATED``;
+    it costs nothing until a recording is uploaded.
+
+    Attributes:
+        operation: what was attempted (``"create_model_run"``).
+        user_label: the label the run would carry, to find it with support.
+    """
+
+    def __init__(self, operation: str, *, user_label: str, cause: BaseException) -> None:
+        super().__init__(
+            f"{operation} failed and may or may not have created a model run for user label "
+            f"{user_label!r}; it was not retried to avoid a duplicate run: {cause}"
+        )
+        self.operation = operation
+        self.user_label = user_label
+
+
+class ModelRunFailedError(HeliosError):
+    """The model run ended ``COMPLETE_ERROR`` (helios-api.md §3.4).
+
+    Attributes:
+        model_run_id: the run's id.
+        error_code: the machine-readable code (``ErrorCode.ERR_RECORDING_TOO_SHORT``).
+        error_reason: the human-readable reason, for debugging, not for end users.
+        run: the finished :class:`~helios_async.ModelRun`.
+    """
+
+    def __init__(self, run: ModelRun) -> None:
+        code = run.error_code.value if run.error_code is not None else "no error code"
+        super().__init__(f"model run {run.id} failed with {code}: {run.error_reason or ''}".strip())
+        self.run = run
+        self.model_run_id = run.id
+        self.error_code: ErrorCode | None = run.error_code
+        self.error_reason = run.error_reason
+
+
+class DeadlineExceededError(HeliosError, TimeoutError):
+    """A wait, or a whole wellness check, ran past its deadline.
+
+    Attributes:
+        phase: where the time ran out: ``"create"``, ``"upload"`` or ``"poll"``.
+        timeout: the budget in seconds.
+        phase_seconds: seconds spent in each phase, in order.
+        model_run_id: the run's id where one was created, to resume with ``wait_for_model_run``.
+        last_run: the last :class:`~helios_async.ModelRun` seen while polling, or None.
+    """
+
+    def __init__(
+        self,
+        phase: str,
+        *,
+        timeout: float,
+        phase_seconds: Mapping[str, float] | None = None,
+        model_run_id: str | None = None,
+        last_run: ModelRun | None = None,
+    ) -> None:
+        self.phase = phase
+        self.timeout = timeout
+        self.phase_seconds = dict(phase_seconds or {})
+        self.model_run_id = model_run_id
+        self.last_run = last_run
+        spent = ", ".join(f"{name} {secs:.2f} s" for name, secs in self.phase_seconds.items())
+        status = f"; last status {last_run.status.value}" if last_run is not None else ""
+        run = f" for model run {model_run_id}" if model_run_id else ""
+        super().__init__(
+            f"deadline of {timeout:g} s exceeded in the {phase} phase{run}"
+            + (f" ({spent})" if spent else "")
+            + status
+        )
+
+
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # D2
+
+
+def status_is_transient(status: int) -> bool:
+    """Whether a status means a failure that may pass (D2)."""
+    return status in TRANSIENT_STATUSES
+
+
+def error_for_status(
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    method: str = "",
+    url: str = "",
+    retry_after: float | None = None,
+) -> APIError:
+    """The :class:`APIError` for a non-2xx API response, per D2.
+
+    ``headers`` is a case-insensitive mapping; ``retry_after`` (seconds) is the parsed
+    ``Retry-After``, passed in so that this stays a pure function of its inputs.
+    """
+    request_id = next((headers[h] for h in REQUEST_ID_HEADERS if h in headers), None)
+    kwargs: dict[str, Any] = {"request_id": request_id, "method": method, "url": url}
+    if status == 429:
+        return RateLimitError(status, body, retry_after=retry_after, **kwargs)
+    if status in TRANSIENT_STATUSES:
+        return TransientAPIError(status, body, retry_after=retry_after, **kwargs)
+    cls: type[APIError]
+    if status in (400, 410, 422):
+        cls = BadRequestError
+    elif status in (401, 403):
+        cls = AuthenticationError
+    elif status == 404:
+        cls = NotFoundError
+    else:
+        cls = APIError
+    return cls(status, body, **kwargs)
+
+
+def _excerpt(body: bytes) -> str:
+    text = body[:_BODY_EXCERPT].decode("utf-8", "replace")
+    return text + ("…" if len(body) > _BODY_EXCERPT else "")
+
+
+def _render_detail(body: bytes) -> str:
+    """A FastAPI-style ``detail`` (string or list of ``{loc, msg}``) as one line, else ''."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _excerpt(body).strip() if body and not body.lstrip().startswith(b"<") else ""
+    if not isinstance(payload, dict):
+        return ""
+    detail = payload.get("detail", payload.get("message"))
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        rendered = []
+        for item in detail:
+            if isinstance(item, dict):
+                loc = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+                rendered.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg")))
+        return "; ".join(rendered)
+    return ""

@@ -1,0 +1,210 @@
+"""A recording to upload: where its bytes come from, what format they are, local checks (D9).
+
+Files are streamed from disk in chunks on every upload attempt, never read whole into memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO, cast
+
+import attrs
+
+from ._audio import SNIFF_BYTES, AudioFormat, probe_duration, sniff_format
+from ._errors import RecordingError
+from ._models import ErrorCode
+
+MIN_SECONDS = 10.0  # §4, D9: at least 10 s of speech ...
+MAX_SECONDS = 180.0  # ... in a recording under 3 minutes
+CHUNK_BYTES = 256 * 1024
+SUPPORTED = "FLAC, MP3, MP4, Ogg, WebM or WAV"
+
+RecordingSource = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
+"""What a recording may be given as: a path, the bytes themselves, or a seekable binary file."""
+
+
+@attrs.frozen(kw_only=True)
+class PreparedRecording:
+    """A checked recording: its format, exact size in bytes, and duration in seconds (if read).
+
+    ``open`` returns a fresh binary stream positioned at the recording's first byte; the caller
+    closes it. Each upload attempt opens it anew.
+    """
+
+    format: AudioFormat
+    size: int
+    duration: float | None
+    name: str
+    open: Callable[[], BinaryIO] = attrs.field(repr=False)
+
+    @property
+    def content_type(self) -> str:
+        """The MIME type the upload PUT carries (D14)."""
+        return self.format.content_type
+
+
+def prepare_recording(source: RecordingSource, *, check_duration: bool = True) -> PreparedRecording:
+    """Check a recording locally and say how to read it (D9). Blocking: run it in a thread.
+
+    Raises:
+        RecordingError: the file is missing, unreadable, empty, not one of the six formats
+            (judged by its leading bytes, not its name), or, with ``check_duration``, shorter
+            than 10 s or 180 s or longer where its duration can be read.
+    """
+    opener, name = _opener(source)
+    with opener() as stream:
+        size = _remaining_size(stream)
+        if size == 0:
+            raise RecordingError("recording", f"{name} is empty")
+        start = stream.tell()
+        head = stream.read(SNIFF_BYTES)
+        fmt = sniff_format(head)
+        if fmt is None:
+            raise RecordingError(
+                "recording", f"{name} is not a {SUPPORTED} recording (judged by its first bytes)"
+            )
+        duration = None
+        if check_duration:
+            stream.seek(start)
+            duration = probe_duration(cast(BinaryIO, _Window(stream, start)) if start else stream, fmt)
+            _check_duration(name, duration)
+    return PreparedRecording(format=fmt, size=size, duration=duration, name=name, open=opener)
+
+
+def _check_duration(name: str, duration: float | None) -> None:
+    if duration is None:
+        return  # unreadable here; the API will judge (D9)
+    if duration < MIN_SECONDS:
+        raise RecordingError(
+            "recording",
+            f"{name} is {duration:.1f} s long; at least {MIN_SECONDS:g} s of speech is needed "
+            f"(the API would end the run with {ErrorCode.ERR_RECORDING_TOO_SHORT.value})",
+            error_code=ErrorCode.ERR_RECORDING_TOO_SHORT,
+        )
+    if duration >= MAX_SECONDS:
+        raise RecordingError(
+            "recording",
+            f"{name} is {duration:.1f} s long; recordings must be under {MAX_SECONDS:g} s "
+            f"(the API would end the run with {ErrorCode.ERR_RECORDING_TOO_LONG.value})",
+            error_code=ErrorCode.ERR_RECORDING_TOO_LONG,
+        )
+
+
+def _opener(source: RecordingSource) -> tuple[Callable[[], BinaryIO], str]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        return (lambda: io.BytesIO(data)), f"the {len(data)}-byte recording"
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.exists():
+            raise RecordingError("recording", f"{path} does not exist")
+        if not path.is_file():
+            raise RecordingError("recording", f"{path} is not a regular file")
+        if not os.access(path, os.R_OK):
+            raise RecordingError("recording", f"{path} is not readable")
+        return (lambda: path.open("rb")), str(path)
+    if hasattr(source, "read") and hasattr(source, "seek"):
+        stream = source
+        if not stream.seekable():
+            raise RecordingError(
+                "recording",
+                "a file object must be seekable, so its size is known and retries can re-read it",
+            )
+        start = stream.tell()
+        label = str(getattr(stream, "name", "the file object"))
+
+        def reopen() -> BinaryIO:
+            stream.seek(start)
+            return cast(BinaryIO, _Borrowed(stream))
+
+        return reopen, label
+    raise RecordingError(
+        "recording", f"must be a path, bytes or a seekable binary file, not {type(source).__name__}"
+    )
+
+
+def _remaining_size(stream: BinaryIO) -> int:
+    here = stream.tell()
+    end = stream.seek(0, io.SEEK_END)
+    stream.seek(here)
+    return end - here
+
+
+class _Borrowed(io.RawIOBase):
+    """A caller's file object seen through a wrapper whose close() leaves it open."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+
+class _Window(_Borrowed):
+    """A stream that starts at ``start`` of another, so parsers see offset 0 there."""
+
+    def __init__(self, stream: BinaryIO, start: int) -> None:
+        super().__init__(stream)
+        self._start = start
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            offset += self._start
+        return self._stream.seek(offset, whence) - self._start
+
+    def tell(self) -> int:
+        return self._stream.tell() - self._start
+
+
+class FileChunks:
+    """An async iterator of a stream's next ``size`` bytes, read in a worker thread.
+
+    A class rather than an async generator, so that nothing is left to finalise when the
+    upload stops half way; the stream's owner closes it. ``on_chunk`` sees each chunk's size.
+    """
+
+    def __init__(
+        self, stream: BinaryIO, size: int, on_chunk: Callable[[int], None] | None = None
+    ) -> None:
+        self._stream = stream
+        self._left = size
+        self._on_chunk = on_chunk
+
+    def __aiter__(self) -> FileChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._left <= 0:
+            raise StopAsyncIteration
+        want = min(CHUNK_BYTES, self._left)
+        if isinstance(self._stream, io.BytesIO):
+            chunk = self._stream.read(want)  # in memory: no thread needed
+        else:
+            chunk = await asyncio.to_thread(self._stream.read, want)
+        if not chunk:
+            raise RecordingError("recording", "the recording became shorter while it was uploaded")
+        self._left -= len(chunk)
+        if self._on_chunk is not None:
+            self._on_chunk(len(chunk))
+        return chunk

@@ -1,0 +1,100 @@
+"""Retrying one request through transient failures (D2, D13), with tenacity.
+
+Retrying is about one request; waiting for a model run to finish is ``_polling``'s job.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from functools import partial
+
+import attrs
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+)
+
+from ._errors import ConnectError, RateLimitError, TransientAPIError, TransportError, UploadError
+
+__all__ = ["RetryPolicy"]
+
+
+def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How one request is retried through transient failures.
+
+    Waits grow exponentially with full jitter: before retry *n* the client sleeps a random
+    time in ``[0, min(backoff_max, backoff_initial * 2**(n-1))]`` seconds, unless the server
+    sent ``Retry-After``, which is honoured exactly when it is at most ``max_retry_after``
+    seconds; a longer one is not waited out and the :class:`~helios_async.RateLimitError`
+    (with ``retry_after`` set) is raised at once. Retries stop after ``attempts`` tries in all
+    or when the next wait would pass ``total_timeout`` seconds from the first try.
+
+    What is retried (allow-lists; anything else, cancellation above all, propagates):
+
+    - idempotent requests (GET, the upload PUT): connection failures, timeouts, cut-short
+      bodies, and 408, 429, 500, 502, 503, 504 (D2);
+    - the create POST, which is not idempotent: only a failure that proves the server never
+      acted on it, a connection that could not be opened or a 429 (D13).
+
+    ``RetryPolicy.disabled()`` tries once. A fresh tenacity controller is built per request.
+    """
+
+    attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
+    backoff_initial: float = attrs.field(default=0.5, validator=_positive)
+    backoff_max: float = attrs.field(default=8.0, validator=_positive)
+    total_timeout: float = attrs.field(default=60.0, validator=_positive)
+    max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        """A policy that makes exactly one attempt."""
+        return cls(attempts=1)
+
+    def should_retry(self, exc: BaseException, *, idempotent: bool) -> bool:
+        """Whether ``exc`` is worth another attempt of a request (D2, D13)."""
+        if isinstance(exc, TransientAPIError):
+            if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
+                return False
+            return idempotent or isinstance(exc, RateLimitError)
+        if isinstance(exc, UploadError):
+            return exc.is_transient
+        if isinstance(exc, ConnectError):
+            return True
+        return isinstance(exc, TransportError) and idempotent
+
+    def backoff(self, retry_number: int) -> float:
+        """Seconds to wait before retry ``retry_number`` (1-based), full jitter."""
+        ceiling = min(self.backoff_max, self.backoff_initial * 2 ** (retry_number - 1))
+        return random.uniform(0.0, ceiling)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, float | int):
+            return float(retry_after)
+        return self.backoff(state.attempt_number)
+
+    def controller(
+        self,
+        *,
+        idempotent: bool,
+        before_sleep: Callable[[RetryCallState], None] | None = None,
+    ) -> AsyncRetrying:
+        """A fresh tenacity controller for one request."""
+        return AsyncRetrying(
+            retry=retry_if_exception(partial(self.should_retry, idempotent=idempotent)),
+            wait=self._wait,
+            stop=stop_after_attempt(self.attempts) | stop_before_delay(self.total_timeout),
+            before_sleep=before_sleep,
+            reraise=True,
+        )

@@ -1,0 +1,144 @@
+"""Local pre-flight checks of what a caller passes in (helios-api.md §6, D5, D7, D8, D9).
+
+Each check raises :class:`~helios_async.InvalidInputError` naming the field and the rule, so a
+mistake is caught before a billable model run exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from ._models import Tag
+
+USER_LABEL_MAX = 50  # §6.1
+TAGS_MAX = 20  # §6.4, D7
+# D5: a language code is a lowercase language and an uppercase region, as in ``en-GB``.
+_LANGUAGE = re.compile(r"[a-z]{2,3}-[A-Z]{2}")
+
+
+def check_user_label(value: object) -> str:
+    """A user label: a non-blank string of at most 50 characters (§6.1)."""
+    if not isinstance(value, str):
+        raise InvalidInputError("user.user_label", f"must be a string, not {type(value).__name__}")
+    if not value.strip():
+        raise InvalidInputError("user.user_label", "must not be empty or blank")
+    if len(value) > USER_LABEL_MAX:
+        raise InvalidInputError(
+            "user.user_label", f"must be at most {USER_LABEL_MAX} characters, got {len(value)}"
+        )
+    return value
+
+
+def check_date_of_birth(value: object, *, today: dt.date | None = None) -> dt.date:
+    """A real calendar date, not in the future; a ``datetime`` is refused as ambiguous (§6.1)."""
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise InvalidInputError(
+            "user.date_of_birth", f"must be a datetime.date, not {type(value).__name__}"
+        )
+    if value > (today or dt.date.today()):
+        raise InvalidInputError("user.date_of_birth", f"must not be in the future, got {value}")
+    if value.year < 1900:
+        raise InvalidInputError("user.date_of_birth", f"must be after 1900, got {value}")
+    return value
+
+
+def check_language(value: object, field: str = "language") -> str:
+    """A well-formed ``ll-CC`` language code such as ``en-GB`` (D5)."""
+    if not isinstance(value, str) or not _LANGUAGE.fullmatch(value):
+        raise InvalidInputError(field, f"must be a language code like 'en-GB', got {value!r}")
+    return value
+
+
+def check_accent(value: object) -> str | None:
+    """An optional, non-blank free string (D5)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError("accent", f"must be a non-blank string or None, got {value!r}")
+    return value
+
+
+def check_naive_datetime(field: str) -> Any:
+    """An attrs validator factory: None or a naive ``datetime`` (D8: never converted)."""
+
+    def check(_instance: object, _attribute: object, value: object) -> None:
+        if value is None:
+            return
+        if not isinstance(value, dt.datetime):
+            raise InvalidInputError(
+                field, f"must be a datetime.datetime, not {type(value).__name__}"
+            )
+        if value.tzinfo is not None and value.utcoffset() is not None:
+            raise InvalidInputError(
+                field, "must be a naive datetime in the user's local time (D8); got an aware one"
+            )
+
+    return check
+
+
+def check_tag_name(value: object) -> str:
+    """A tag name: a non-empty string (D7)."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError("tags.name", f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def check_tag_value(value: object) -> str:
+    """A tag value: a string (D7)."""
+    if not isinstance(value, str):
+        raise InvalidInputError("tags.value", f"must be a string, not {type(value).__name__}")
+    return value
+
+
+def to_tags(value: object) -> tuple[Tag, ...]:
+    """Tags from a mapping ``{name: value}`` or a sequence of ``Tag``/``(name, value)`` (D7)."""
+    from ._models import Tag
+
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes):
+        raise InvalidInputError("tags", "must be a mapping or a sequence of tags, not a string")
+    items: Iterable[Any] = value.items() if isinstance(value, Mapping) else value  # type: ignore[assignment]
+    tags: list[Tag] = []
+    try:
+        for item in items:
+            if isinstance(item, Tag):
+                tags.append(item)
+            else:
+                name, tag_value = item
+                tags.append(Tag(name=name, value=tag_value))
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidInputError):
+            raise
+        raise InvalidInputError("tags", "each tag must be a Tag or a (name, value) pair") from exc
+    return tuple(tags)
+
+
+def check_tags(_instance: object, _attribute: object, tags: tuple[Tag, ...]) -> None:
+    """At most 20 tags with unique names (§6.4, D7)."""
+    if len(tags) > TAGS_MAX:
+        raise InvalidInputError("tags", f"at most {TAGS_MAX} tags per run, got {len(tags)}")
+    seen: set[str] = set()
+    for tag in tags:
+        if tag.name in seen:
+            raise InvalidInputError("tags", f"tag names must be unique; {tag.name!r} repeats")
+        seen.add(tag.name)
+
+
+def to_data_to_delete(value: object) -> tuple[str, ...] | None:
+    """None, or a sequence of data-type strings passed through as given (D8)."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidInputError("data_to_delete", "must be a sequence of strings or None")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str) or not item:
+            raise InvalidInputError("data_to_delete", f"items must be non-empty strings: {item!r}")
+    return items

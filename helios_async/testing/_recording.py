@@ -1,0 +1,103 @@
+"""The sandbox's log of every request it receives, on both hosts."""
+
+from __future__ import annotations
+
+import datetime
+import typing
+from collections.abc import Awaitable, Callable
+
+import attrs
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
+from multidict import CIMultiDict, CIMultiDictProxy
+
+__all__ = [
+    "BODY_HEAD",
+    "BODY_SIZE",
+    "RECORDED_BODY_LIMIT",
+    "RecordedRequest",
+    "recording_middleware",
+]
+
+#: At most this many leading body bytes are kept per request (1 MiB).
+RECORDED_BODY_LIMIT: typing.Final[int] = 1 << 20
+
+# A handler that streams its body itself (the storage PUT) leaves what it read here.
+BODY_HEAD: typing.Final = web.RequestKey("helios_sandbox_body_head", bytes)
+BODY_SIZE: typing.Final = web.RequestKey("helios_sandbox_body_size", int)
+
+Host = typing.Literal["api", "storage"]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@attrs.frozen(kw_only=True)
+class RecordedRequest:
+    """One HTTP request as the sandbox received it.
+
+    ``url`` is the full URL with the request target exactly as sent (the raw, still
+    percent-encoded path and query), so a test can prove a client did not re-quote a
+    presigned URL (D14). ``body`` holds at most the first 1 MiB of what was read;
+    ``body_size`` counts every body byte read, so a 500 MB upload costs 1 MiB here (nothing
+    with ``Sandbox(record_bodies=False)``). A request refused before its body was read
+    (say a chunked upload answered 501) records ``body == b""`` and ``body_size == 0``.
+    """
+
+    host: Host  # "api" for the API listener, "storage" for the presigned-URL listener (D16)
+    method: str
+    path: str  # decoded path, without the query
+    url: str  # scheme://host:port + raw request target
+    headers: CIMultiDictProxy[str]  # case-insensitive copy of the request headers
+    body: bytes
+    body_size: int  # bytes
+    chunked: bool  # sent with Transfer-Encoding: chunked
+    status: int | None  # status answered; None if no response was sent (client went away)
+    received_at: datetime.datetime  # sandbox clock, when the request arrived
+
+
+def recording_middleware(
+    host: Host,
+    log: list[RecordedRequest],
+    *,
+    clock: Callable[[], datetime.datetime],
+    record_bodies: bool,
+) -> Middleware:
+    """An outermost middleware that appends a :class:`RecordedRequest` once answered.
+
+    Requests are logged in the order their handling finishes, which for sequential use is
+    the order they were sent. On the API host the (small, JSON) body is read here before
+    the handler runs; the storage handler streams its own body and reports through
+    :data:`BODY_HEAD` and :data:`BODY_SIZE`.
+    """
+
+    @web.middleware
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+        received_at = clock()
+        status: int | None = None
+        try:
+            if host == "api" and request.can_read_body:
+                raw = await request.read()  # cached: the handler's own read() gets it again
+                request[BODY_HEAD] = raw[:RECORDED_BODY_LIMIT]
+                request[BODY_SIZE] = len(raw)
+            response = await handler(request)
+            status = response.status
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            log.append(
+                RecordedRequest(
+                    host=host,
+                    method=request.method,
+                    path=request.path,
+                    url=f"{request.scheme}://{request.host}{request.raw_path}",
+                    headers=CIMultiDictProxy(CIMultiDict(request.headers)),
+                    body=request.get(BODY_HEAD, b"") if record_bodies else b"",
+                    body_size=request.get(BODY_SIZE, 0),
+                    chunked="chunked" in request.headers.get(hdrs.TRANSFER_ENCODING, "").lower(),
+                    status=status,
+                    received_at=received_at,
+                )
+            )
+        return response
+
+    return record

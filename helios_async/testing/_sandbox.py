@@ -1,0 +1,256 @@
+"""The :class:`Sandbox`: a local Helios server on two loopback listeners (D16)."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os
+import pathlib
+import secrets
+import typing
+import uuid
+from collections.abc import Callable
+from types import TracebackType
+
+from aiohttp import web
+
+from helios_async.testing._api import ApiHost, fastapi_errors
+from helios_async.testing._recording import RecordedRequest, recording_middleware
+from helios_async.testing._runs import RunStore
+from helios_async.testing._scoring import analyse_recording, sha256_of
+from helios_async.testing._storage import StorageHost, UrlSigner
+
+__all__ = ["Sandbox", "sample_recording"]
+
+_API_BODY_LIMIT: typing.Final[int] = 10 << 20  # an API gateway's 10 MB payload cap
+_SHUTDOWN_TIMEOUT: typing.Final[float] = 2.0  # seconds in-flight requests get on close
+
+
+def sample_recording() -> pathlib.Path:
+    """Path of the shipped sample: 18.4 s of synthesised English speech, Ogg Vorbis.
+
+    It passes every sandbox check, so a run with it ends ``COMPLETE_OK``. The file lives in
+    the installed package (``helios_async/testing/_data/speech-en.ogg``).
+    """
+    return pathlib.Path(__file__).resolve().with_name("_data") / "speech-en.ogg"
+
+
+def _utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class Sandbox:
+    """A faithful local stand-in for the Helios API, for tests, benchmarks and demos.
+
+    Two HTTP listeners on ``host`` with OS-assigned ports: the API (:attr:`base_url`,
+    ``helios-api.md`` §2) and an object-storage host (:attr:`storage_url`) that serves the
+    presigned upload URLs (§4, D16). Use it as an async context manager::
+
+        async with Sandbox() as sandbox:
+            client = HeliosClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
+
+    Parameters (keyword-only):
+
+    * ``api_key``: the key requests must send as ``x-api-key``; default a random
+      ``sandbox-<hex>``.
+    * ``processing_delay``: seconds a run stays RUNNING after its recording arrives, by the
+      sandbox clock (0: complete as soon as uploaded). Settable later as an attribute.
+    * ``upload_url_ttl``: seconds a presigned upload URL stays valid (§4: one hour).
+    * ``clock``: returns the current aware datetime. It stamps ``createdAt``/``runAt``/
+      ``completedAt``, expires upload URLs, ends the processing delay and applies the 12 h
+      ``deleteData`` rule, so a test can move time without sleeping.
+    * ``host``: the address both listeners bind.
+    * ``record_bodies``: keep up to 1 MiB of each request body in :attr:`requests`
+      (False keeps none; sizes are always recorded).
+
+    Run state is derived from timestamps on every read; no background task exists.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        processing_delay: float = 0.0,
+        upload_url_ttl: float = 3600.0,
+        clock: Callable[[], datetime.datetime] | None = None,
+        host: str = "127.0.0.1",
+        record_bodies: bool = True,
+    ) -> None:
+        if processing_delay < 0:
+            raise ValueError("processing_delay must be >= 0 seconds")
+        if upload_url_ttl <= 0:
+            raise ValueError("upload_url_ttl must be > 0 seconds")
+        if api_key is not None and not api_key.strip():
+            raise ValueError("api_key must not be empty")
+        #: The key requests must carry in ``x-api-key`` (§1.2).
+        self.api_key: str = api_key or f"sandbox-{secrets.token_hex(16)}"
+        #: Seconds a presigned URL stays valid, applied to runs created afterwards.
+        self.upload_url_ttl: float = upload_url_ttl
+        #: Every request received on either host, in the order handling finished (for
+        #: sequential use, the order sent). Clear it freely between phases of a test.
+        self.requests: list[RecordedRequest] = []
+        self._store = RunStore(clock=clock or _utc_now, processing_delay=processing_delay)
+        self._signer = UrlSigner(secrets.token_bytes(32))
+        self._host = host
+        self._record_bodies = record_bodies
+        self._runners: list[web.AppRunner] = []
+        self._urls: dict[str, str] = {}
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> typing.Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Bind both listeners on free ports. A sandbox starts once."""
+        if self._runners or self._closed:
+            raise RuntimeError("a Sandbox can be started only once")
+        try:
+            for name, app in (("api", self._api_app()), ("storage", self._storage_app())):
+                runner = web.AppRunner(
+                    app, handle_signals=False, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT
+                )
+                await runner.setup()
+                self._runners.append(runner)
+                await web.TCPSite(runner, self._host, 0).start()
+                port = runner.addresses[0][1]
+                host = f"[{self._host}]" if ":" in self._host else self._host
+                self._urls[name] = f"http://{host}:{port}"
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Stop both listeners and close every connection. Safe to call more than once."""
+        self._closed = True
+        while self._runners:
+            await self._runners.pop().cleanup()
+        self._urls.clear()
+
+    def _api_app(self) -> web.Application:
+        api = ApiHost(
+            self._store,
+            self._signer,
+            api_key=self.api_key,
+            upload_url_ttl=lambda: self.upload_url_ttl,
+            base_url=lambda: self.base_url,
+            storage_url=lambda: self.storage_url,
+        )
+        log = recording_middleware(
+            "api", self.requests, clock=self._store.now, record_bodies=self._record_bodies
+        )
+        # Outermost first; a fault-injection middleware would go between log and key gate.
+        app = web.Application(
+            middlewares=[fastapi_errors, log, api.key_gate()], client_max_size=_API_BODY_LIMIT
+        )
+        api.add_routes(app)
+        return app
+
+    def _storage_app(self) -> web.Application:
+        storage = StorageHost(self._store, self._signer, record_bodies=self._record_bodies)
+        log = recording_middleware(
+            "storage", self.requests, clock=self._store.now, record_bodies=self._record_bodies
+        )
+        app = web.Application(middlewares=[log])
+        storage.add_routes(app)
+        return app
+
+    # ------------------------------------------------------------------ addresses
+
+    @property
+    def base_url(self) -> str:
+        """``http://<host>:<port>`` of the API listener; pass it to the client."""
+        return self._url("api")
+
+    @property
+    def storage_url(self) -> str:
+        """``http://<host>:<port>`` of the object-storage listener (presigned URLs, D16)."""
+        return self._url("storage")
+
+    def _url(self, name: str) -> str:
+        try:
+            return self._urls[name]
+        except KeyError:
+            raise RuntimeError(
+                "the Sandbox is not running; use 'async with Sandbox() as sandbox:'"
+            ) from None
+
+    # ------------------------------------------------------------------ test controls
+
+    @property
+    def processing_delay(self) -> float:
+        """Seconds a run stays RUNNING after its recording arrives (runs uploaded later)."""
+        return self._store.processing_delay
+
+    @processing_delay.setter
+    def processing_delay(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("processing_delay must be >= 0 seconds")
+        self._store.processing_delay = seconds
+
+    def runs_created(self, user_label: str | None = None) -> int:
+        """How many runs were created (through E2 or E3), for ``user_label`` or in all."""
+        runs = self._store.runs.values()
+        if user_label is None:
+            return len(runs)
+        return sum(1 for run in runs if run.user_label == user_label)
+
+    def set_outcome(self, user_label: str, error_code: str | None) -> None:
+        """Make runs of ``user_label`` end ``COMPLETE_ERROR`` with ``error_code``.
+
+        Applies to every run of that label whose recording arrives after the call, whatever
+        the recording, so each §3.4 code is reachable (e.g. ``"ERR_INTERNAL"``). Codes the
+        contract does not list are allowed too, to test a client's handling of unknown
+        codes. ``None`` restores the normal analysis.
+        """
+        if error_code is None:
+            self._store.forced_errors.pop(user_label, None)
+        elif not error_code:
+            raise ValueError("error_code must not be empty")
+        else:
+            self._store.forced_errors[user_label] = error_code
+
+    def complete_activity(
+        self, run_id: str, recording: str | os.PathLike[str] | bytes | None = None
+    ) -> None:
+        """Finish the Activity Plugin step of an E3 run, as if the user did the activity.
+
+        ``recording`` is a path or the audio bytes (default :func:`sample_recording`). It is
+        analysed like an upload: the run goes RUNNING now, terminal after the processing
+        delay. Raises ``KeyError`` for an unknown run and ``ValueError`` for a run created
+        by E2 or one that already has its recording.
+        """
+        run = self._store.runs.get(str(uuid.UUID(run_id)))
+        if run is None:
+            raise KeyError(run_id)
+        if not run.activity:
+            raise ValueError(f"run {run_id} was created for upload, not for an activity")
+        if run.started:
+            raise ValueError(f"run {run_id} already has its recording")
+        if isinstance(recording, bytes):
+            stream: typing.BinaryIO = io.BytesIO(recording)
+        else:
+            stream = pathlib.Path(recording or sample_recording()).open("rb")  # noqa: SIM115
+        with stream:
+            digest, size = sha256_of(stream)
+            outcome = analyse_recording(
+                stream,
+                digest=digest,
+                size=size,
+                forced_error=self._store.forced_errors.get(run.user_label),
+            )
+        self._store.start(run, outcome)
+
+    def __repr__(self) -> str:
+        where = self._urls.get("api", "closed" if self._closed else "not started")
+        return f"<Sandbox {where} runs={len(self._store.runs)}>"

@@ -1,0 +1,259 @@
+"""helios_async._audio: format sniffing, duration probing, digital silence (helios-api.md
+§4, D9, D14)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import wave
+from pathlib import Path
+
+import pytest
+
+from helios_async._audio import (
+    SNIFF_BYTES,
+    AudioFormat,
+    is_digital_silence,
+    probe_duration,
+    sniff_format,
+)
+
+AUDIO = Path("/work/shared/audio")
+SPEECH_SECONDS = 18.41  # README: the same 18.4 s passage in four formats
+
+
+def _wav(samples: bytes, *, width: int = 2, rate: int = 8000, channels: int = 1) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(channels)
+        writer.setsampwidth(width)
+        writer.setframerate(rate)
+        writer.writeframes(samples)
+    return out.getvalue()
+
+
+def _float_wav(values: list[float], rate: int = 8000) -> bytes:
+    """A WAVE_FORMAT_IEEE_FLOAT (tag 3) mono file, which ``wave`` cannot write."""
+    data = struct.pack(f"<{len(values)}f", *values)
+    fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data))
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks) + len(data)) + b"WAVE" + chunks + data
+
+
+def _ebml(element_id: bytes, body: bytes) -> bytes:
+    """One EBML element with an 8-byte size field."""
+    return element_id + bytes([0x01]) + len(body).to_bytes(7, "big") + body
+
+
+def _webm(duration_ms: float | None) -> bytes:
+    header = _ebml(b"\x1a\x45\xdf\xa3", _ebml(b"\x42\x82", b"webm"))
+    info_body = _ebml(b"\x2a\xd7\xb1", (1_000_000).to_bytes(3, "big"))
+    if duration_ms is not None:
+        info_body += _ebml(b"\x44\x89", struct.pack(">d", duration_ms))
+    segment = _ebml(b"\x11\x4d\x9b\x74", b"\x00" * 10) + _ebml(b"\x15\x49\xa9\x66", info_body)
+    segment += _ebml(b"\x1f\x43\xb6\x75", b"\x00" * 32)  # a Cluster: audio data starts
+    return header + _ebml(b"\x18\x53\x80\x67", segment)
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def _mp4(seconds: int, timescale: int = 1000) -> bytes:
+    """ftyp + moov/mvhd only: mutagen falls back to the movie header's duration."""
+    mvhd = bytes(4) + struct.pack(">IIII", 0, 0, timescale, seconds * timescale) + bytes(80)
+    return _box(b"ftyp", b"M4A \x00\x00\x02\x00isomM4A ") + _box(b"moov", _box(b"mvhd", mvhd))
+
+
+# ----------------------------------------------------------------------------- content types
+
+
+def test_content_types_are_the_d14_mime_types() -> None:
+    """D14: each format uploads with its own MIME type; enum values are lowercase names."""
+    assert {fmt.value: fmt.content_type for fmt in AudioFormat} == {
+        "flac": "audio/flac",
+        "mp3": "audio/mpeg",
+        "mp4": "audio/mp4",
+        "ogg": "audio/ogg",
+        "webm": "audio/webm",
+        "wav": "audio/wav",
+    }
+    assert SNIFF_BYTES == 64
+
+
+# ----------------------------------------------------------------------------- sniffing
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("speech-en.wav", AudioFormat.WAV),
+        ("speech-en.flac", AudioFormat.FLAC),
+        ("speech-en.mp3", AudioFormat.MP3),
+        ("speech-en.ogg", AudioFormat.OGG),
+        ("short.wav", AudioFormat.WAV),
+        ("silence-15s.wav", AudioFormat.WAV),
+    ],
+)
+def test_sniff_recognises_the_shared_recordings(name: str, expected: AudioFormat) -> None:
+    """D9: the format comes from the leading bytes alone (§4 lists the six formats)."""
+    assert sniff_format((AUDIO / name).read_bytes()[:SNIFF_BYTES]) is expected
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (_webm(1000.0)[:SNIFF_BYTES], AudioFormat.WEBM),
+        (_mp4(12)[:SNIFF_BYTES], AudioFormat.MP4),
+        (b"\x00\x00\x00\x1cftypisom", AudioFormat.MP4),
+        (b"ID3\x04\x00\x00\x00\x00\x00\x23", AudioFormat.MP3),
+        (b"\xff\xfb\x90\x64" + bytes(60), AudioFormat.MP3),  # MPEG-1 layer III frame
+        (b"\xff\xf3\x80\xc4", AudioFormat.MP3),  # MPEG-2 layer III frame
+    ],
+)
+def test_sniff_recognises_synthetic_headers(head: bytes, expected: AudioFormat) -> None:
+    """§4: WebM (EBML magic), the MP4 family (``ftyp`` box) and bare MPEG frames."""
+    assert sniff_format(head) is expected
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"",
+        b"hello, this is a text file, not a recording\n",
+        b"\x89PNG\r\n\x1a\n",
+        b"RIFF\x00\x00\x00\x00AVI ",  # RIFF, but not WAVE
+        b"\xff\xf1\x50\x80",  # AAC ADTS: sync word but layer bits 00
+        b"\xff\xeb\x90\x64",  # reserved MPEG version 01
+        b"\xff\xfb\xf0\x64",  # invalid bitrate index 1111
+        b"\xff\xfb\x9c\x64",  # reserved sample-rate index 11
+        b"ID",
+        bytes(SNIFF_BYTES),
+    ],
+)
+def test_sniff_rejects_garbage(head: bytes) -> None:
+    """§3.4: anything else is ERR_RECORDING_INVALID_FORMAT material (None)."""
+    assert sniff_format(head) is None
+
+
+# ----------------------------------------------------------------------------- duration
+
+
+@pytest.mark.parametrize("suffix", ["wav", "flac", "mp3", "ogg"])
+def test_probe_duration_of_the_shared_speech(suffix: str) -> None:
+    """D9: the duration of the 18.4 s sample is read in every shared format."""
+    with (AUDIO / f"speech-en.{suffix}").open("rb") as stream:
+        duration = probe_duration(stream, AudioFormat(suffix))
+    assert duration == pytest.approx(SPEECH_SECONDS, abs=0.1)
+
+
+@pytest.mark.parametrize(("name", "seconds"), [("short.wav", 0.965), ("silence-15s.wav", 15.0)])
+def test_probe_duration_of_short_and_extensible_wavs(name: str, seconds: float) -> None:
+    """silence-15s.wav is WAVE_FORMAT_EXTENSIBLE (which stdlib wave rejects on 3.11)."""
+    with (AUDIO / name).open("rb") as stream:
+        assert probe_duration(stream, AudioFormat.WAV) == pytest.approx(seconds, abs=0.01)
+
+
+def test_probe_duration_ignores_and_restores_the_stream_position() -> None:
+    """The caller's position does not matter and is put back afterwards."""
+    stream = io.BytesIO((AUDIO / "speech-en.flac").read_bytes())
+    stream.seek(1234)
+    assert probe_duration(stream, AudioFormat.FLAC) == pytest.approx(SPEECH_SECONDS, abs=0.1)
+    assert stream.tell() == 1234
+
+
+def test_probe_duration_of_synthetic_webm_and_mp4() -> None:
+    """WebM via Segment/Info/Duration (ms at the default scale); MP4 via mvhd."""
+    assert probe_duration(io.BytesIO(_webm(12345.0)), AudioFormat.WEBM) == pytest.approx(12.345)
+    assert probe_duration(io.BytesIO(_mp4(42)), AudioFormat.MP4) == pytest.approx(42.0)
+
+
+def test_probe_duration_of_webm_without_duration_is_none() -> None:
+    """A live-recorded WebM (MediaRecorder) has no Duration element: unknown, not 0."""
+    assert probe_duration(io.BytesIO(_webm(None)), AudioFormat.WEBM) is None
+
+
+def test_probe_duration_counts_only_wav_data_present() -> None:
+    """A streamed WAV's placeholder data size (0xFFFFFFFF) is clamped to the bytes present."""
+    data = bytearray(_wav(bytes(16000)))  # 1 s of 8 kHz 16-bit
+    data[40:44] = b"\xff\xff\xff\xff"
+    assert probe_duration(io.BytesIO(bytes(data)), AudioFormat.WAV) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("fmt", list(AudioFormat))
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"hello, this is a text file\n" * 10,
+        b"RIFF\x10\x00\x00\x00WAVEfmt \x02\x00\x00\x00",
+        b"fLaC\x00\x00\x00\x22" + bytes(10),
+        b"OggS" + bytes(40),
+        b"\x1a\x45\xdf\xa3\xff" + bytes(20),
+        b"\x00\x00\x00\x10ftypM4A " + bytes(8),
+        b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f",
+    ],
+)
+def test_probe_duration_never_raises_on_garbage(fmt: AudioFormat, payload: bytes) -> None:
+    """Corrupt or mislabelled input gives None, never an exception."""
+    assert probe_duration(io.BytesIO(payload), fmt) is None
+
+
+def test_probe_duration_of_truncated_shared_files_does_not_raise() -> None:
+    """Truncated real files: a number or None, never an exception."""
+    for name in ("speech-en.flac", "speech-en.mp3", "speech-en.ogg", "speech-en.wav"):
+        head = (AUDIO / name).read_bytes()[:300]
+        fmt = sniff_format(head)
+        assert fmt is not None
+        result = probe_duration(io.BytesIO(head), fmt)
+        assert result is None or result >= 0
+
+
+# ----------------------------------------------------------------------------- silence
+
+
+def test_silence_of_the_shared_recordings() -> None:
+    """silence-15s.wav is digital silence; the speech samples are not; non-WAV is None."""
+    with (AUDIO / "silence-15s.wav").open("rb") as stream:
+        assert is_digital_silence(stream) is True
+    with (AUDIO / "speech-en.wav").open("rb") as stream:
+        assert is_digital_silence(stream) is False
+    with (AUDIO / "short.wav").open("rb") as stream:
+        assert is_digital_silence(stream) is False
+    with (AUDIO / "speech-en.flac").open("rb") as stream:
+        assert is_digital_silence(stream) is None
+
+
+def test_silence_threshold_is_one_percent_of_full_scale() -> None:
+    """Samples under 1 % of full scale are silence (dither); one louder sample is not."""
+    quiet = struct.pack("<4h", 0, 300, -327, 12)
+    loud = quiet + struct.pack("<h", -328)
+    assert is_digital_silence(io.BytesIO(_wav(quiet * 1000))) is True
+    assert is_digital_silence(io.BytesIO(_wav(quiet * 100_000 + loud))) is False
+
+
+@pytest.mark.parametrize(
+    ("width", "silent", "sound"),
+    [
+        (1, bytes([128, 129, 127]) * 10, bytes([128, 131])),
+        (3, b"\x00\x00\x00\xff\xff\xff" * 10, b"\x00\x00\x10"),  # 0x100000 = 12.5 %
+        (4, b"\x00\x00\x00\x00" * 10, b"\x00\x00\x00\x40"),
+    ],
+)
+def test_silence_for_8_24_and_32_bit_pcm(width: int, silent: bytes, sound: bytes) -> None:
+    assert is_digital_silence(io.BytesIO(_wav(silent, width=width))) is True
+    assert is_digital_silence(io.BytesIO(_wav(silent + sound, width=width))) is False
+
+
+def test_silence_for_float_wav() -> None:
+    assert is_digital_silence(io.BytesIO(_float_wav([0.0, 0.001, -0.005]))) is True
+    assert is_digital_silence(io.BytesIO(_float_wav([0.0, 0.5]))) is False
+
+
+def test_silence_restores_position_and_rejects_garbage() -> None:
+    stream = io.BytesIO((AUDIO / "silence-15s.wav").read_bytes())
+    stream.seek(99)
+    assert is_digital_silence(stream) is True
+    assert stream.tell() == 99
+    assert is_digital_silence(io.BytesIO(b"not audio at all")) is None
+    assert is_digital_silence(io.BytesIO(b"RIFF\x04\x00\x00\x00WAVE")) is None

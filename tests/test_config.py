@@ -1,0 +1,205 @@
+"""Where the client talks to and with what key (helios-api.md §1.1, §1.2, D15)."""
+
+from __future__ import annotations
+
+import platform
+
+import aiohttp
+import pytest
+
+from helios_async import HeliosClient, InvalidInputError, Timeouts, __version__
+from helios_async._config import REGIONS, resolve_api_key, resolve_base_url, user_agent
+
+KEY = "env-Key-7f3a9c2e"
+
+
+# --- the key (D15) -----------------------------------------------------------------------------
+
+
+def test_the_key_argument_beats_the_environment():
+    """D15: an argument beats the environment."""
+    assert resolve_api_key("arg-key", {"THYMIA_API_KEY": KEY}) == "arg-key"
+
+
+def test_the_key_comes_from_thymia_api_key_when_no_argument_is_given():
+    assert resolve_api_key(None, {"THYMIA_API_KEY": KEY}) == KEY
+
+
+def test_the_key_is_read_from_the_process_environment_by_default(monkeypatch):
+    monkeypatch.setenv("THYMIA_API_KEY", KEY)
+    assert resolve_api_key(None) == KEY
+
+
+def test_surrounding_whitespace_is_stripped_from_the_key():
+    assert resolve_api_key(f"  {KEY}\t", {}) == KEY
+
+
+@pytest.mark.parametrize(
+    ("argument", "environ"),
+    [
+        (None, {}),
+        (None, {"THYMIA_API_KEY": ""}),
+        (None, {"THYMIA_API_KEY": "   "}),
+        ("", {"THYMIA_API_KEY": KEY}),
+        ("  ", {}),
+    ],
+)
+def test_no_usable_key_is_refused_with_a_message_that_says_how_to_give_one(argument, environ):
+    """D15: the message names both ways to give a key, and shows no key."""
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_api_key(argument, environ)
+    assert caught.value.field == "api_key"
+    message = str(caught.value)
+    assert "api_key=" in message
+    assert "THYMIA_API_KEY" in message
+    assert KEY not in message
+
+
+@pytest.mark.parametrize("key", [f"{KEY}\r\nX-Evil: 1", f"{KEY}\nrest", f"a\r{KEY}"])
+def test_a_key_with_line_breaks_is_refused_without_echoing_it(key):
+    """§1.2: a header value with CR/LF would split the request; the key is never echoed."""
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_api_key(key, {})
+    assert KEY not in str(caught.value)
+    assert KEY not in repr(caught.value)
+
+
+def test_a_bad_key_from_the_environment_is_not_echoed_either():
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_api_key(None, {"THYMIA_API_KEY": f"{KEY}\n"})
+    assert KEY not in str(caught.value)
+
+
+# --- the base URL (§1.1, D15) ------------------------------------------------------------------
+
+
+def test_the_default_host_is_api_thymia_ai():
+    """§1.1: default https://api.thymia.ai."""
+    assert resolve_base_url(None, None, {}) == "https://api.thymia.ai"
+
+
+@pytest.mark.parametrize(
+    ("region", "url"),
+    [
+        ("default", "https://api.thymia.ai"),
+        ("ca", "https://ca.api.thymia.ai"),
+        ("us", "https://us.api.thymia.ai"),
+        ("CA", "https://ca.api.thymia.ai"),
+        ("Us", "https://us.api.thymia.ai"),
+    ],
+)
+def test_regions_pick_the_regional_hosts(region, url):
+    """§1.1: the regional hosts change only the root of the URL."""
+    assert resolve_base_url(None, region, {}) == url
+
+
+def test_the_regions_table_is_the_contract_s():
+    assert dict(REGIONS) == {
+        "default": "https://api.thymia.ai",
+        "ca": "https://ca.api.thymia.ai",
+        "us": "https://us.api.thymia.ai",
+    }
+
+
+@pytest.mark.parametrize("region", ["eu", "uk", "ca ", "api"])
+def test_an_unknown_region_is_refused_naming_the_choices(region):
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_base_url(None, region, {})
+    assert caught.value.field == "region"
+    assert "default, ca, us" in caught.value.rule
+
+
+def test_an_unknown_region_from_the_environment_is_refused():
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_base_url(None, None, {"THYMIA_REGION": "mars"})
+    assert caught.value.field == "region"
+    assert "'mars'" in caught.value.rule
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://ca.api.thymia.ai/", "https://ca.api.thymia.ai"),
+        ("https://sandbox.example///", "https://sandbox.example"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("https://gw.example/helios/", "https://gw.example/helios"),
+    ],
+)
+def test_trailing_slashes_are_removed(given, expected):
+    """§1.1: the old docs write the Canadian host with a trailing slash; paths must not
+    become ``//v1/...``."""
+    assert resolve_base_url(given, None, {}) == expected
+
+
+@pytest.mark.parametrize("given", ["api.thymia.ai", "ftp://api.thymia.ai", "", "//api.thymia.ai"])
+def test_a_base_url_that_is_not_http_is_refused(given):
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_base_url(given, None, {})
+    assert caught.value.field == "base_url"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "region", "environ", "expected"),
+    [
+        # an argument beats the environment
+        ("https://arg.example", None, {"THYMIA_BASE_URL": "https://env.example"}, "https://arg.example"),
+        (None, "us", {"THYMIA_BASE_URL": "https://env.example"}, "https://us.api.thymia.ai"),
+        (None, "ca", {"THYMIA_REGION": "us"}, "https://ca.api.thymia.ai"),
+        ("https://arg.example", None, {"THYMIA_REGION": "ca"}, "https://arg.example"),
+        # of the arguments, base_url is the more specific
+        ("https://arg.example", "us", {}, "https://arg.example"),
+        # the environment beats the default; its base URL beats its region
+        (None, None, {"THYMIA_BASE_URL": "https://env.example/"}, "https://env.example"),
+        (None, None, {"THYMIA_REGION": "ca"}, "https://ca.api.thymia.ai"),
+        (
+            None,
+            None,
+            {"THYMIA_BASE_URL": "https://env.example", "THYMIA_REGION": "ca"},
+            "https://env.example",
+        ),
+        # empty variables are as good as unset
+        (None, None, {"THYMIA_BASE_URL": "", "THYMIA_REGION": ""}, "https://api.thymia.ai"),
+        (None, None, {"THYMIA_BASE_URL": "", "THYMIA_REGION": "us"}, "https://us.api.thymia.ai"),
+    ],
+)
+def test_argument_beats_environment_beats_default(base_url, region, environ, expected):
+    """D15: arg > env > default."""
+    assert resolve_base_url(base_url, region, environ) == expected
+
+
+def test_the_client_takes_key_and_host_from_the_environment(monkeypatch):
+    """D15, end to end through the public constructor."""
+    monkeypatch.setenv("THYMIA_API_KEY", KEY)
+    monkeypatch.setenv("THYMIA_REGION", "ca")
+    client = HeliosClient()
+    assert client.base_url == "https://ca.api.thymia.ai"
+    assert KEY not in repr(client)
+    monkeypatch.setenv("THYMIA_BASE_URL", "https://sandbox.example/")
+    assert HeliosClient().base_url == "https://sandbox.example"
+    assert HeliosClient(region="us").base_url == "https://us.api.thymia.ai"
+
+
+def test_the_client_refuses_to_start_without_a_key():
+    with pytest.raises(InvalidInputError, match="THYMIA_API_KEY"):
+        HeliosClient()
+
+
+# --- timeouts and user agent -------------------------------------------------------------------
+
+
+def test_timeouts_map_onto_aiohttp_timeouts():
+    timeouts = Timeouts(connect=1.5, read=2.5, upload=30.0)
+    api = timeouts.for_api()
+    assert isinstance(api, aiohttp.ClientTimeout)
+    assert (api.total, api.sock_connect, api.sock_read) == (None, 1.5, 2.5)
+    upload = timeouts.for_upload()
+    assert (upload.total, upload.sock_connect, upload.sock_read) == (30.0, 1.5, 2.5)
+
+
+def test_the_user_agent_names_the_library_python_and_aiohttp():
+    agent = user_agent()
+    assert agent == (
+        f"helios-async/{__version__} Python/{platform.python_version()} "
+        f"aiohttp/{aiohttp.__version__}"
+    )
+    assert user_agent("my-app/2.0") == f"{agent} my-app/2.0"

@@ -1,0 +1,149 @@
+"""Waiting for a model run to finish (helios-api.md §5: poll about every 3 s; D11)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from helios_async import ModelRun, ModelRunStatus, NotFoundError, PollPolicy
+
+SAMPLES = 1000
+CREATED_AT = dt.datetime(2026, 3, 26, 9, 30, 5, tzinfo=dt.UTC)
+
+
+def a_run(status: str, *, completed: bool = False) -> ModelRun:
+    return ModelRun(
+        id="ddebd75b-99b3-42b4-ac65-5ce852c688e9",
+        created_at=CREATED_AT,
+        status=ModelRunStatus(status),
+        user_label="operator-1234",
+        completed_at=CREATED_AT if completed else None,
+    )
+
+
+class Runs:
+    """Returns the given runs in turn, then keeps returning the last; counts calls."""
+
+    def __init__(self, *runs: ModelRun) -> None:
+        self.runs = list(runs)
+        self.calls = 0
+
+    async def __call__(self) -> ModelRun:
+        self.calls += 1
+        return self.runs[min(self.calls, len(self.runs)) - 1]
+
+
+# --- delay -------------------------------------------------------------------------------------
+
+
+def test_the_defaults_settle_at_the_documented_three_seconds():
+    """§5: recommended interval every 3 seconds."""
+    policy = PollPolicy()
+    assert policy.interval == 3.0
+    assert all(2.7 <= policy.delay(50) <= 3.3 for _ in range(SAMPLES))
+
+
+@pytest.mark.parametrize("poll_number", [1, 2, 3, 4, 5, 10])
+def test_delay_grows_from_first_interval_to_interval_within_the_jitter(poll_number):
+    """Each wait is min(interval, first_interval * multiplier**(n-1)) scaled by a random
+    factor in [1 - jitter, 1 + jitter]."""
+    policy = PollPolicy(first_interval=1.0, interval=3.0, multiplier=1.5, jitter=0.1)
+    base = min(3.0, 1.0 * 1.5 ** (poll_number - 1))
+    samples = [policy.delay(poll_number) for _ in range(SAMPLES)]
+    assert all(base * 0.9 <= s <= base * 1.1 for s in samples)
+    # jitter really spreads the waits on both sides of the base
+    assert min(samples) < base * 0.97
+    assert max(samples) > base * 1.03
+
+
+def test_delay_without_jitter_is_the_exact_schedule():
+    policy = PollPolicy(first_interval=1.0, interval=3.0, multiplier=1.5, jitter=0.0)
+    assert [policy.delay(n) for n in range(1, 6)] == [1.0, 1.5, 2.25, 3.0, 3.0]
+
+
+def test_delay_never_shrinks_on_average_as_polls_go_on():
+    policy = PollPolicy(first_interval=0.5, interval=3.0, multiplier=2.0, jitter=0.0)
+    delays = [policy.delay(n) for n in range(1, 12)]
+    assert delays == sorted(delays)
+    assert delays[0] == 0.5
+    assert delays[-1] == 3.0
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"interval": 0},
+        {"first_interval": -1},
+        {"multiplier": 0.5},
+        {"jitter": -0.1},
+        {"jitter": 1.0},
+        {"timeout": 0},
+    ],
+)
+def test_nonsensical_poll_policies_are_refused(fields):
+    with pytest.raises(ValueError):
+        PollPolicy(**fields)
+
+
+# --- the controller ----------------------------------------------------------------------------
+
+FAST = PollPolicy(first_interval=0.001, interval=0.001, timeout=2)
+
+
+async def test_polls_until_the_run_is_complete_ok():
+    getter = Runs(a_run("CREATED"), a_run("RUNNING"), a_run("RUNNING"), a_run("COMPLETE_OK"))
+    run = await FAST.controller(timeout=2)(getter)
+    assert run.status is ModelRunStatus.COMPLETE_OK
+    assert getter.calls == 4
+
+
+async def test_complete_error_also_ends_the_wait():
+    """§3.1: COMPLETE_ERROR is terminal too; deciding what it means is the caller's job."""
+    getter = Runs(a_run("RUNNING"), a_run("COMPLETE_ERROR"))
+    run = await FAST.controller(timeout=2)(getter)
+    assert run.status is ModelRunStatus.COMPLETE_ERROR
+    assert getter.calls == 2
+
+
+async def test_an_unknown_status_keeps_polling_until_completed_at_is_set():
+    """D11: PROCESSING waits; completedAt set means finished."""
+    getter = Runs(a_run("PROCESSING"), a_run("PROCESSING"), a_run("PROCESSING", completed=True))
+    run = await FAST.controller(timeout=2)(getter)
+    assert run.status.value == "PROCESSING"
+    assert run.is_finished
+    assert getter.calls == 3
+
+
+async def test_when_time_runs_out_the_last_unfinished_run_is_returned():
+    """The controller gives up before a wait that would pass the timeout, returning the last
+    run seen (the client turns that into DeadlineExceededError)."""
+    getter = Runs(a_run("RUNNING"))
+    policy = PollPolicy(first_interval=0.01, interval=0.01, timeout=2)
+    run = await policy.controller(timeout=0.05)(getter)
+    assert run.status is ModelRunStatus.RUNNING
+    assert not run.is_finished
+    assert 2 <= getter.calls <= 10
+
+
+async def test_an_error_from_the_getter_propagates_at_once():
+    calls = 0
+
+    async def getter() -> ModelRun:
+        nonlocal calls
+        calls += 1
+        raise NotFoundError(404)
+
+    with pytest.raises(NotFoundError):
+        await FAST.controller(timeout=2)(getter)
+    assert calls == 1
+
+
+async def test_the_before_sleep_hook_sees_each_wait():
+    waits: list[float] = []
+    getter = Runs(a_run("CREATED"), a_run("RUNNING"), a_run("COMPLETE_OK"))
+    policy = PollPolicy(first_interval=0.002, interval=0.004, multiplier=2.0, jitter=0.0)
+    await policy.controller(
+        timeout=2, before_sleep=lambda state: waits.append(state.next_action.sleep)
+    )(getter)
+    assert waits == [0.002, 0.004]
