@@ -26,6 +26,7 @@ from ._errors import (
     UploadError,
     UploadURLExpiredError,
 )
+from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ._models import (
     Account,
     ActivityRunCreated,
@@ -58,6 +59,7 @@ __all__ = [
     "ErrorCode",
     "HeliosClient",
     "HeliosError",
+    "Hooks",
     "InvalidInputError",
     "ModelRun",
     "ModelRunCreated",
@@ -70,7 +72,10 @@ __all__ = [
     "PollPolicy",
     "RateLimitError",
     "RecordingError",
+    "RequestEvent",
     "RequestTimeoutError",
+    "ResponseEvent",
+    "RetryEvent",
     "RetryPolicy",
     "Section",
     "Tag",

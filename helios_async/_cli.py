@@ -161,11 +161,12 @@ def format_run(run: ModelRun) -> str:
         if when is not None:
             lines.append(f"  {label:<11} {when.isoformat(timespec='seconds')}")
     if run.completed_at is not None:
-        took = (run.completed_at - run.created_at).total_seconds()
-        lines.append(
-            f"  {'completed':<11} {run.completed_at.isoformat(timespec='seconds')}"
-            f"  ({took:.1f} s after creation)"
+        took = (
+            f"  ({(run.completed_at - run.created_at).total_seconds():.1f} s after creation)"
+            if run.created_at is not None
+            else ""
         )
+        lines.append(f"  {'completed':<11} {run.completed_at.isoformat(timespec='seconds')}{took}")
     if run.error_code is not None:
         lines.append(f"  error       {run.error_code.value}: {run.error_reason or ''}")
     lines.extend(f"  warning     {warning}" for warning in run.warnings)

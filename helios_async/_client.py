@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -10,35 +11,35 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import aiohttp
-from tenacity import RetryCallState
+import attrs
 
 from . import _protocol as protocol
 from ._config import Timeouts, resolve_api_key, resolve_base_url, user_agent
+from ._connection import Connection
 from ._errors import (
-    ClientClosedError,
     ConnectError,
     DeadlineExceededError,
     DecodeError,
-    ModelRunFailedError,
     OutcomeUnknownError,
     RateLimitError,
     TransientAPIError,
     TransportError,
 )
+from ._hooks import Hooks
 from ._models import (
     Account,
     ActivityRunCreated,
     ModelRun,
     ModelRunCreated,
     ModelRunRequest,
-    ModelRunStatus,
     Tag,
     User,
 )
 from ._polling import PollPolicy
-from ._recording import FileChunks, PreparedRecording, RecordingSource, prepare_recording
+from ._recording import RecordingSource, prepare_recording
 from ._retry import RetryPolicy
-from ._transport import send
+from ._sending import Sender
+from ._workflow import WellnessCheck
 
 T = TypeVar("T")
 logger = logging.getLogger("helios_async")
@@ -73,6 +74,7 @@ class HeliosClient:
         retry: RetryPolicy | None = None,
         poll: PollPolicy | None = None,
         legacy_get_path: bool = False,
+        hooks: Hooks | None = None,
         user_agent_suffix: str | None = None,
         connection_limit: int = 100,
     ) -> None:
@@ -82,13 +84,33 @@ class HeliosClient:
             user_agent=user_agent(user_agent_suffix),
             legacy_get_path=legacy_get_path,
         )
-        self._session = session
-        self._owns_session = session is None
-        self._closed = False
-        self._connection_limit = connection_limit
-        self.timeouts = timeouts or Timeouts()
-        self.retry = retry or RetryPolicy()
+        timeouts = timeouts or Timeouts()
+        self._connection = Connection(
+            session, connection_limit=connection_limit, timeout=timeouts.for_api()
+        )
+        self._sender = Sender(
+            connection=self._connection,
+            timeouts=timeouts,
+            retry=retry or RetryPolicy(),
+            hooks=hooks or Hooks(),
+        )
         self.poll = poll or PollPolicy()
+        self._is_view = False
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """The per-request time limits in force."""
+        return self._sender.timeouts
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The policy retrying each request."""
+        return self._sender.retry
+
+    @property
+    def hooks(self) -> Hooks:
+        """The callbacks in force."""
+        return self._sender.hooks
 
     @property
     def base_url(self) -> str:
@@ -96,9 +118,33 @@ class HeliosClient:
         return self._endpoints.base_url
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else ("open" if self._session is not None else "not open")
-        owner = "owned" if self._owns_session else "borrowed"
-        return f"<HeliosClient {self.base_url} {state}, {owner} session>"
+        owner = "owned" if self._connection.owns_session else "borrowed"
+        view = " view" if self._is_view else ""
+        return f"<HeliosClient{view} {self.base_url} {self._connection.state}, {owner} session>"
+
+    def with_options(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        poll: PollPolicy | None = None,
+        hooks: Hooks | None = None,
+    ) -> HeliosClient:
+        """A view of this client with other policies, sharing its session and cool-down.
+
+        ``client.with_options(poll=PollPolicy(timeout=30)).wait_for_model_run(run_id)``.
+        Closing a view closes nothing; the parent client owns the session.
+        """
+        view = copy.copy(self)
+        view._sender = attrs.evolve(
+            self._sender,
+            timeouts=timeouts or self.timeouts,
+            retry=retry or self.retry,
+            hooks=hooks or self.hooks,
+        )
+        view.poll = poll or self.poll
+        view._is_view = True
+        return view
 
     async def open(self) -> Self:
         """Open the owned session (``async with`` does this for you).
@@ -106,21 +152,16 @@ class HeliosClient:
         Raises:
             ClientClosedError: the client was closed already.
         """
-        if self._closed:
-            raise ClientClosedError("this HeliosClient is closed; create a new one")
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connection_limit),
-                timeout=self.timeouts.for_api(),
-            )
+        self._connection.open()
         return self
 
     async def aclose(self) -> None:
-        """Close the owned session and its connections; a borrowed one is left open. Idempotent."""
-        self._closed = True
-        session, self._session = self._session, None
-        if session is not None and self._owns_session:
-            await session.close()
+        """Close the owned session and its connections; a borrowed one is left open.
+
+        Idempotent. On a ``with_options`` view it does nothing.
+        """
+        if not self._is_view:
+            await self._connection.close()
 
     async def __aenter__(self) -> Self:
         return await self.open()
@@ -133,45 +174,7 @@ class HeliosClient:
     ) -> None:
         await self.aclose()
 
-    def _require_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise ClientClosedError("this HeliosClient is closed; create a new one")
-        if self._session is None:
-            raise ClientClosedError(
-                "this HeliosClient is not open: use `async with HeliosClient(...) as client`"
-            )
-        if self._session.closed:
-            raise ClientClosedError("the aiohttp session this HeliosClient uses is closed")
-        return self._session
-
     # -- one request, retried -------------------------------------------------------------
-
-    async def _call(
-        self, request: protocol.ApiRequest, decoder: Callable[[protocol.ApiResponse], T]
-    ) -> T:
-        session = self._require_session()
-        attempt = 0
-
-        async def once() -> T:
-            nonlocal attempt
-            attempt += 1
-            response = await send(
-                session,
-                method=request.method,
-                url=request.url,
-                headers=request.headers,
-                body=request.body,
-                timeout=self.timeouts.for_api(),
-                attempt=attempt,
-            )
-            return decoder(response)
-
-        controller = self.retry.controller(
-            idempotent=request.idempotent, before_sleep=_log_retry(request.operation)
-        )
-        return await controller(once)
-
-    # -- the endpoints ------------------------------------------------------------------------
 
     async def get_account(self) -> Account:
         """The account behind the key (E1 ``GET /v1/account``, §2.2).
@@ -181,7 +184,7 @@ class HeliosClient:
             APIError, TransportError, DecodeError: see the error tree.
         """
         request = self._endpoints.get_account()
-        return await self._call(request, lambda r: protocol.decode(r, request, Account))
+        return await self._sender.call(request, lambda r: protocol.decode(r, request, Account))
 
     async def create_model_run(
         self,
@@ -222,7 +225,9 @@ class HeliosClient:
     async def _create(self, body: ModelRunRequest) -> ModelRunCreated:
         request = self._endpoints.create_model_run(body)
         try:
-            return await self._call(request, lambda r: protocol.decode(r, request, ModelRunCreated))
+            return await self._sender.call(
+                request, lambda r: protocol.decode(r, request, ModelRunCreated)
+            )
         except (ConnectError, RateLimitError):
             raise  # D13: these prove the server never acted on the POST
         except (TransportError, TransientAPIError, DecodeError) as exc:
@@ -240,7 +245,7 @@ class HeliosClient:
         """
         body = ModelRunRequest(user=user, language=language, **fields)
         request = self._endpoints.create_activity_run(body)
-        return await self._call(request, lambda r: protocol.decode_activity_run(r, request))
+        return await self._sender.call(request, lambda r: protocol.decode_activity_run(r, request))
 
     async def get_model_run(self, model_run_id: str) -> ModelRun:
         """A model run's status and results (E4 ``GET /v1/models/mental-wellness/{id}``, §2.5).
@@ -251,7 +256,7 @@ class HeliosClient:
             APIError, TransportError, DecodeError: see the error tree.
         """
         request = self._endpoints.get_model_run(model_run_id)
-        return await self._call(request, lambda r: protocol.decode(r, request, ModelRun))
+        return await self._sender.call(request, lambda r: protocol.decode(r, request, ModelRun))
 
     async def upload_recording(
         self,
@@ -276,40 +281,7 @@ class HeliosClient:
         prepared = await asyncio.to_thread(
             prepare_recording, recording, check_duration=check_duration
         )
-        await self._upload(created_or_url, prepared)
-
-    async def _upload(
-        self, created_or_url: ModelRunCreated | str, prepared: PreparedRecording
-    ) -> None:
-        session = self._require_session()
-        if isinstance(created_or_url, ModelRunCreated):
-            url, run_id = created_or_url.recording_upload_url, created_or_url.id
-        else:
-            url, run_id = created_or_url, None
-        headers = {"Content-Type": prepared.content_type, "Content-Length": str(prepared.size)}
-        attempt = 0
-
-        async def once() -> None:
-            nonlocal attempt
-            attempt += 1
-            with prepared.open() as stream:  # re-opened per attempt, so a retry resends all
-                response = await send(
-                    session,
-                    method="PUT",
-                    url=url,
-                    headers=headers,
-                    body=FileChunks(stream, prepared.size),
-                    timeout=self.timeouts.for_upload(),
-                    attempt=attempt,
-                )
-            protocol.check_upload_response(response.status, response.body, model_run_id=run_id)
-
-        controller = self.retry.controller(
-            idempotent=True, before_sleep=_log_retry("upload_recording")
-        )
-        await controller(once)
-
-    # -- waiting -------------------------------------------------------------------------------
+        await self._sender.upload(created_or_url, prepared)
 
     async def wait_for_model_run(
         self, model_run_id: str, *, timeout: float | None = None
@@ -330,6 +302,8 @@ class HeliosClient:
         async def poll_once() -> ModelRun:
             run = await self.get_model_run(model_run_id)
             last[:] = [run]
+            if self.hooks.on_poll is not None:
+                self.hooks.on_poll(run)
             return run
 
         run: ModelRun | None
@@ -358,15 +332,18 @@ class HeliosClient:
         deadline: float | None = None,
         on_created: Callable[[ModelRunCreated], Awaitable[None] | None] | None = None,
         check_duration: bool = True,
+        expired_url_restarts: int = 1,
         **fields: Any,
     ) -> ModelRun:
         """Create a run, upload the recording, wait for it: the whole check (§2.3 to §5).
 
         ``fields`` are the optional create fields of :meth:`create_model_run`. The recording and
         every field are checked before the run is created. ``deadline`` (seconds) bounds the
-        whole workflow; each phase gets what remains. ``on_created`` is called with the new
-        run the moment it exists, so a caller who cancels can resume with
-        :meth:`wait_for_model_run`.
+        whole workflow; each phase gets what remains. ``on_created`` (a function or coroutine
+        function) is called with each new run the moment it exists, so a caller who cancels
+        can resume with :meth:`wait_for_model_run`. If the presigned URL has expired, the
+        check starts over with a new run up to ``expired_url_restarts`` times (§4: "create a
+        new model run"); the abandoned run stays ``CREATED`` and is never processed.
 
         Returns the ``COMPLETE_OK`` run.
 
@@ -382,68 +359,5 @@ class HeliosClient:
         prepared = await asyncio.to_thread(
             prepare_recording, recording, check_duration=check_duration
         )
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        timings: dict[str, float] = {}
-        phase, created = "create", None
-        mark = started
-
-        def finish_phase(name: str) -> None:
-            nonlocal mark
-            now = loop.time()
-            timings[name] = now - mark
-            mark = now
-
-        def remaining() -> float | None:
-            return None if deadline is None else max(deadline - (loop.time() - started), 0.0)
-
-        try:
-            async with asyncio.timeout(None if deadline is None else started + deadline) as scope:
-                created = await self._create(body)
-                finish_phase("create")
-                if on_created is not None:
-                    outcome = on_created(created)
-                    if outcome is not None:
-                        await outcome
-                phase = "upload"
-                await self._upload(created, prepared)
-                finish_phase("upload")
-                phase = "poll"
-                run = await self.wait_for_model_run(created.id, timeout=remaining())
-        except DeadlineExceededError as exc:
-            finish_phase(phase)
-            raise DeadlineExceededError(
-                phase,
-                timeout=deadline if deadline is not None else exc.timeout,
-                phase_seconds=timings,
-                model_run_id=created.id if created else None,
-                last_run=exc.last_run,
-            ) from None
-        except TimeoutError:
-            if not scope.expired() or deadline is None:
-                raise
-            finish_phase(phase)
-            raise DeadlineExceededError(
-                phase,
-                timeout=deadline,
-                phase_seconds=timings,
-                model_run_id=created.id if created else None,
-            ) from None
-        if run.status == ModelRunStatus.COMPLETE_ERROR or not run.succeeded:
-            raise ModelRunFailedError(run)
-        return run
-
-
-def _log_retry(operation: str) -> Callable[[RetryCallState], None]:
-    def log(state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome is not None else None
-        delay = state.next_action.sleep if state.next_action is not None else 0.0
-        logger.info(
-            "retrying %s in %.2f s after attempt %d failed: %s",
-            operation,
-            delay,
-            state.attempt_number,
-            exc,
-        )
-
-    return log
+        check = WellnessCheck(self, body, prepared, deadline=deadline, on_created=on_created)
+        return await check.run(expired_url_restarts=expired_url_restarts)

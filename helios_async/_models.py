@@ -131,7 +131,7 @@ class ModelRunRequest:
         InvalidInputError: a field breaks its rule; the error names it.
     """
 
-    user: User = attrs.field(validator=attrs.validators.instance_of(User))
+    user: User = attrs.field(validator=lambda _i, _a, v: check.check_instance("user", v, User))
     language: str = attrs.field(converter=check.check_language)
     accent: str | None = attrs.field(default=None, converter=check.check_accent)
     sleep_time: dt.datetime | None = attrs.field(
@@ -146,7 +146,9 @@ class ModelRunRequest:
     tags: tuple[Tag, ...] = attrs.field(
         default=(), converter=check.to_tags, validator=check.check_tags
     )
-    delete_data: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    delete_data: bool = attrs.field(
+        default=False, validator=lambda _i, _a, v: check.check_instance("delete_data", v, bool)
+    )
     data_to_delete: tuple[str, ...] | None = attrs.field(
         default=None, converter=check.to_data_to_delete
     )
@@ -233,9 +235,9 @@ class ModelRun:
     """
 
     id: str
-    created_at: dt.datetime
     status: ModelRunStatus
-    user_label: str
+    created_at: dt.datetime | None = None  # documented as always set; lenient per D10
+    user_label: str = ""
     delete_data: bool = False
     run_at: dt.datetime | None = None
     completed_at: dt.datetime | None = None

@@ -18,6 +18,7 @@ from yarl import URL
 
 from ._converter import structure_json, unstructure
 from ._errors import (
+    REQUEST_ID_HEADERS,
     DecodeError,
     InvalidInputError,
     UploadError,
@@ -161,6 +162,11 @@ def redact_url(url: str) -> str:
     """The URL without its query string, where presigned URLs keep their signature."""
     parsed = URL(url, encoded=True)
     return str(parsed.with_query(None)) + ("?<redacted>" if parsed.raw_query_string else "")
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """The response's request id, from the first request-id header it carries."""
+    return next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
 
 
 def raise_for_status(response: ApiResponse, request: ApiRequest) -> None:

@@ -70,7 +70,9 @@ def prepare_recording(source: RecordingSource, *, check_duration: bool = True) -
         duration = None
         if check_duration:
             stream.seek(start)
-            duration = probe_duration(cast(BinaryIO, _Window(stream, start)) if start else stream, fmt)
+            duration = probe_duration(
+                cast(BinaryIO, _Window(stream, start)) if start else stream, fmt
+            )
             _check_duration(name, duration)
     return PreparedRecording(format=fmt, size=size, duration=duration, name=name, open=opener)
 

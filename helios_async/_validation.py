@@ -22,6 +22,12 @@ TAGS_MAX = 20  # §6.4, D7
 _LANGUAGE = re.compile(r"[a-z]{2,3}-[A-Z]{2}")
 
 
+def check_instance(field: str, value: object, cls: type) -> None:
+    """``value`` is a ``cls`` (a bool is not taken for an int, nor a dict for a model)."""
+    if not isinstance(value, cls):
+        raise InvalidInputError(field, f"must be a {cls.__name__}, not {type(value).__name__}")
+
+
 def check_user_label(value: object) -> str:
     """A user label: a non-blank string of at most 50 characters (§6.1)."""
     if not isinstance(value, str):

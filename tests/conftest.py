@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 from aioresponses import aioresponses
+from aioresponses.core import normalize_url
 
 from helios_async import HeliosClient, PollPolicy, RetryPolicy
 
@@ -210,9 +211,7 @@ class HeliosAioresponses(aioresponses):
 
     def calls(self, method: str, url: str) -> list[Any]:
         """The requests made to ``method url`` (aioresponses' ``requests`` entries)."""
-        from yarl import URL
-
-        return self.requests.get((method.upper(), URL(url)), [])
+        return self.requests.get((method.upper(), normalize_url(url)), [])
 
     def total_calls(self) -> int:
         """How many requests were made in all."""
@@ -232,7 +231,5 @@ FAST_POLL = PollPolicy(first_interval=0.001, interval=0.001, timeout=2)
 @pytest.fixture
 async def client(mock_api: HeliosAioresponses) -> AsyncIterator[HeliosClient]:
     """An open client on an owned session, with tiny backoffs, against ``mock_api``."""
-    async with HeliosClient(
-        API_KEY, base_url=BASE_URL, retry=FAST_RETRY, poll=FAST_POLL
-    ) as helios:
+    async with HeliosClient(API_KEY, base_url=BASE_URL, retry=FAST_RETRY, poll=FAST_POLL) as helios:
         yield helios

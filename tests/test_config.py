@@ -142,7 +142,12 @@ def test_a_base_url_that_is_not_http_is_refused(given):
     ("base_url", "region", "environ", "expected"),
     [
         # an argument beats the environment
-        ("https://arg.example", None, {"THYMIA_BASE_URL": "https://env.example"}, "https://arg.example"),
+        (
+            "https://arg.example",
+            None,
+            {"THYMIA_BASE_URL": "https://env.example"},
+            "https://arg.example",
+        ),
         (None, "us", {"THYMIA_BASE_URL": "https://env.example"}, "https://us.api.thymia.ai"),
         (None, "ca", {"THYMIA_REGION": "us"}, "https://ca.api.thymia.ai"),
         ("https://arg.example", None, {"THYMIA_REGION": "ca"}, "https://arg.example"),

@@ -94,7 +94,8 @@ def test_the_success_example_gives_the_scores_as_floats(examples):
     """§3.3: each score is ``{"value": x}`` on the wire and a float here."""
     run = structure(examples["run_complete_ok"], ModelRun)
     assert run.status is ModelRunStatus.COMPLETE_OK
-    assert run.succeeded and run.is_finished
+    assert run.succeeded
+    assert run.is_finished
     assert run.warnings == ("Audio quality may affect result accuracy.",)
     section = run.section
     assert section is not None
@@ -115,7 +116,8 @@ def test_the_error_example_gives_the_code_and_reason(examples):
     assert run.error_code is ErrorCode.ERR_RECORDING_TOO_SHORT
     assert run.error_reason.startswith("Recording supplied is too short.")
     assert run.results is None
-    assert run.is_finished and not run.succeeded
+    assert run.is_finished
+    assert not run.succeeded
 
 
 def test_the_abbreviated_error_reference_example_structures(examples):
@@ -334,9 +336,7 @@ def test_each_optional_field_appears_camel_case_only_when_set(
     examples, field, value, wire_key, wire_value
 ):
     """§2.3, D8: a set optional field adds exactly its camelCase key; datetimes stay naive."""
-    request = ModelRunRequest(
-        user=minimal_request().user, language="en-GB", **{field: value}
-    )
+    request = ModelRunRequest(user=minimal_request().user, language="en-GB", **{field: value})
     assert body_of(request) == {**examples["minimal_create"], wire_key: wire_value}
 
 
@@ -349,7 +349,9 @@ def test_delete_data_false_is_the_default_and_left_out():
 def test_the_full_create_body_matches_the_section_7_full_example():
     """§7 "Create (all optional fields)", with its placeholders filled in."""
     request = ModelRunRequest(
-        user=User(user_label="operator-1234", date_of_birth=dt.date(1985, 1, 1), birth_sex="FEMALE"),
+        user=User(
+            user_label="operator-1234", date_of_birth=dt.date(1985, 1, 1), birth_sex="FEMALE"
+        ),
         language="en-GB",
         accent="<ACCENT_ENUM_VALUE>",
         sleep_time=dt.datetime(2026, 3, 25, 23, 10),

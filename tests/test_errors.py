@@ -42,7 +42,9 @@ def _tree_from_docstring() -> list[tuple[str, str | None, list[str]]]:
     entries: list[tuple[str, str | None, list[str]]] = []
     stack: list[tuple[int, str]] = []
     for line in doc.splitlines():
-        match = re.match(r"^(?P<indent>[\s│├└─]*?)(?P<name>[A-Z]\w+)(?: \((?P<bases>[\w, ]+)\))?", line)
+        match = re.match(
+            r"^(?P<indent>[\s│├└─]*?)(?P<name>[A-Z]\w+)(?: \((?P<bases>[\w, ]+)\))?", line
+        )
         if not match or not hasattr(errors_module, match["name"]):
             continue
         depth = len(match["indent"])
@@ -257,7 +259,7 @@ def test_decode_error_attaches_the_body_and_quotes_its_start():
     body = b'{"id": ' + b"x" * 1000
     error = DecodeError("bad", body=body)
     assert error.body == body
-    assert str(error).startswith("bad; body starts '{\"id\": xxx")
+    assert str(error).startswith('bad; body starts \'{"id": xxx')
     assert str(error).endswith("…'")
     assert len(str(error)) < 400
     assert str(DecodeError("bad", body=b"")) == "bad"

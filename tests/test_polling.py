@@ -82,7 +82,7 @@ def test_delay_never_shrinks_on_average_as_polls_go_on():
     ],
 )
 def test_nonsensical_poll_policies_are_refused(fields):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=next(iter(fields))):
         PollPolicy(**fields)
 
 

@@ -248,7 +248,9 @@ def test_decode_raises_decode_error_for_a_2xx_that_is_not_the_contract(endpoints
 def test_the_activity_answer_takes_the_link_from_any_allowed_field(endpoints, field):
     """D4: the link's field name is unknown; these four are accepted, the payload kept raw."""
     payload = {"id": RUN_ID, field: "https://activity.example/a/1", "other": 1}
-    created = decode_activity_run(response(200, payload), endpoints.create_activity_run(a_request()))
+    created = decode_activity_run(
+        response(200, payload), endpoints.create_activity_run(a_request())
+    )
     assert created.id == RUN_ID
     assert created.activity_link == "https://activity.example/a/1"
     assert created.raw == payload
@@ -256,7 +258,9 @@ def test_the_activity_answer_takes_the_link_from_any_allowed_field(endpoints, fi
 
 def test_the_activity_link_fields_are_tried_in_the_documented_order(endpoints):
     payload = {"id": RUN_ID, "url": "https://u", "activityLink": "https://first"}
-    created = decode_activity_run(response(200, payload), endpoints.create_activity_run(a_request()))
+    created = decode_activity_run(
+        response(200, payload), endpoints.create_activity_run(a_request())
+    )
     assert created.activity_link == "https://first"
 
 
@@ -279,7 +283,9 @@ def test_an_activity_answer_without_id_or_link_is_a_decode_error(endpoints, body
 
 def test_the_activity_answer_raises_for_error_statuses(endpoints):
     with pytest.raises(BadRequestError):
-        decode_activity_run(response(422, {"detail": []}), endpoints.create_activity_run(a_request()))
+        decode_activity_run(
+            response(422, {"detail": []}), endpoints.create_activity_run(a_request())
+        )
 
 
 # --- the upload PUT's answer -------------------------------------------------------------------

@@ -1,14 +1,12 @@
 """The sandbox's API host: the Helios REST endpoints of ``helios-api.md`` §2.
 
-Routes (and nothing else, §2.1):
+Routes (and nothing else, §2.1), each with the aiohttp route name in brackets:
 
-========================================  ==========================  =====================
-``GET  /v1/account``                      E1, §2.2                    route ``account``
-``POST /v1/models/mental-wellness``       E2, §2.3                    ``create_run``
-``POST /v1/models/mental-wellness-activity``  E3, §2.4, D4              ``create_activity_run``
-``GET  /v1/models/mental-wellness/{id}``  E4, §2.5                    ``get_run``
-``GET  /v1/models/{id}``                  E5, §2.6, D1 (legacy alias)  ``get_run_legacy``
-========================================  ==========================  =====================
+* ``GET /v1/account``: E1, §2.2 [``account``]
+* ``POST /v1/models/mental-wellness``: E2, §2.3 [``create_run``]
+* ``POST /v1/models/mental-wellness-activity``: E3, §2.4, D4 [``create_activity_run``]
+* ``GET /v1/models/mental-wellness/{model_run_id}``: E4, §2.5 [``get_run``]
+* ``GET /v1/models/{model_run_id}``: E5, §2.6, the legacy alias of D1 [``get_run_legacy``]
 
 The JSON is built here from plain dicts with the stdlib ``json`` module, independent of the
 client's models, so the sandbox can catch client bugs rather than mirror them.

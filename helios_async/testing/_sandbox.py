@@ -47,7 +47,7 @@ class Sandbox:
     presigned upload URLs (§4, D16). Use it as an async context manager::
 
         async with Sandbox() as sandbox:
-            client = HeliosClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
+            client = HeliosClient(sandbox.api_key, base_url=sandbox.base_url)
 
     Parameters (keyword-only):
 
@@ -227,8 +227,8 @@ class Sandbox:
 
         ``recording`` is a path or the audio bytes (default :func:`sample_recording`). It is
         analysed like an upload: the run goes RUNNING now, terminal after the processing
-        delay. Raises ``KeyError`` for an unknown run and ``ValueError`` for a run created
-        by E2 or one that already has its recording.
+        delay. Raises ``KeyError`` for an unknown run, ``ValueError`` for a malformed id, a
+        run created by E2 or one that already has its recording.
         """
         run = self._store.runs.get(str(uuid.UUID(run_id)))
         if run is None:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 import yarl
+from multidict import CIMultiDictProxy
 from sandbox_helpers import Api, FakeClock
 
 from helios_async.testing import Sandbox, sample_recording
@@ -20,7 +21,7 @@ SPEECH = sample_recording().read_bytes()
 
 async def _put(
     session: aiohttp.ClientSession, url: str | yarl.URL, data: object, **headers: str
-) -> tuple[int, str, aiohttp.typedefs.LooseHeaders]:
+) -> tuple[int, str, CIMultiDictProxy[str]]:
     target = url if isinstance(url, yarl.URL) else yarl.URL(url, encoded=True)
     async with session.put(target, data=data, headers=headers) as response:
         return response.status, await response.text(), response.headers

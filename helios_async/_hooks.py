@@ -1,0 +1,69 @@
+"""Callbacks that let users log, meter and trace the client without monkeypatching.
+
+Every hook is a plain function (not a coroutine) called inline, so it must be quick; an
+exception it raises propagates to the caller, so a broken hook is never silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from ._models import ModelRun
+
+__all__ = ["Hooks", "RequestEvent", "ResponseEvent", "RetryEvent"]
+
+
+@attrs.frozen(kw_only=True)
+class RequestEvent:
+    """A request about to be sent: ``operation`` (``"get_model_run"``, ``"upload_recording"``,
+    ...), ``method``, ``url`` (presigned signatures redacted) and ``attempt`` (1-based)."""
+
+    operation: str
+    method: str
+    url: str
+    attempt: int
+
+
+@attrs.frozen(kw_only=True)
+class ResponseEvent:
+    """A response received: the request's fields plus ``status``, ``elapsed`` (seconds) and
+    ``request_id`` where the response carried one."""
+
+    operation: str
+    method: str
+    url: str
+    attempt: int
+    status: int
+    elapsed: float
+    request_id: str | None
+
+
+@attrs.frozen(kw_only=True)
+class RetryEvent:
+    """A retry scheduled: ``operation``, the ``attempt`` that failed, the ``delay`` before the
+    next one (seconds) and the ``error`` that caused it."""
+
+    operation: str
+    attempt: int
+    delay: float
+    error: BaseException
+
+
+@attrs.frozen(kw_only=True)
+class Hooks:
+    """Callbacks a :class:`~helios_async.HeliosClient` calls as it works.
+
+    For one wellness check they fire in this order: ``on_request`` and ``on_response`` for the
+    create POST; ``on_request``, ``on_upload_progress`` (once per chunk, with bytes sent so
+    far and the total in bytes) and ``on_response`` for the upload PUT; then, per poll,
+    ``on_request``, ``on_response`` and ``on_poll`` (with the run seen). ``on_retry`` fires
+    between a failed attempt and its retry.
+    """
+
+    on_request: Callable[[RequestEvent], None] | None = None
+    on_response: Callable[[ResponseEvent], None] | None = None
+    on_retry: Callable[[RetryEvent], None] | None = None
+    on_poll: Callable[[ModelRun], None] | None = None
+    on_upload_progress: Callable[[int, int], None] | None = None

@@ -1,0 +1,171 @@
+"""Sending requests: one attempt at a time through the hooks and the cool-down, retried by
+the policy. Shared by a client and its ``with_options`` views, each with its own policies."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterable, Callable, Mapping
+from typing import TypeVar
+
+import aiohttp
+import attrs
+from tenacity import RetryCallState
+
+from . import _protocol as protocol
+from ._config import Timeouts
+from ._connection import Connection
+from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
+from ._models import ModelRunCreated
+from ._recording import FileChunks, PreparedRecording
+from ._retry import RetryPolicy
+from ._transport import send
+
+T = TypeVar("T")
+logger = logging.getLogger("helios_async")
+
+
+@attrs.frozen(kw_only=True)
+class Sender:
+    """Sends a client's requests with its timeouts, retry policy and hooks."""
+
+    connection: Connection
+    timeouts: Timeouts
+    retry: RetryPolicy
+    hooks: Hooks
+
+    async def send(
+        self,
+        operation: str,
+        *,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | AsyncIterable[bytes] | None,
+        timeout: aiohttp.ClientTimeout,
+        attempt: int,
+    ) -> protocol.ApiResponse:
+        """Send one attempt: wait out a cool-down, fire the hooks, start a cool-down on 429."""
+        session = self.connection.session()
+        await self.connection.wait_cooldown()
+        shown = protocol.redact_url(url)
+        if self.hooks.on_request is not None:
+            self.hooks.on_request(
+                RequestEvent(operation=operation, method=method, url=shown, attempt=attempt)
+            )
+        started = time.perf_counter()
+        response = await send(
+            session,
+            method=method,
+            url=url,
+            headers=headers,
+            body=body,
+            timeout=timeout,
+            attempt=attempt,
+        )
+        if self.hooks.on_response is not None:
+            self.hooks.on_response(
+                ResponseEvent(
+                    operation=operation,
+                    method=method,
+                    url=shown,
+                    attempt=attempt,
+                    status=response.status,
+                    elapsed=time.perf_counter() - started,
+                    request_id=protocol.request_id(response.headers),
+                )
+            )
+        if response.status == 429:
+            retry_after = protocol.parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after is not None:
+                self.connection.start_cooldown(min(retry_after, self.retry.max_retry_after))
+        return response
+
+    async def call(
+        self, request: protocol.ApiRequest, decoder: Callable[[protocol.ApiResponse], T]
+    ) -> T:
+        self.connection.session()  # fail fast, before the retry controller
+        attempt = 0
+
+        async def once() -> T:
+            nonlocal attempt
+            attempt += 1
+            response = await self.send(
+                request.operation,
+                method=request.method,
+                url=request.url,
+                headers=request.headers,
+                body=request.body,
+                timeout=self.timeouts.for_api(),
+                attempt=attempt,
+            )
+            return decoder(response)
+
+        controller = self.retry.controller(
+            idempotent=request.idempotent, before_sleep=self.on_retry(request.operation)
+        )
+        return await controller(once)
+
+    def on_retry(self, operation: str) -> Callable[[RetryCallState], None]:
+        def retrying(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            delay = state.next_action.sleep if state.next_action is not None else 0.0
+            logger.info(
+                "retrying %s in %.2f s after attempt %d failed: %s",
+                operation,
+                delay,
+                state.attempt_number,
+                exc,
+            )
+            if self.hooks.on_retry is not None and exc is not None:
+                self.hooks.on_retry(
+                    RetryEvent(
+                        operation=operation, attempt=state.attempt_number, delay=delay, error=exc
+                    )
+                )
+
+        return retrying
+
+    # -- the endpoints ------------------------------------------------------------------------
+
+    async def upload(
+        self, created_or_url: ModelRunCreated | str, prepared: PreparedRecording
+    ) -> None:
+        self.connection.session()  # fail fast, before the retry controller
+        if isinstance(created_or_url, ModelRunCreated):
+            url, run_id = created_or_url.recording_upload_url, created_or_url.id
+        else:
+            url, run_id = created_or_url, None
+        headers = {"Content-Type": prepared.content_type, "Content-Length": str(prepared.size)}
+        progress = self.hooks.on_upload_progress
+        attempt = 0
+
+        async def once() -> None:
+            nonlocal attempt
+            attempt += 1
+            sent = 0
+
+            def on_chunk(size: int) -> None:
+                nonlocal sent
+                sent += size
+                if progress is not None:
+                    progress(sent, prepared.size)
+
+            with prepared.open() as stream:  # re-opened per attempt, so a retry resends all
+                response = await self.send(
+                    "upload_recording",
+                    method="PUT",
+                    url=url,
+                    headers=headers,
+                    body=FileChunks(stream, prepared.size, on_chunk),
+                    timeout=self.timeouts.for_upload(),
+                    attempt=attempt,
+                )
+            protocol.check_upload_response(response.status, response.body, model_run_id=run_id)
+
+        controller = self.retry.controller(
+            idempotent=True, before_sleep=self.on_retry("upload_recording")
+        )
+        await controller(once)
+
+    # -- waiting -------------------------------------------------------------------------------

@@ -1,0 +1,107 @@
+"""The ``helios-async`` command, run in-process against its embedded sandbox."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helios_async._cli import EXIT_FAILED, EXIT_INVALID, main
+
+AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
+PERSON = ["--user-label", "cli-user", "--date-of-birth", "1990-08-24", "--birth-sex", "female"]
+
+
+def shared(name: str) -> str:
+    path = AUDIO / name
+    if not path.exists():
+        pytest.skip(f"{path} is not on this machine")
+    return str(path)
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+def test_demo_prints_the_eleven_scores_and_the_timeline() -> None:
+    """The demo runs a check on the bundled recording against the embedded sandbox."""
+    status, printed = run_cli("demo")
+    assert status == 0
+    assert "COMPLETE_OK" in printed
+    for label in ("created", "running", "completed", "mental strain", "uniform low self esteem"):
+        assert label in printed
+    assert "simulated" in printed
+
+
+@pytest.mark.parametrize("name", ["speech-en.wav", "speech-en.mp3"])
+def test_check_with_json_prints_the_api_json_of_a_complete_run(name: str) -> None:
+    """--json prints the run exactly as the API's camelCase JSON (§2.5)."""
+    status, printed = run_cli(
+        "check", shared(name), *PERSON, "--language", "en-GB", "--sandbox", "--json"
+    )
+    assert status == 0
+    payload = json.loads(printed)
+    assert payload["status"] == "COMPLETE_OK"
+    assert set(payload["results"]["sections"][0]) >= {"startSecs", "mentalStrain", "transcript"}
+
+
+def test_check_of_a_short_file_exits_non_zero_naming_the_code(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """D9, §3.4: one line on stderr that names ERR_RECORDING_TOO_SHORT."""
+    status, printed = run_cli(
+        "check", shared("short.wav"), *PERSON, "--language", "en-GB", "--sandbox"
+    )
+    err = capsys.readouterr().err
+    assert status == EXIT_INVALID
+    assert printed == ""
+    assert "ERR_RECORDING_TOO_SHORT" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_check_of_silence_exits_non_zero_with_transcription_failed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """§3.4: silence ends COMPLETE_ERROR with ERR_TRANSCRIPTION_FAILED."""
+    status, _ = run_cli(
+        "check", shared("silence-15s.wav"), *PERSON, "--language", "en-GB", "--sandbox"
+    )
+    assert status == EXIT_FAILED
+    assert "ERR_TRANSCRIPTION_FAILED" in capsys.readouterr().err
+
+
+def test_check_refuses_a_bad_language_before_sending(capsys: pytest.CaptureFixture[str]) -> None:
+    """D5: 'english' is not an ll-CC code; refused locally with the field named."""
+    status, _ = run_cli(
+        "check", shared("speech-en.wav"), *PERSON, "--language", "english", "--sandbox"
+    )
+    assert status == EXIT_INVALID
+    assert "language" in capsys.readouterr().err
+
+
+def test_check_without_a_key_on_the_real_api_says_how_to_set_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """D15: with no THYMIA_API_KEY the command fails before any request, saying what to set."""
+    monkeypatch.delenv("THYMIA_API_KEY", raising=False)
+    status, _ = run_cli("check", shared("speech-en.wav"), *PERSON, "--language", "en-GB")
+    assert status == EXIT_INVALID
+    assert "THYMIA_API_KEY" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_same_command() -> None:
+    """``python -m helios_async`` is the same program as ``helios-async``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "helios_async", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("helios-async ")

@@ -1,0 +1,145 @@
+"""The public surface: ``helios_async.__all__`` is complete, sorted and private-free."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+import typing
+from types import ModuleType
+
+import attrs
+import pytest
+
+import helios_async
+from helios_async import HeliosClient, HeliosError
+
+PACKAGE = "helios_async"
+
+
+def private_modules() -> list[ModuleType]:
+    """Every ``helios_async/_*.py`` module (the implementation; users import the package)."""
+    return [
+        importlib.import_module(f"{PACKAGE}.{info.name}")
+        for info in pkgutil.iter_modules(helios_async.__path__)
+        if info.name.startswith("_") and not info.name.startswith("__") and not info.ispkg
+    ]
+
+
+def defined_in(module: ModuleType) -> dict[str, object]:
+    """Public classes and functions defined (not imported) in ``module``."""
+    return {
+        name: obj
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isclass(obj) or inspect.isfunction(obj))
+        and obj.__module__ == module.__name__
+    }
+
+
+def package_types_in(hint: object) -> set[type]:
+    """Every helios_async class mentioned anywhere inside a type hint."""
+    found: set[type] = set()
+    if inspect.isclass(hint) and hint.__module__.startswith(PACKAGE):
+        found.add(hint)
+    for arg in typing.get_args(hint):
+        if isinstance(arg, list):  # Callable[[A, B], R]
+            for item in arg:
+                found |= package_types_in(item)
+        else:
+            found |= package_types_in(arg)
+    return found
+
+
+def types_users_meet() -> set[type]:
+    """The package's classes a user of HeliosClient passes in, gets back or reads: closure over
+    the public methods' signatures and the fields of the models they reach."""
+    pending: set[type] = set()
+    for name, member in inspect.getmembers(HeliosClient, inspect.isfunction):
+        if name.startswith("_") and name != "__init__":
+            continue
+        for hint in typing.get_type_hints(member).values():
+            pending |= package_types_in(hint)
+    seen: set[type] = set()
+    while pending:
+        cls = pending.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        if attrs.has(cls):
+            for hint in typing.get_type_hints(cls).values():
+                pending |= package_types_in(hint) - seen
+    return seen
+
+
+EXPORTED = helios_async.__all__
+
+
+def test_all_is_sorted_and_has_no_duplicates():
+    assert list(EXPORTED) == sorted(EXPORTED)
+    assert len(set(EXPORTED)) == len(EXPORTED)
+
+
+@pytest.mark.parametrize("name", EXPORTED)
+def test_every_exported_name_exists_and_is_importable(name):
+    namespace: dict[str, object] = {}
+    exec(f"from helios_async import {name}", namespace)
+    assert namespace[name] is getattr(helios_async, name)
+
+
+def test_star_import_gives_exactly_all():
+    namespace: dict[str, object] = {}
+    exec("from helios_async import *", namespace)
+    assert set(namespace) - {"__builtins__"} == set(EXPORTED)
+
+
+def test_no_private_name_leaks_into_all():
+    leaked = [
+        name
+        for name in EXPORTED
+        if name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+    ]
+    assert leaked == []
+    assert all(not inspect.ismodule(getattr(helios_async, name)) for name in EXPORTED)
+
+
+@pytest.mark.parametrize("name", [n for n in EXPORTED if not n.startswith("__")])
+def test_every_export_is_the_package_s_own_and_documented(name):
+    obj = getattr(helios_async, name)
+    assert obj.__module__.startswith(f"{PACKAGE}._")
+    assert inspect.getdoc(obj), f"{name} has no docstring"
+
+
+def test_every_error_class_is_exported():
+    """Users catch these; each one in the error tree must be importable from the package."""
+    errors = [
+        name
+        for module in private_modules()
+        for name, obj in defined_in(module).items()
+        if inspect.isclass(obj) and issubclass(obj, HeliosError)
+    ]
+    assert len(errors) >= 15
+    assert sorted(set(errors) - set(EXPORTED)) == []
+
+
+@pytest.mark.parametrize("module", ["_models", "_retry", "_polling"])
+def test_the_public_names_of_the_model_and_policy_modules_are_exported(module):
+    names = importlib.import_module(f"{PACKAGE}.{module}").__all__
+    assert sorted(set(names) - set(EXPORTED)) == []
+
+
+def test_every_type_in_the_client_s_signatures_and_models_is_exported():
+    """What a user passes to HeliosClient, gets back, or finds in a model's fields must be
+    importable from ``helios_async`` (not only from a private module)."""
+    met = types_users_meet()
+    assert {"ModelRun", "Section", "User", "Timeouts", "RetryPolicy"} <= {c.__name__ for c in met}
+    missing = sorted(cls.__name__ for cls in met if cls.__name__ not in EXPORTED)
+    assert missing == []
+    for cls in met:
+        assert getattr(helios_async, cls.__name__) is cls
+
+
+def test_the_version_is_a_pep_440_string():
+    assert isinstance(helios_async.__version__, str)
+    assert re.fullmatch(r"\d+\.\d+(\.\d+)?((a|b|rc)\d+)?(\.dev\d+)?", helios_async.__version__)
