@@ -213,6 +213,16 @@ class HeliosAioresponses(aioresponses):
         """The requests made to ``method url`` (aioresponses' ``requests`` entries)."""
         return self.requests.get((method.upper(), normalize_url(url)), [])
 
+    def sessions_used(self) -> list[Any]:
+        """The ``aiohttp.ClientSession`` behind each request, in order.
+
+        aioresponses patches ``ClientSession._request`` with an autospec mock, which records
+        the session each call was made on as its first argument.
+        """
+        from aiohttp import client
+
+        return [call.args[0] for call in client.ClientSession._request.call_args_list]
+
     def total_calls(self) -> int:
         """How many requests were made in all."""
         return sum(len(calls) for calls in self.requests.values())

@@ -27,6 +27,7 @@ from helios_async import (
     ErrorCode,
     HeliosClient,
     HeliosError,
+    Hooks,
     InvalidInputError,
     ModelRun,
     ModelRunCreated,
@@ -415,7 +416,7 @@ async def test_a_truncated_json_200_is_a_decode_error_with_the_body(client, mock
 
 
 async def test_a_200_that_does_not_fit_the_model_is_a_decode_error(client, mock_api, urls, run_id):
-    mock_api.get(urls["run"], payload={"id": run_id, "status": "RUNNING"})
+    mock_api.get(urls["run"], payload={"id": run_id, "createdAt": "yesterday", "status": "RUNNING"})
     with pytest.raises(DecodeError, match=r"created_at|createdAt"):
         await client.get_model_run(run_id)
 
@@ -625,12 +626,15 @@ async def test_using_the_client_after_close_raises_client_closed(
     assert "closed" in repr(client)
 
 
-async def test_the_owned_session_is_closed_on_exit(mock_api, api_key, base_url):
+async def test_the_owned_session_is_closed_on_exit(mock_api, urls, examples, api_key, base_url):
+    """The client opens its own session on entry and closes it (and its connections) on exit."""
+    mock_api.get(urls["account"], payload=examples["account"])
     async with HeliosClient(api_key, base_url=base_url) as client:
-        session = client._session  # the client's own session; no public accessor
+        assert "owned session" in repr(client)
+        await client.get_account()
+        [session] = mock_api.sessions_used()
         assert isinstance(session, aiohttp.ClientSession)
         assert not session.closed
-        assert "owned session" in repr(client)
     assert session.closed
 
 
@@ -705,3 +709,115 @@ async def test_the_key_never_appears_in_repr_errors_or_debug_logs(
         assert api_key not in repr(record.args)
     assert api_key not in caplog.text
     assert "s1gn4ture" not in caplog.text  # presigned signatures are redacted too
+
+
+# --- hooks, views and the shared cool-down -----------------------------------------------------
+
+
+async def test_hooks_see_each_attempt_its_response_and_the_retry_in_order(
+    mock_api, urls, examples, api_key, base_url
+):
+    """Hooks fire inline: request, response, retry, request, response; URLs and events carry
+    no key."""
+    events: list[tuple[str, Any]] = []
+    hooks = Hooks(
+        on_request=lambda e: events.append(("request", e)),
+        on_response=lambda e: events.append(("response", e)),
+        on_retry=lambda e: events.append(("retry", e)),
+    )
+    mock_api.get(urls["account"], status=503, headers={"x-request-id": "first"})
+    mock_api.get(urls["account"], payload=examples["account"])
+    async with HeliosClient(api_key, base_url=base_url, retry=FAST_RETRY, hooks=hooks) as client:
+        await client.get_account()
+    assert [kind for kind, _ in events] == ["request", "response", "retry", "request", "response"]
+    first_request, first_response, retry, _, last_response = (e for _, e in events)
+    assert (first_request.operation, first_request.method, first_request.attempt) == (
+        "get_account",
+        "GET",
+        1,
+    )
+    assert first_request.url == urls["account"]
+    assert (first_response.status, first_response.request_id) == (503, "first")
+    assert first_response.elapsed >= 0
+    assert isinstance(retry.error, TransientAPIError)
+    assert retry.attempt == 1
+    assert 0 <= retry.delay <= FAST_RETRY.backoff_initial
+    assert (last_response.status, last_response.attempt) == (200, 2)
+    assert all(api_key not in repr(e) for _, e in events)
+
+
+async def test_upload_and_poll_hooks_report_progress_and_runs(
+    mock_api, urls, run_id, examples, api_key, base_url, audio_dir
+):
+    progress: list[tuple[int, int]] = []
+    polled: list[ModelRun] = []
+    urls_seen: list[str] = []
+    hooks = Hooks(
+        on_upload_progress=lambda sent, total: progress.append((sent, total)),
+        on_poll=polled.append,
+        on_request=lambda e: urls_seen.append(e.url),
+    )
+    mock_api.put(UPLOAD_URL, status=200)
+    mock_api.get(urls["run"], payload=examples["run_running"])
+    mock_api.get(urls["run"], payload=examples["run_complete_ok"])
+    size = (audio_dir / "speech-en.wav").stat().st_size
+    async with HeliosClient(api_key, base_url=base_url, poll=FAST_POLL, hooks=hooks) as client:
+        await client.upload_recording(UPLOAD_URL, audio_dir / "speech-en.wav")
+        await client.wait_for_model_run(run_id)
+    assert progress[-1] == (size, size)
+    assert [sent for sent, _ in progress] == sorted(sent for sent, _ in progress)
+    assert [run.status for run in polled] == [ModelRunStatus.RUNNING, ModelRunStatus.COMPLETE_OK]
+    assert urls_seen[0] == "https://storage.example/bucket/run.wav?<redacted>"  # §4: signature
+
+
+async def test_a_view_shares_the_session_but_uses_its_own_policies(
+    mock_api, urls, examples, api_key, base_url
+):
+    """``with_options`` gives other policies on the same session; closing it closes nothing."""
+    mock_api.get(urls["account"], status=503)
+    mock_api.get(urls["account"], payload=examples["account"], repeat=True)
+    async with HeliosClient(api_key, base_url=base_url, retry=FAST_RETRY) as client:
+        view = client.with_options(retry=RetryPolicy.disabled())
+        assert "view" in repr(view)
+        assert api_key not in repr(view)
+        assert view.retry.attempts == 1
+        assert client.retry is FAST_RETRY
+        with pytest.raises(TransientAPIError):
+            await view.get_account()  # not retried by the view
+        await view.aclose()
+        await client.get_account()  # the parent still works after the view closed
+        first, second = mock_api.sessions_used()
+        assert first is second
+    with pytest.raises(ClientClosedError):
+        await view.get_account()
+
+
+async def test_a_429_with_retry_after_pauses_every_request_of_the_client(
+    mock_api, urls, run_id, examples, api_key, base_url
+):
+    """D13: Retry-After is honoured; one rate limit pauses all tasks sharing the client rather
+    than each hammering on."""
+    rate_limited = asyncio.Event()
+    request_times: dict[str, list[float]] = {}
+    loop = asyncio.get_running_loop()
+
+    def on_request(event: Any) -> None:
+        request_times.setdefault(event.operation, []).append(loop.time())
+
+    def on_response(event: Any) -> None:
+        if event.status == 429:
+            rate_limited.set()
+
+    hooks = Hooks(on_request=on_request, on_response=on_response)
+    mock_api.get(urls["account"], status=429, headers={"Retry-After": "0.2"})
+    mock_api.get(urls["account"], payload=examples["account"])
+    mock_api.get(urls["run"], payload=examples["run_running"])
+    async with HeliosClient(api_key, base_url=base_url, retry=FAST_RETRY, hooks=hooks) as client:
+        account = asyncio.ensure_future(client.get_account())
+        await rate_limited.wait()
+        limited_at = loop.time()
+        await client.get_model_run(run_id)
+        waited = loop.time() - limited_at
+        await account
+    assert waited >= 0.15
+    assert request_times["get_account"][1] - request_times["get_account"][0] >= 0.15

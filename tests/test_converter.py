@@ -255,7 +255,7 @@ def test_an_offset_is_kept_not_rewritten(examples):
         ({"createdAt": 1711445405}, "created_at"),
         ({"status": None}, "status"),
         ({"id": None}, "id"),
-        ({"userLabel": None}, "user_label"),
+        ({"status": 5}, "status"),
         ({"results": {"sections": [{"startSecs": 0}]}}, "finish_secs"),
         ({"results": {"sections": "none"}}, "sections"),
         ({"completedAt": "soon"}, "completed_at"),
@@ -272,6 +272,27 @@ def test_a_payload_that_does_not_fit_raises_decode_error_naming_the_field(exampl
     message = str(caught.value)
     assert "ModelRun" in message
     assert field in message or camel(field) in message
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"deleteData": "false"}, "delete_data"),
+        ({"deleteData": "no"}, "delete_data"),
+        ({"warnings": "Audio quality may affect result accuracy."}, "warnings"),
+        ({"userLabel": {"label": "operator-1234"}}, "user_label"),
+    ],
+)
+def test_a_wrongly_typed_field_is_a_decode_error_not_silently_coerced(examples, change, field):
+    """A body off the contract must be a DecodeError, never a model that says something the
+    server did not: ``"deleteData": "false"`` must not read as True, a ``warnings`` string must
+    not become a tuple of its characters, an object must not become its Python repr."""
+    payload = {**examples["run_running"], **change}
+    body = json.dumps(payload).encode()
+    with pytest.raises(DecodeError) as caught:
+        structure_json(body, ModelRun)
+    assert field in str(caught.value) or camel(field) in str(caught.value)
+    assert caught.value.body == body
 
 
 def test_a_score_that_is_not_a_number_raises_decode_error(examples):
