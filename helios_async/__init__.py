@@ -26,6 +26,7 @@ from ._errors import (
     UploadError,
     UploadURLExpiredError,
 )
+from ._fanout import WellnessChecks, WellnessJob, WellnessOutcome
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ._models import (
     Account,
@@ -85,5 +86,8 @@ __all__ = [
     "UploadError",
     "UploadURLExpiredError",
     "User",
+    "WellnessChecks",
+    "WellnessJob",
+    "WellnessOutcome",
     "__version__",
 ]

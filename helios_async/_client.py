@@ -6,7 +6,7 @@ import asyncio
 import copy
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -24,6 +24,13 @@ from ._errors import (
     RateLimitError,
     TransientAPIError,
     TransportError,
+)
+from ._fanout import (
+    DEFAULT_CONCURRENCY,
+    OnJobCreated,
+    WellnessChecks,
+    WellnessJob,
+    check_concurrency,
 )
 from ._hooks import Hooks
 from ._models import (
@@ -361,3 +368,41 @@ class HeliosClient:
         )
         check = WellnessCheck(self, body, prepared, deadline=deadline, on_created=on_created)
         return await check.run(expired_url_restarts=expired_url_restarts)
+
+    def run_wellness_checks(
+        self,
+        jobs: Iterable[WellnessJob] | AsyncIterable[WellnessJob],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_created: OnJobCreated | None = None,
+    ) -> WellnessChecks:
+        """Run many wellness checks, at most ``concurrency`` at a time; an async iterator of
+        one :class:`WellnessOutcome` per job, in the order the checks finish.
+
+        ``jobs`` is an iterable or async iterable of :class:`WellnessJob`, read lazily: a job
+        is taken only when a slot frees, so memory stays flat however many there are. Each job
+        runs :meth:`run_wellness_check`; its error (``ModelRunFailedError``, ``RecordingError``,
+        ``APIError``, ...) becomes its outcome and never stops the others. A 429 with
+        ``Retry-After`` pauses every request of the client until it has passed (D13).
+        ``on_created(job, created)`` (a function or coroutine function) sees each run the
+        moment it exists. Closing the iterator cancels the checks in flight (see
+        :class:`WellnessChecks`)::
+
+            async with client.run_wellness_checks(jobs, concurrency=20) as outcomes:
+                async for outcome in outcomes:
+                    ...
+
+        Raises:
+            InvalidInputError: ``concurrency`` is not a positive int, or exceeds the connection
+                pool's limit (``connection_limit``, 100 by default): raise that instead.
+            ClientClosedError: the client is not open.
+        """
+        connector = self._connection.session().connector
+        limits = [connector.limit, connector.limit_per_host] if connector is not None else []
+        pool_limit = min((limit for limit in limits if limit), default=0)
+        return WellnessChecks(
+            self,
+            jobs,
+            concurrency=check_concurrency(concurrency, pool_limit),
+            on_created=on_created,
+        )

@@ -60,8 +60,52 @@ def _parse_score(value: Any) -> float:
     return float(value)
 
 
+def _strict_str(value: Any, cls: type[str]) -> str:
+    """A JSON string, for ``str`` and the string enums (which dispatch here too)."""
+    if isinstance(value, str):
+        return value if cls is str else cls(value)
+    # An int is taken as an opaque id: old accounts' ids are customer numbers (§2.2).
+    if cls is str and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _strict_bool(value: Any, _type: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {type(value).__name__}")
+    return value
+
+
+def _strict_float(value: Any, _type: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _is_homogeneous_tuple(cls: Any) -> bool:
+    args: tuple[Any, ...] = getattr(cls, "__args__", ())
+    return getattr(cls, "__origin__", None) is tuple and args[1:] == (Ellipsis,)
+
+
 def _make_converter() -> cattrs.Converter:
+    """The converter, strict about JSON types so a wrong type never turns into a plausible value
+    ("false" is not True, a string is not a tuple of characters)."""
     converter = cattrs.Converter(forbid_extra_keys=False)
+    converter.register_structure_hook(str, _strict_str)  # also dispatches the StrEnums
+    converter.register_structure_hook(bool, _strict_bool)
+    converter.register_structure_hook(float, _strict_float)
+
+    def structure_tuple(cls: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
+        item_type = cls.__args__[0]
+
+        def structure(value: Any, _type: object) -> tuple[Any, ...]:
+            if not isinstance(value, list | tuple):
+                raise TypeError(f"expected a JSON array, got {type(value).__name__}")
+            return tuple(converter.structure(item, item_type) for item in value)
+
+        return structure
+
+    converter.register_structure_hook_factory(_is_homogeneous_tuple, structure_tuple)
     converter.register_structure_hook(dt.datetime, _parse_datetime)
     converter.register_structure_hook(dt.date, _parse_date)
     converter.register_unstructure_hook(dt.datetime, lambda value: value.isoformat())

@@ -126,13 +126,13 @@ def check_model_run_id(model_run_id: object) -> str:
             "model_run_id", f"must be a string, not {type(model_run_id).__name__}"
         )
     try:
-        uuid.UUID(model_run_id)
+        # The canonical spelling, so braces or a urn: prefix never reach the raw path.
+        return str(uuid.UUID(model_run_id))
     except ValueError:
         raise InvalidInputError(
             "model_run_id",
             f"must be a UUID like 'ddebd75b-99b3-42b4-ac65-5ce852c688e9'; got {model_run_id!r}",
         ) from None
-    return model_run_id
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:

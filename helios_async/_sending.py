@@ -77,8 +77,9 @@ class Sender:
             )
         if response.status == 429:
             retry_after = protocol.parse_retry_after(response.headers.get("Retry-After"))
-            if retry_after is not None:
-                self.connection.start_cooldown(min(retry_after, self.retry.max_retry_after))
+            # One over the cap is raised to the caller at once, and pauses nobody else.
+            if retry_after is not None and retry_after <= self.retry.max_retry_after:
+                self.connection.start_cooldown(retry_after)
         return response
 
     async def call(

@@ -177,9 +177,26 @@ def test_a_non_uuid_run_id_is_refused_before_any_request(endpoints, bad_id):
     assert caught.value.field == "model_run_id"
 
 
-def test_a_uuid_run_id_is_passed_through_as_given():
+@pytest.mark.parametrize(
+    "variant",
+    [f"{{{RUN_ID}}}", f"urn:uuid:{RUN_ID}", RUN_ID.replace("-", "")],
+    ids=["braces", "urn", "no-hyphens"],
+)
+def test_other_spellings_of_a_uuid_never_reach_the_path_as_spelled(endpoints, variant):
+    """§2.5: the path takes the canonical ``format: uuid``. Python's ``uuid.UUID`` also reads
+    ``{...}``, ``urn:uuid:...`` and unhyphenated forms; put raw into the URL (which is sent
+    unquoted) they make a path the API does not serve (braces are not even legal in a URL
+    path). Such an id must be refused locally or normalised to the canonical form."""
+    try:
+        url = endpoints.get_model_run(variant).url
+    except InvalidInputError as exc:
+        url = exc.field  # refused locally, naming the field
+    assert url in (f"{BASE}/v1/models/mental-wellness/{RUN_ID}", "model_run_id")
+
+
+def test_a_canonical_uuid_run_id_is_accepted():
     assert check_model_run_id(RUN_ID) == RUN_ID
-    assert check_model_run_id(RUN_ID.upper()) == RUN_ID.upper()
+    assert check_model_run_id(RUN_ID.upper()).lower() == RUN_ID
 
 
 def test_the_key_is_hidden_from_the_reprs_of_requests_and_endpoints(endpoints, api_key):

@@ -15,11 +15,63 @@ injectable clock, decides outcomes from the uploaded audio (format, duration, si
         assert sandbox.runs_created() == 1
         assert any(request.host == "storage" for request in sandbox.requests)
 
+Fault injection (issue 3): give the sandbox a seeded :class:`FaultPlan` and it answers
+chosen requests per route with 5xx, 429 (``Retry-After`` in seconds or as an HTTP date),
+gateway HTML, garbled JSON, resets before/after the handler or mid-body, truncated bodies,
+slow answers, runs that never finish and presigned URLs that expire early::
+
+    plan = FaultPlan.chaos(seed=1, rate=0.2)  # every fault kind, 20 % of requests per route
+    async with Sandbox(faults=plan) as sandbox:
+        ...
+        assert sandbox.runs_created("user-17") <= 1  # no duplicate run (D13)
+
 Units are seconds throughout. The scores mean nothing: they are derived from a SHA-256 of
 the audio, and every result says so in its ``warnings``.
 """
 
+from helios_async.testing._faults import (
+    MAX_SLOW_SECONDS,
+    ROUTES,
+    ErrorStatus,
+    Fault,
+    FaultPlan,
+    FaultRule,
+    GatewayHtml,
+    InjectedFault,
+    MalformedJson,
+    NeverFinishes,
+    RateLimited,
+    Reset,
+    ResetMidBody,
+    Route,
+    Slow,
+    Truncate,
+    UrlExpired,
+    chaos_menu,
+)
 from helios_async.testing._recording import RecordedRequest
 from helios_async.testing._sandbox import Sandbox, sample_recording
 
-__all__ = ["RecordedRequest", "Sandbox", "sample_recording"]
+__all__ = [
+    "MAX_SLOW_SECONDS",
+    "ROUTES",
+    "ErrorStatus",
+    "Fault",
+    "FaultPlan",
+    "FaultRule",
+    "GatewayHtml",
+    "InjectedFault",
+    "MalformedJson",
+    "NeverFinishes",
+    "RateLimited",
+    "RecordedRequest",
+    "Reset",
+    "ResetMidBody",
+    "Route",
+    "Sandbox",
+    "Slow",
+    "Truncate",
+    "UrlExpired",
+    "chaos_menu",
+    "sample_recording",
+]

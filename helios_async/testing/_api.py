@@ -13,8 +13,8 @@ client's models, so the sandbox can catch client bugs rather than mirror them.
 
 Request handling is layered as ``aiohttp`` middlewares, outermost first: FastAPI-style
 error rendering, the request log, the API-key gate (D3), then the route handler. Routes are
-named, so a per-route hook (e.g. fault injection) can be added as one more middleware
-between the request log and the key gate, keyed on ``request.match_info.route.name``.
+named, so the fault-injection middleware (``_inject``) sits between the request log and
+the key gate, keyed on ``request.match_info.route.name``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from collections.abc import Callable
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
+from helios_async.testing._faults import STALL_RUN
 from helios_async.testing._recording import Handler
 from helios_async.testing._runs import Run, RunStore
 from helios_async.testing._storage import UrlSigner
@@ -142,7 +143,7 @@ class ApiHost:
             parsed = parse_create_body(await request.read())
         except ValidationFailed as exc:
             return json_response(422, {"detail": exc.details})
-        run = self._new_run(parsed, activity=False)
+        run = self._new_run(parsed, activity=False, stalled=request.get(STALL_RUN, False))
         url = self._signer.presign(self._storage_url(), run, self._ttl())
         return json_response(200, {"id": run.id, "recordingUploadUrl": url})
 
@@ -156,7 +157,7 @@ class ApiHost:
             parsed = parse_create_body(await request.read())
         except ValidationFailed as exc:
             return json_response(422, {"detail": exc.details})
-        run = self._new_run(parsed, activity=True)
+        run = self._new_run(parsed, activity=True, stalled=request.get(STALL_RUN, False))
         link = f"{self._base_url()}/sandbox-activity/{run.id}"
         return json_response(200, {"id": run.id, "activityLink": link})
 
@@ -181,7 +182,7 @@ class ApiHost:
             return json_response(404, _NOT_FOUND)
         return json_response(200, run.to_json(now))
 
-    def _new_run(self, parsed: CreateRequest, *, activity: bool) -> Run:
+    def _new_run(self, parsed: CreateRequest, *, activity: bool, stalled: bool) -> Run:
         now = self._store.now()
         run = Run(
             id=str(uuid.uuid4()),
@@ -190,6 +191,7 @@ class ApiHost:
             delete_data=parsed.delete_data,
             activity=activity,
             upload_expires_at=None if activity else now + datetime.timedelta(seconds=self._ttl()),
+            stalled=stalled,
         )
         self._store.add(run)
         return run

@@ -11,6 +11,9 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from helios_async.testing._faults import INJECTED_FAULT, UNANSWERED, Fault
+from helios_async.testing._wire import hang_up
+
 __all__ = [
     "BODY_HEAD",
     "BODY_SIZE",
@@ -40,6 +43,11 @@ class RecordedRequest:
     ``body_size`` counts every body byte read, so a 500 MB upload costs 1 MiB here (nothing
     with ``Sandbox(record_bodies=False)``). A request refused before its body was read
     (say a chunked upload answered 501) records ``body == b""`` and ``body_size == 0``.
+
+    ``fault`` is the fault the sandbox's :class:`~helios_async.testing.FaultPlan` injected
+    into this request, if any; ``status`` is None when it was left unanswered on purpose
+    (:class:`~helios_async.testing.Reset`, or a :class:`~helios_async.testing.Slow` pause cut
+    short by closing) or the client went away. A response cut short records its status.
     """
 
     host: Host  # "api" for the API listener, "storage" for the presigned-URL listener (D16)
@@ -52,6 +60,7 @@ class RecordedRequest:
     chunked: bool  # sent with Transfer-Encoding: chunked
     status: int | None  # status answered; None if no response was sent (client went away)
     received_at: datetime.datetime  # sandbox clock, when the request arrived
+    fault: Fault | None = None  # the fault injected into it (fault injection), if any
 
 
 def recording_middleware(
@@ -78,8 +87,13 @@ def recording_middleware(
                 raw = await request.read()  # cached: the handler's own read() gets it again
                 request[BODY_HEAD] = raw[:RECORDED_BODY_LIMIT]
                 request[BODY_SIZE] = len(raw)
-            response = await handler(request)
-            status = response.status
+            try:
+                response = await handler(request)
+            except ConnectionError:
+                # The client went away while its body was being read (say it timed out
+                # during a Slow fault): nobody to answer, and no error to log.
+                response = hang_up(request)
+            status = None if request.get(UNANSWERED, False) else response.status
         except web.HTTPException as exc:
             status = exc.status
             raise
@@ -96,6 +110,7 @@ def recording_middleware(
                     chunked="chunked" in request.headers.get(hdrs.TRANSFER_ENCODING, "").lower(),
                     status=status,
                     received_at=received_at,
+                    fault=request.get(INJECTED_FAULT),
                 )
             )
         return response

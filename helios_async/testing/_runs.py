@@ -40,6 +40,7 @@ class Run:
     run_at: datetime.datetime | None = None  # when the recording arrived (RUNNING from here)
     completed_at: datetime.datetime | None = None  # run_at + processing delay (scheduled)
     outcome: Outcome | None = None
+    stalled: bool = False  # fault injection (NeverFinishes): stays RUNNING once started
 
     @property
     def started(self) -> bool:
@@ -47,10 +48,13 @@ class Run:
         return self.run_at is not None
 
     def status_at(self, now: datetime.datetime) -> str:
-        """The §3.1 status at ``now``: CREATED, RUNNING, COMPLETE_OK or COMPLETE_ERROR."""
+        """The §3.1 status at ``now``: CREATED, RUNNING, COMPLETE_OK or COMPLETE_ERROR.
+
+        A ``stalled`` run never gets past RUNNING (fault injection, ``NeverFinishes``).
+        """
         if self.run_at is None or self.completed_at is None or self.outcome is None:
             return "CREATED"
-        if now < self.completed_at:
+        if self.stalled or now < self.completed_at:
             return "RUNNING"
         return "COMPLETE_ERROR" if self.outcome.error_code is not None else "COMPLETE_OK"
 

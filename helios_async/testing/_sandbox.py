@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import io
 import os
@@ -15,6 +16,8 @@ from types import TracebackType
 from aiohttp import web
 
 from helios_async.testing._api import ApiHost, fastapi_errors
+from helios_async.testing._faults import FaultPlan
+from helios_async.testing._inject import fault_injection
 from helios_async.testing._recording import RecordedRequest, recording_middleware
 from helios_async.testing._runs import RunStore
 from helios_async.testing._scoring import analyse_recording, sha256_of
@@ -62,6 +65,11 @@ class Sandbox:
     * ``host``: the address both listeners bind.
     * ``record_bodies``: keep up to 1 MiB of each request body in :attr:`requests`
       (False keeps none; sizes are always recorded).
+    * ``faults``: the :class:`FaultPlan` to inject faults from (default: an empty plan with
+      seed 0). It is :attr:`faults`; add rules to it at any time::
+
+          async with Sandbox(faults=FaultPlan.chaos(seed=3, rate=0.2)) as sandbox: ...
+          sandbox.faults.add("upload", UrlExpired(), times=1)
 
     Run state is derived from timestamps on every read; no background task exists.
     """
@@ -75,6 +83,7 @@ class Sandbox:
         clock: Callable[[], datetime.datetime] | None = None,
         host: str = "127.0.0.1",
         record_bodies: bool = True,
+        faults: FaultPlan | None = None,
     ) -> None:
         if processing_delay < 0:
             raise ValueError("processing_delay must be >= 0 seconds")
@@ -89,6 +98,8 @@ class Sandbox:
         #: Every request received on either host, in the order handling finished (for
         #: sequential use, the order sent). Clear it freely between phases of a test.
         self.requests: list[RecordedRequest] = []
+        #: The fault plan in force (per route, seeded; see :class:`FaultPlan`). Replaceable.
+        self.faults: FaultPlan = faults if faults is not None else FaultPlan()
         self._store = RunStore(clock=clock or _utc_now, processing_delay=processing_delay)
         self._signer = UrlSigner(secrets.token_bytes(32))
         self._host = host
@@ -96,6 +107,7 @@ class Sandbox:
         self._runners: list[web.AppRunner] = []
         self._urls: dict[str, str] = {}
         self._closed = False
+        self._closing = asyncio.Event()  # set on close: cuts Slow faults short
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -131,11 +143,22 @@ class Sandbox:
             raise
 
     async def close(self) -> None:
-        """Stop both listeners and close every connection. Safe to call more than once."""
+        """Stop both listeners and close every connection. Safe to call more than once.
+
+        Requests paused by a :class:`Slow` fault are dropped unanswered at once; other
+        in-flight requests get up to 2 seconds to finish. On return every socket of the
+        sandbox is closed and none of its tasks is left.
+        """
         self._closed = True
+        self._closing.set()
+        had_runners = bool(self._runners)
         while self._runners:
             await self._runners.pop().cleanup()
         self._urls.clear()
+        if had_runners:
+            # Transports close their sockets in a callback scheduled by close(): let it run.
+            for _ in range(3):
+                await asyncio.sleep(0)
 
     def _api_app(self) -> web.Application:
         api = ApiHost(
@@ -149,9 +172,11 @@ class Sandbox:
         log = recording_middleware(
             "api", self.requests, clock=self._store.now, record_bodies=self._record_bodies
         )
-        # Outermost first; a fault-injection middleware would go between log and key gate.
+        faults = fault_injection(lambda: self.faults, host="api", closing=self._closing)
+        # Outermost first: a faulted request is logged, and a gateway fault needs no key.
         app = web.Application(
-            middlewares=[fastapi_errors, log, api.key_gate()], client_max_size=_API_BODY_LIMIT
+            middlewares=[fastapi_errors, log, faults, api.key_gate()],
+            client_max_size=_API_BODY_LIMIT,
         )
         api.add_routes(app)
         return app
@@ -161,7 +186,8 @@ class Sandbox:
         log = recording_middleware(
             "storage", self.requests, clock=self._store.now, record_bodies=self._record_bodies
         )
-        app = web.Application(middlewares=[log])
+        faults = fault_injection(lambda: self.faults, host="storage", closing=self._closing)
+        app = web.Application(middlewares=[log, faults])
         storage.add_routes(app)
         return app
 
@@ -199,11 +225,38 @@ class Sandbox:
         self._store.processing_delay = seconds
 
     def runs_created(self, user_label: str | None = None) -> int:
-        """How many runs were created (through E2 or E3), for ``user_label`` or in all."""
+        """How many runs were created (through E2 or E3), for ``user_label`` or in all.
+
+        Counts every run the sandbox made, also those whose create the client never got an
+        answer for (fault injection), so ``runs_created(label) > 1`` exposes a duplicate.
+        """
         runs = self._store.runs.values()
         if user_label is None:
             return len(runs)
         return sum(1 for run in runs if run.user_label == user_label)
+
+    def run_ids(self, user_label: str | None = None) -> list[str]:
+        """The ids of the runs created (E2 or E3), oldest first, for ``user_label`` or all.
+
+        Runs whose create was never answered (a :class:`Reset` after the handler, a
+        :class:`MalformedJson` 200, a client that timed out) are included: a label with two
+        ids here got a duplicate run (D13).
+        """
+        return [
+            run.id
+            for run in self._store.runs.values()
+            if user_label is None or run.user_label == user_label
+        ]
+
+    def runs_started(self, user_label: str | None = None) -> int:
+        """How many runs got their recording (and so were processed, or are being), for
+        ``user_label`` or in all: the billable runs. A run abandoned in ``CREATED`` (its
+        create unanswered, or its URL expired) is created but not started."""
+        return sum(
+            1
+            for run in self._store.runs.values()
+            if run.started and (user_label is None or run.user_label == user_label)
+        )
 
     def set_outcome(self, user_label: str, error_code: str | None) -> None:
         """Make runs of ``user_label`` end ``COMPLETE_ERROR`` with ``error_code``.

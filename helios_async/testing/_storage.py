@@ -15,6 +15,8 @@ constraints:
 * ``Transfer-Encoding: chunked``: 501 ``NotImplemented``. No ``Content-Length``: 411
   ``MissingContentLength``.
 * Success: 200, empty body, an ``ETag`` (the quoted MD5 of the body, as S3 sends).
+* Fault injection (``_faults``) may expire a URL early (``UrlExpired``) or mark the run to
+  never finish (``NeverFinishes``); the request keys come from the fault middleware.
 * A second PUT to a URL that was already used successfully is accepted (200) the way object
   storage overwrites an object, but it is ignored: the run keeps the outcome of the first
   recording. This keeps a client's retry of an upload whose 200 got lost harmless (D13).
@@ -38,11 +40,12 @@ from xml.sax.saxutils import escape
 
 from aiohttp import hdrs, web
 
+from helios_async.testing._faults import EXPIRE_URL, STALL_RUN
 from helios_async.testing._recording import BODY_HEAD, BODY_SIZE, RECORDED_BODY_LIMIT
 from helios_async.testing._runs import Run, RunStore
 from helios_async.testing._scoring import analyse_recording
 
-__all__ = ["SPOOL_MEMORY_LIMIT", "StorageHost", "UrlSigner"]
+__all__ = ["SPOOL_MEMORY_LIMIT", "StorageHost", "UrlSigner", "s3_error"]
 
 #: Uploads larger than this (bytes) are spooled to a temporary file, not held in memory.
 SPOOL_MEMORY_LIMIT: typing.Final[int] = 1 << 20
@@ -100,7 +103,7 @@ class UrlSigner:
         return None if match is None else match.group(1)
 
 
-def _s3_error(status: int, code: str, message: str, **extra: str) -> web.Response:
+def s3_error(status: int, code: str, message: str, **extra: str) -> web.Response:
     """An S3-style XML error response."""
     fields = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in extra.items())
     body = (
@@ -127,14 +130,14 @@ class StorageHost:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Check the request the way object storage does, then store and analyse the body."""
         if "chunked" in request.headers.get(hdrs.TRANSFER_ENCODING, "").lower():
-            return _s3_error(
+            return s3_error(
                 501,
                 "NotImplemented",
                 "A header you provided implies functionality that is not implemented",
                 Header="Transfer-Encoding",
             )
         if request.method == "PUT" and request.content_length is None:
-            response = _s3_error(
+            response = s3_error(
                 411, "MissingContentLength", "You must provide the Content-Length HTTP header."
             )
             # Without a length any body bytes would be read as a next request: hang up.
@@ -146,6 +149,8 @@ class StorageHost:
         digest, md5, size, spool = await self._receive(request)
         try:
             if not run.started:
+                if request.get(STALL_RUN, False):
+                    run.stalled = True  # fault injection: NeverFinishes
                 outcome = await asyncio.to_thread(
                     analyse_recording,
                     typing.cast(typing.BinaryIO, spool),
@@ -160,19 +165,21 @@ class StorageHost:
 
     def _authorised_run(self, request: web.Request) -> Run | web.Response:
         if f"{_PREFIX}Signature=" not in request.raw_path:
-            return _s3_error(403, "AccessDenied", "Access Denied")
+            return s3_error(403, "AccessDenied", "Access Denied")
         run_id = self._signer.verify(request.method, request.raw_path)
         run = None if run_id is None else self._store.runs.get(run_id)
         if run is None or run.upload_expires_at is None:
-            return _s3_error(
+            return s3_error(
                 403,
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you "
                 "provided. Check your key and signing method.",
             )
         now = self._store.now()
+        if request.get(EXPIRE_URL, False) and now < run.upload_expires_at:
+            run.upload_expires_at = now  # fault injection: UrlExpired, for good
         if now >= run.upload_expires_at:
-            return _s3_error(
+            return s3_error(
                 403,
                 "AccessDenied",
                 "Request has expired",

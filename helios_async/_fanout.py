@@ -1,0 +1,399 @@
+"""Many wellness checks at once: bounded, lazy, yielding each outcome as it finishes.
+
+``HeliosClient.run_wellness_checks`` builds a :class:`WellnessChecks`; this module holds it,
+the job and outcome models, and the one async generator that drives the tasks. At most
+``concurrency`` checks run at a time; a job is taken from the caller's iterable only when a
+slot frees, so memory stays flat however many jobs there are. Each check is the whole flow of
+``run_wellness_check`` (helios-api.md §2.3 to §5); rate limits are shared client-wide through
+the connection's cool-down (D13), so one ``Retry-After`` pauses every task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import inspect
+from collections import deque
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+import attrs
+
+from ._errors import (
+    DeadlineExceededError,
+    HeliosError,
+    InvalidInputError,
+    ModelRunFailedError,
+    RecordingError,
+)
+from ._models import ModelRun, ModelRunCreated, Tag, User
+from ._recording import RecordingSource
+
+if TYPE_CHECKING:
+    from ._client import HeliosClient
+
+__all__ = ["WellnessChecks", "WellnessJob", "WellnessOutcome"]
+
+DEFAULT_CONCURRENCY = 10
+
+OnJobCreated = Callable[["WellnessJob", ModelRunCreated], Awaitable[None] | None]
+
+
+@attrs.frozen(kw_only=True)
+class WellnessJob:
+    """One wellness check to run among many (the arguments of ``run_wellness_check``).
+
+    ``recording`` is a path, bytes or a seekable binary file; ``user`` and ``language`` are
+    required; the optional create fields are those of ``create_model_run`` (§6). ``key`` is
+    yours and opaque (a row number, a database id, any object): it comes back on the outcome
+    so you can match it to its input. ``deadline`` (seconds) bounds this one check;
+    ``check_duration=False`` skips the local length check (D9).
+
+    Nothing is validated here: a job whose fields break a rule ends as an outcome carrying
+    an :class:`~helios_async.InvalidInputError`, without stopping the other jobs.
+    """
+
+    recording: RecordingSource = attrs.field(repr=False)
+    user: User
+    language: str
+    key: Any = None
+    accent: str | None = None
+    sleep_time: dt.datetime | None = None
+    wake_time: dt.datetime | None = None
+    recording_time: dt.datetime | None = None
+    tags: Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None = None
+    delete_data: bool = False
+    data_to_delete: Iterable[str] | None = None
+    deadline: float | None = None
+    check_duration: bool = True
+
+    def create_fields(self) -> dict[str, Any]:
+        """The optional create fields, as keyword arguments of ``create_model_run``."""
+        return {
+            "accent": self.accent,
+            "sleep_time": self.sleep_time,
+            "wake_time": self.wake_time,
+            "recording_time": self.recording_time,
+            "tags": self.tags,
+            "delete_data": self.delete_data,
+            "data_to_delete": self.data_to_delete,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class WellnessOutcome:
+    """How one job of ``run_wellness_checks`` ended: a run, or the typed error that ended it.
+
+    ``error`` is None exactly when the run ended ``COMPLETE_OK``. ``run`` is the last state
+    of the run seen: the ``COMPLETE_OK`` run, the ``COMPLETE_ERROR`` run of a
+    :class:`~helios_async.ModelRunFailedError`, the last run polled before a
+    :class:`~helios_async.DeadlineExceededError`, else None. ``model_run_id`` is the run
+    created for the job (the last one, if an expired upload URL made the check start over),
+    or None if none was created. ``elapsed`` is the seconds the check took.
+    """
+
+    job: WellnessJob
+    run: ModelRun | None
+    error: HeliosError | None
+    model_run_id: str | None
+    elapsed: float
+
+    @property
+    def key(self) -> Any:
+        """The job's ``key``, for matching outcomes to inputs."""
+        return self.job.key
+
+    @property
+    def ok(self) -> bool:
+        """Whether the check ended ``COMPLETE_OK``."""
+        return self.error is None
+
+    def result(self) -> ModelRun:
+        """The ``COMPLETE_OK`` run.
+
+        Raises:
+            HeliosError: the error that ended this job, as ``run_wellness_check`` raises it.
+        """
+        if self.error is not None:
+            raise self.error
+        assert self.run is not None
+        return self.run
+
+
+@attrs.define(kw_only=True)
+class _Counters:
+    """Shared by a :class:`WellnessChecks` and its generator (never the generator itself,
+    so dropping the iterator frees the generator at once and asyncio closes it)."""
+
+    started: int = 0
+    in_flight: int = 0
+    finished: int = 0
+    failed: int = 0
+
+
+class WellnessChecks:
+    """The async iterator ``HeliosClient.run_wellness_checks`` returns.
+
+    Iterate it for one :class:`WellnessOutcome` per job, in the order the checks finish::
+
+        async with client.run_wellness_checks(jobs, concurrency=20) as outcomes:
+            async for outcome in outcomes:
+                print(outcome.key, outcome.run.status if outcome.ok else outcome.error)
+
+    Closing it (``aclose()``, leaving ``async with``, or cancelling the task iterating it)
+    cancels the checks in flight and waits until each has stopped; runs they created stay
+    on the server. Breaking out of a bare ``async for`` does the same once the iterator is
+    no longer referenced (asyncio finalises it on the next loop iteration); ``async with``
+    makes it immediate. ``started``, ``in_flight``, ``finished`` and ``failed`` count jobs.
+
+    Raises (while iterating):
+        TypeError: the job source gave something that is not a :class:`WellnessJob`.
+        Exception: whatever the job source or an ``on_created`` callback raised; the checks
+            in flight are cancelled first.
+    """
+
+    def __init__(
+        self,
+        client: HeliosClient,
+        jobs: Iterable[WellnessJob] | AsyncIterable[WellnessJob],
+        *,
+        concurrency: int,
+        on_created: OnJobCreated | None = None,
+    ) -> None:
+        self.concurrency = concurrency
+        self._counters = _Counters()
+        self._generator = _fan_out(client, jobs, concurrency, on_created, self._counters)
+
+    @property
+    def started(self) -> int:
+        """Jobs taken from the source and started so far."""
+        return self._counters.started
+
+    @property
+    def in_flight(self) -> int:
+        """Checks running now (never more than ``concurrency``)."""
+        return self._counters.in_flight
+
+    @property
+    def finished(self) -> int:
+        """Outcomes yielded so far."""
+        return self._counters.finished
+
+    @property
+    def failed(self) -> int:
+        """Outcomes yielded so far that carry an error."""
+        return self._counters.failed
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> WellnessOutcome:
+        return await self._generator.__anext__()
+
+    async def aclose(self) -> None:
+        """Cancel the checks in flight and wait for them to stop; idempotent."""
+        await self._generator.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        c = self._counters
+        return (
+            f"<WellnessChecks concurrency={self.concurrency} started={c.started} "
+            f"in_flight={c.in_flight} finished={c.finished} failed={c.failed}>"
+        )
+
+
+def check_concurrency(concurrency: object, pool_limit: int) -> int:
+    """``concurrency`` if it is a positive int within the connection pool's limit (0: none).
+
+    Raises:
+        InvalidInputError: not a positive int, or more checks than the pool has connections,
+            which would leave checks queueing for a connection instead of running.
+    """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidInputError("concurrency", f"must be a positive int; got {concurrency!r}")
+    if pool_limit and concurrency > pool_limit:
+        raise InvalidInputError(
+            "concurrency",
+            f"{concurrency} checks need as many connections, but the connection pool is "
+            f"limited to {pool_limit}: raise HeliosClient(connection_limit=...) or the "
+            "borrowed session's connector limit",
+        )
+    return concurrency
+
+
+_END = object()
+
+
+async def _fan_out(
+    client: HeliosClient,
+    jobs: Iterable[WellnessJob] | AsyncIterable[WellnessJob],
+    concurrency: int,
+    on_created: OnJobCreated | None,
+    counters: _Counters,
+) -> AsyncGenerator[WellnessOutcome, None]:
+    """Keep up to ``concurrency`` checks running; yield each outcome as its check ends.
+
+    The slots are refilled before each yield, so a slow consumer does not idle them. An async
+    job source is read in a task of its own, so outcomes keep flowing while it waits.
+    """
+    sync_jobs: Iterator[WellnessJob] | None = None
+    async_jobs: AsyncIterator[WellnessJob] | None = None
+    if isinstance(jobs, AsyncIterable):
+        async_jobs = aiter(jobs)
+    else:
+        sync_jobs = iter(jobs)
+    running: set[asyncio.Task[WellnessOutcome]] = set()
+    ready: deque[asyncio.Task[WellnessOutcome]] = deque()
+    pull: asyncio.Task[object] | None = None
+    exhausted = False
+
+    def start(job: object) -> None:
+        if not isinstance(job, WellnessJob):
+            raise TypeError(f"jobs must be WellnessJob instances, not {type(job).__name__}")
+        counters.started += 1
+        running.add(
+            asyncio.create_task(
+                _check(client, job, on_created, counters), name=f"helios-check-{counters.started}"
+            )
+        )
+
+    try:
+        while True:
+            while not exhausted and pull is None and len(running) < concurrency:
+                if async_jobs is not None:
+                    pull = asyncio.create_task(_next_job(async_jobs), name="helios-next-job")
+                    break
+                assert sync_jobs is not None
+                job = next(sync_jobs, _END)
+                if job is _END:
+                    exhausted = True
+                else:
+                    start(job)
+            if ready:
+                outcome = ready.popleft().result()
+                counters.finished += 1
+                counters.failed += not outcome.ok
+                yield outcome
+                continue
+            waiting: set[asyncio.Future[Any]] = set(running)
+            if pull is not None:
+                waiting.add(pull)
+            if not waiting:
+                return
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if pull is not None and pull in done:
+                done.discard(pull)
+                job, pull = pull.result(), None
+                if job is _END:
+                    exhausted = True
+                else:
+                    start(job)
+            finished = [task for task in running if task.done()]
+            running.difference_update(finished)
+            ready.extend(finished)
+    finally:
+        leftovers: list[asyncio.Task[Any]] = [*running, *([pull] if pull is not None else [])]
+        await _cancel_and_wait(leftovers)
+        for task in [*leftovers, *ready]:
+            if not task.cancelled():
+                task.exception()  # retrieved, so asyncio never logs it as lost
+
+
+async def _next_job(jobs: AsyncIterator[WellnessJob]) -> object:
+    try:
+        return await anext(jobs)
+    except StopAsyncIteration:
+        return _END
+
+
+async def _cancel_and_wait(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until every one has ended, even if cancelled meanwhile
+    (then re-raise that cancellation), so no task outlives the iterator."""
+    for task in tasks:
+        task.cancel()
+    pending = [task for task in tasks if not task.done()]
+    interrupted: asyncio.CancelledError | None = None
+    while pending:
+        try:
+            await asyncio.wait(pending)
+        except asyncio.CancelledError as exc:
+            interrupted = exc
+        pending = [task for task in pending if not task.done()]
+    if interrupted is not None:
+        raise interrupted
+
+
+async def _check(
+    client: HeliosClient,
+    job: WellnessJob,
+    on_created: OnJobCreated | None,
+    counters: _Counters,
+) -> WellnessOutcome:
+    """Run one job to its outcome; a :class:`HeliosError` becomes the outcome's ``error``."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    created_ids: list[str] = []
+
+    async def created(run: ModelRunCreated) -> None:
+        created_ids.append(run.id)
+        if on_created is not None:
+            returned = on_created(job, run)
+            if inspect.isawaitable(returned):
+                await returned
+
+    def ended(
+        run: ModelRun | None, error: HeliosError | None, run_id: str | None
+    ) -> WellnessOutcome:
+        return WellnessOutcome(
+            job=job,
+            run=run,
+            error=error,
+            model_run_id=run_id or (created_ids[-1] if created_ids else None),
+            elapsed=loop.time() - started,
+        )
+
+    counters.in_flight += 1
+    try:
+        run = await client.run_wellness_check(
+            job.recording,
+            user=job.user,
+            language=job.language,
+            deadline=job.deadline,
+            on_created=created,
+            check_duration=job.check_duration,
+            **job.create_fields(),
+        )
+    except ModelRunFailedError as exc:
+        return ended(exc.run, exc, exc.model_run_id)
+    except DeadlineExceededError as exc:
+        return ended(exc.last_run, exc, exc.model_run_id)
+    except HeliosError as exc:
+        return ended(None, exc, None)
+    except OSError as exc:  # the recording vanished or became unreadable after its checks
+        error = RecordingError("recording", f"could not be read while uploading: {exc}")
+        error.__cause__ = exc
+        return ended(None, error, None)
+    finally:
+        counters.in_flight -= 1
+    return ended(run, None, run.id)

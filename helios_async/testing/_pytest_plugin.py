@@ -1,0 +1,165 @@
+"""The ``helios_async`` pytest plugin: fixtures for testing your own code against the sandbox.
+
+Installed with the package and loaded by pytest through the ``pytest11`` entry point
+``helios_async``; nothing to import. The fixtures are async, so the test session needs
+``pytest-asyncio`` (``asyncio_mode = "auto"``, or ``@pytest.mark.asyncio`` in strict mode).
+
+Fixtures (all function-scoped):
+
+* ``helios_sandbox``: a running :class:`~helios_async.testing.Sandbox`, closed after the test.
+* ``helios_client``: an open :class:`~helios_async.HeliosClient` bound to that sandbox, with
+  :data:`FAST_POLL` and :data:`FAST_RETRY` so tests do not wait seconds between polls.
+* ``helios_env``: sets ``THYMIA_BASE_URL`` and ``THYMIA_API_KEY`` to the sandbox's (and
+  removes ``THYMIA_REGION``), so code that builds its own ``HeliosClient()`` reaches it (D15).
+* ``helios_sample_recording``: the path of the shipped 18.4 s Ogg sample recording.
+
+Configuration: ``--helios-processing-delay=SECONDS`` (or the ini option
+``helios_processing_delay``) sets how long sandbox runs stay ``RUNNING`` (default 0), and
+``@pytest.mark.helios(processing_delay=..., api_key=..., upload_url_ttl=...)`` overrides
+the sandbox's settings for one test.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar, cast
+
+import pytest
+
+from helios_async._client import HeliosClient
+from helios_async._polling import PollPolicy
+from helios_async._retry import RetryPolicy
+from helios_async.testing._sandbox import Sandbox, sample_recording
+
+__all__ = [
+    "FAST_POLL",
+    "FAST_RETRY",
+    "helios_client",
+    "helios_env",
+    "helios_sample_recording",
+    "helios_sandbox",
+]
+
+#: The poll policy of ``helios_client``: first poll after 10 ms, then every 50 ms, 30 s cap.
+FAST_POLL = PollPolicy(first_interval=0.01, interval=0.05, timeout=30.0)
+#: The retry policy of ``helios_client``: 3 attempts, waits of at most 50 ms, 10 s in all.
+FAST_RETRY = RetryPolicy(attempts=3, backoff_initial=0.01, backoff_max=0.05, total_timeout=10.0)
+
+_MARKER = "helios"
+_MARKER_KEYWORDS = frozenset({"processing_delay", "api_key", "upload_url_ttl"})
+_OPTION = "--helios-processing-delay"
+_INI = "helios_processing_delay"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _async_fixture(function: F) -> F:
+    """``pytest_asyncio.fixture`` where pytest-asyncio is installed, else ``pytest.fixture``.
+
+    Loading the plugin must never break a pytest session that has no pytest-asyncio; pytest
+    then reports clearly that an async fixture was requested with no plugin to run it.
+    """
+    try:
+        from pytest_asyncio import fixture
+    except ImportError:  # pragma: no cover - pytest-asyncio is a test dependency here
+        return cast(F, pytest.fixture(function))
+    return cast(F, fixture(function))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("helios_async", "helios-async sandbox fixtures")
+    group.addoption(
+        _OPTION,
+        dest="helios_processing_delay",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds a sandbox run stays RUNNING after its upload (default: 0)",
+    )
+    parser.addini(_INI, "seconds a sandbox run stays RUNNING after its upload", default="0")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{_MARKER}(processing_delay=None, api_key=None, upload_url_ttl=None): settings of "
+        "the helios_sandbox fixture for this test (seconds; see helios_async.testing.Sandbox)",
+    )
+
+
+def _processing_delay(config: pytest.Config) -> float:
+    option: float | None = config.getoption("helios_processing_delay")
+    if option is not None:
+        return option
+    raw = str(config.getini(_INI)).strip() or "0"
+    try:
+        return float(raw)
+    except ValueError:
+        raise pytest.UsageError(f"{_INI} must be a number of seconds, got {raw!r}") from None
+
+
+def _sandbox_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    settings: dict[str, Any] = {"processing_delay": _processing_delay(request.config)}
+    marker = request.node.get_closest_marker(_MARKER)
+    if marker is not None:
+        if marker.args:
+            raise pytest.UsageError(f"@pytest.mark.{_MARKER} takes keyword arguments only")
+        unknown = set(marker.kwargs) - _MARKER_KEYWORDS
+        if unknown:
+            raise pytest.UsageError(
+                f"@pytest.mark.{_MARKER} got unknown settings {sorted(unknown)}; "
+                f"known: {sorted(_MARKER_KEYWORDS)}"
+            )
+        settings.update({k: v for k, v in marker.kwargs.items() if v is not None})
+    return settings
+
+
+@_async_fixture
+async def helios_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    """A running :class:`~helios_async.testing.Sandbox` on 127.0.0.1, closed after the test.
+
+    Its processing delay (seconds) comes from ``@pytest.mark.helios(processing_delay=...)``,
+    else ``--helios-processing-delay``, else the ``helios_processing_delay`` ini option, else
+    0 (runs finish as soon as the recording is uploaded).
+    """
+    async with Sandbox(**_sandbox_settings(request)) as sandbox:
+        yield sandbox
+
+
+@_async_fixture
+async def helios_client(helios_sandbox: Sandbox) -> AsyncIterator[HeliosClient]:
+    """An open :class:`~helios_async.HeliosClient` bound to ``helios_sandbox``.
+
+    It polls with :data:`FAST_POLL` and retries with :data:`FAST_RETRY`; it is closed after
+    the test. Use ``helios_client.with_options(...)`` for other policies or hooks.
+    """
+    async with HeliosClient(
+        helios_sandbox.api_key,
+        base_url=helios_sandbox.base_url,
+        poll=FAST_POLL,
+        retry=FAST_RETRY,
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def helios_env(helios_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    """Point the D15 environment variables at ``helios_sandbox`` for this test, and return it.
+
+    Sets ``THYMIA_BASE_URL`` and ``THYMIA_API_KEY``, removes ``THYMIA_REGION``; everything is
+    restored after the test.
+    """
+    monkeypatch.setenv("THYMIA_BASE_URL", helios_sandbox.base_url)
+    monkeypatch.setenv("THYMIA_API_KEY", helios_sandbox.api_key)
+    monkeypatch.delenv("THYMIA_REGION", raising=False)
+    return helios_sandbox
+
+
+@pytest.fixture
+def helios_sample_recording() -> pathlib.Path:
+    """Path of the shipped sample: 18.4 s of synthesised English speech (Ogg Vorbis).
+
+    A wellness check with it ends ``COMPLETE_OK`` on the sandbox.
+    """
+    return sample_recording()
