@@ -3,6 +3,7 @@
 Everything public is re-exported here; ``helios_async.testing`` holds the local sandbox.
 """
 
+from ._audio import AudioFormat
 from ._client import HeliosClient
 from ._config import Timeouts
 from ._errors import (
@@ -43,6 +44,7 @@ from ._models import (
     User,
 )
 from ._polling import PollPolicy
+from ._recording import RecordingInfo, check_recording
 from ._retry import RetryPolicy
 from ._version import __version__
 
@@ -50,6 +52,7 @@ __all__ = [
     "APIError",
     "Account",
     "ActivityRunCreated",
+    "AudioFormat",
     "AuthenticationError",
     "BadRequestError",
     "BirthSex",
@@ -73,6 +76,7 @@ __all__ = [
     "PollPolicy",
     "RateLimitError",
     "RecordingError",
+    "RecordingInfo",
     "RequestEvent",
     "RequestTimeoutError",
     "ResponseEvent",
@@ -90,4 +94,5 @@ __all__ = [
     "WellnessJob",
     "WellnessOutcome",
     "__version__",
+    "check_recording",
 ]

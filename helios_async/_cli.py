@@ -1,7 +1,7 @@
-"""The ``helios-async`` command: demo, check, get, account.
+"""The ``helios-async`` command: demo, check, get, account, batch.
 
 Errors print one line on stderr and exit non-zero: 2 for input refused locally, 1 otherwise,
-130 when interrupted.
+130 when interrupted. ``batch`` adds 3 (some rows failed) and 143 (SIGTERM); see ``_batch``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import contextlib
 import datetime as dt
 import json
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._batch import add_batch_parser, batch_command
 from ._client import HeliosClient
 from ._errors import HeliosError, InvalidInputError, ModelRunFailedError
 from ._models import BUCKETED_SCORES, BirthSex, ModelRun, User
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     account = commands.add_parser("account", help="show the account behind the API key")
     _add_target(account)
+    add_batch_parser(commands)
     return parser
 
 
@@ -90,7 +92,7 @@ def _date(text: str) -> dt.date:
 
 
 @contextlib.asynccontextmanager
-async def _client(args: argparse.Namespace, **options: Any) -> AsyncIterator[HeliosClient]:
+async def _client(args: argparse.Namespace, **options: Any) -> AsyncGenerator[HeliosClient, None]:
     """A client on the real API, or on an embedded sandbox when ``--sandbox`` is given."""
     if getattr(args, "sandbox", False):
         from .testing import Sandbox
@@ -107,6 +109,8 @@ async def _client(args: argparse.Namespace, **options: Any) -> AsyncIterator[Hel
 
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "batch":
+        return await batch_command(args, out)
     if args.command == "demo":
         from .testing import sample_recording
 
@@ -186,10 +190,10 @@ def format_run(run: ModelRun) -> str:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit status."""
-    out = out or sys.stdout
+    stream: TextIO = out if out is not None else sys.stdout
     args = build_parser().parse_args(argv)
     try:
-        return asyncio.run(_run(args, out))
+        return asyncio.run(_run(args, stream))
     except KeyboardInterrupt:
         print("helios-async: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -65,9 +65,15 @@ class HeliosClient:
 
     ``timeouts`` bound each request, ``retry`` governs retrying one request, ``poll`` governs
     waiting for runs; ``legacy_get_path`` reads runs from ``GET /v1/models/{id}`` (D1).
+    ``hooks`` see every request, response, retry, poll and upload chunk;
+    ``user_agent_suffix`` is appended to ``User-Agent: helios-async/<v> Python/<v>
+    aiohttp/<v>``. The key travels only in the ``x-api-key`` header to the API host (§1.2),
+    never to the upload host and never in a repr, log line or error.
+
+    One client is meant to be shared by every task of a process; it is not thread-safe.
 
     Raises:
-        InvalidInputError: no API key, an unknown region or a malformed base URL.
+        InvalidInputError: no API key, an unknown region or a malformed base URL (§1.1).
     """
 
     def __init__(
@@ -102,16 +108,17 @@ class HeliosClient:
             hooks=hooks or Hooks(),
         )
         self.poll = poll or PollPolicy()
+        """The :class:`~helios_async.PollPolicy` of :meth:`wait_for_model_run` (§5)."""
         self._is_view = False
 
     @property
     def timeouts(self) -> Timeouts:
-        """The per-request time limits in force."""
+        """The per-request time limits in force (seconds)."""
         return self._sender.timeouts
 
     @property
     def retry(self) -> RetryPolicy:
-        """The policy retrying each request."""
+        """The policy retrying each request (D2, D13)."""
         return self._sender.retry
 
     @property
@@ -121,7 +128,7 @@ class HeliosClient:
 
     @property
     def base_url(self) -> str:
-        """The API root in use, e.g. ``https://api.thymia.ai``."""
+        """The API root in use, e.g. ``https://api.thymia.ai`` (§1.1, D15)."""
         return self._endpoints.base_url
 
     def __repr__(self) -> str:
@@ -140,7 +147,9 @@ class HeliosClient:
         """A view of this client with other policies, sharing its session and cool-down.
 
         ``client.with_options(poll=PollPolicy(timeout=30)).wait_for_model_run(run_id)``.
-        Closing a view closes nothing; the parent client owns the session.
+        A policy not given is the parent's. The view shares the parent's connections and its
+        429 cool-down (D13); closing a view closes nothing, and closing the parent closes
+        the session under every view.
         """
         view = copy.copy(self)
         view._sender = attrs.evolve(
@@ -231,15 +240,24 @@ class HeliosClient:
 
     async def _create(self, body: ModelRunRequest) -> ModelRunCreated:
         request = self._endpoints.create_model_run(body)
+        return await self._send_create(
+            request, body, lambda r: protocol.decode(r, request, ModelRunCreated)
+        )
+
+    async def _send_create(
+        self,
+        request: protocol.ApiRequest,
+        body: ModelRunRequest,
+        decoder: Callable[[protocol.ApiResponse], T],
+    ) -> T:
+        """Send a create POST; a failure that may have made a run is an unknown outcome (D13)."""
         try:
-            return await self._sender.call(
-                request, lambda r: protocol.decode(r, request, ModelRunCreated)
-            )
+            return await self._sender.call(request, decoder)
         except (ConnectError, RateLimitError):
-            raise  # D13: these prove the server never acted on the POST
+            raise  # these prove the server never acted on the POST
         except (TransportError, TransientAPIError, DecodeError) as exc:
             raise OutcomeUnknownError(
-                "create_model_run", user_label=body.user.user_label, cause=exc
+                request.operation, user_label=body.user.user_label, cause=exc
             ) from exc
 
     async def create_activity_run(
@@ -248,11 +266,21 @@ class HeliosClient:
         """Create a run recorded through the thymia Activity Plugin (E3, §2.4, D4).
 
         Takes the same fields as :meth:`create_model_run`. Poll the run after the user has
-        completed the activity at ``activity_link``.
+        completed the activity at ``activity_link``. Like every create, it is retried only
+        after a failed connection or a 429 (D13).
+
+        Raises:
+            InvalidInputError: a field breaks its rule; nothing was sent.
+            OutcomeUnknownError: the request failed in a way that may have made a run (D13),
+                including an answer with no id or no activity link (D4).
+            BadRequestError: the API refused the body (422).
+            AuthenticationError, RateLimitError, APIError: see the error tree.
         """
         body = ModelRunRequest(user=user, language=language, **fields)
         request = self._endpoints.create_activity_run(body)
-        return await self._sender.call(request, lambda r: protocol.decode_activity_run(r, request))
+        return await self._send_create(
+            request, body, lambda r: protocol.decode_activity_run(r, request)
+        )
 
     async def get_model_run(self, model_run_id: str) -> ModelRun:
         """A model run's status and results (E4 ``GET /v1/models/mental-wellness/{id}``, §2.5).
@@ -314,8 +342,9 @@ class HeliosClient:
             return run
 
         run: ModelRun | None
+        scope = asyncio.timeout(budget)
         try:
-            async with asyncio.timeout(budget) as scope:
+            async with scope:
                 run = await self.poll.controller(timeout=budget)(poll_once)
         except TimeoutError:
             if not scope.expired():

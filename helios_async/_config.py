@@ -72,7 +72,11 @@ class Timeouts:
     """Per-request time limits, in seconds.
 
     ``connect`` bounds opening a connection; ``read`` bounds each wait for response bytes on
-    API calls; ``upload`` bounds a whole recording upload (PUT), which moves far more bytes.
+    API calls; ``upload`` bounds a whole recording upload (the presigned PUT, helios-api.md
+    §4), which moves far more bytes. An API call has no overall limit of its own: each wait
+    for bytes is bounded by ``read``. Running out raises
+    :class:`~helios_async.RequestTimeoutError`, retried only where the request is safe to
+    repeat (D13).
     """
 
     connect: float = 10.0
@@ -80,9 +84,12 @@ class Timeouts:
     upload: float = 300.0
 
     def for_api(self) -> aiohttp.ClientTimeout:
+        """The aiohttp timeout of one API call: ``connect`` and ``read``, no total."""
         return aiohttp.ClientTimeout(total=None, sock_connect=self.connect, sock_read=self.read)
 
     def for_upload(self) -> aiohttp.ClientTimeout:
+        """The aiohttp timeout of one upload attempt: ``upload`` in total, plus ``connect``
+        and ``read``."""
         return aiohttp.ClientTimeout(
             total=self.upload, sock_connect=self.connect, sock_read=self.read
         )

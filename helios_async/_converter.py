@@ -29,6 +29,8 @@ _SCORE_FIELDS = frozenset(
     for a in attrs.fields(Section)
     if a.name not in ("start_secs", "finish_secs", "transcript")
 )
+# Kept beside the payload, never read from it or written to it.
+_NOT_ON_THE_WIRE = frozenset({"raw", "request_id"})
 # Request bodies leave out what the caller did not set, so a minimal create is exactly §7's.
 _OMIT_DEFAULTS = (ModelRunRequest,)
 
@@ -121,8 +123,8 @@ def _structure_fn(converter: cattrs.Converter, cls: type[T]) -> Callable[[Any, A
     overrides: dict[str, Any] = {}
     has_raw = False
     for field in attrs.fields(cast(Any, cls)):
-        if field.name == "raw":
-            has_raw = True
+        if field.name in _NOT_ON_THE_WIRE:
+            has_raw = has_raw or field.name == "raw"
             overrides[field.name] = override(omit=True)
         elif cls is Section and field.name in _SCORE_FIELDS:
             overrides[field.name] = override(
@@ -145,7 +147,7 @@ def _structure_fn(converter: cattrs.Converter, cls: type[T]) -> Callable[[Any, A
 def _unstructure_fn(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
     overrides: dict[str, Any] = {}
     for field in attrs.fields(cls):
-        if field.name == "raw":
+        if field.name in _NOT_ON_THE_WIRE:
             overrides[field.name] = override(omit=True)
         elif cls is Section and field.name in _SCORE_FIELDS:
             overrides[field.name] = override(

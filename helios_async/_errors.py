@@ -64,11 +64,13 @@ _BODY_EXCERPT = 300
 
 
 class HeliosError(Exception):
-    """Base class of every error helios_async raises on purpose."""
+    """Base class of every error helios_async raises on purpose (the tree above; the
+    statuses map per helios-api.md §1.5 and D2). Its message never contains the API key."""
 
 
 class InvalidInputError(HeliosError, ValueError):
-    """Input refused before any request was sent.
+    """Input refused before any request was sent (the field rules of helios-api.md §6 and
+    D5 to D9, a missing key or region per D15, or a bad argument such as ``concurrency``).
 
     Attributes:
         field: the argument or wire field at fault (``"user.user_label"``, ``"recording"``).
@@ -95,14 +97,19 @@ class RecordingError(InvalidInputError):
 
 
 class ClientClosedError(HeliosError, RuntimeError):
-    """The :class:`~helios_async.HeliosClient` was used outside ``async with`` or after close."""
+    """The :class:`~helios_async.HeliosClient` was used outside ``async with`` or after close,
+    or the session it borrowed was closed by its owner. Nothing was sent."""
 
 
 class TransportError(HeliosError):
     """No usable HTTP response arrived: the connection failed, reset or the body was cut short.
 
+    Retried for idempotent requests; for the create POST only a :class:`ConnectError` is,
+    anything else becomes :class:`OutcomeUnknownError` (D13).
+
     Attributes:
-        method, url: the request (presigned signatures redacted).
+        method: the request's HTTP method.
+        url: the request's URL (presigned signatures redacted).
     """
 
     def __init__(self, message: str, *, method: str, url: str) -> None:
@@ -116,11 +123,15 @@ class ConnectError(TransportError):
 
 
 class RequestTimeoutError(TransportError, TimeoutError):
-    """Connecting or reading the response took longer than the configured timeout."""
+    """Connecting or reading the response took longer than the configured timeout
+    (:class:`~helios_async.Timeouts`, seconds); the server may have acted on it (D13)."""
 
 
 class DecodeError(HeliosError):
-    """A successful response whose body is not the JSON the contract describes.
+    """A successful response whose body is not the JSON the contract describes (§2, §7).
+
+    Missing or null optional fields and unknown extra fields are not errors (D10); a wrong
+    type or a missing required field is. Not retried.
 
     Attributes:
         body: the raw response body (bytes), for diagnosis.
@@ -137,8 +148,10 @@ class APIError(HeliosError):
     Attributes:
         status: the HTTP status code.
         body: the raw response body (bytes); never parsed to decide anything (D2).
-        request_id: the response's request id header, where it had one.
-        detail: a FastAPI-style ``detail`` rendered to text, where the body had one.
+        request_id: the response's request id header, where it had one; quote it to support.
+        detail: a FastAPI-style ``detail`` rendered to text, where the body had one, else ''.
+        method: the request's HTTP method, where known, else ''.
+        url: the request's URL, where known, else ''.
     """
 
     def __init__(
@@ -172,19 +185,25 @@ class APIError(HeliosError):
 
 
 class BadRequestError(APIError):
-    """400, 410 or 422: the API judged the request malformed (D2)."""
+    """400, 410 or 422: the API judged the request malformed (§1.5, D2). Never retried."""
 
 
 class AuthenticationError(APIError):
-    """401 or 403: the API key is missing, invalid or not allowed (D2, D3)."""
+    """401 or 403: the API key is missing, invalid or not allowed (§1.2, §1.5, D2, D3).
+    Never retried."""
 
 
 class NotFoundError(APIError):
-    """404: the model run is unknown, or was deleted after ``deleteData`` (§3.5, §6.5)."""
+    """404: the model run is unknown, or was deleted after ``deleteData`` (§3.5, §6.5).
+    Never retried."""
 
 
 class TransientAPIError(APIError):
-    """408, 429, 500, 502, 503 or 504: a failure that may pass (D2, D13).
+    """408, 429, 500, 502, 503 or 504: a failure that may pass (§5, D2, D13).
+
+    Retried for idempotent requests (GET, the upload PUT); for the create POST only a 429
+    is, anything else becomes :class:`OutcomeUnknownError`. Raised once the retries are
+    used up.
 
     Attributes:
         retry_after: seconds the server asked us to wait (from ``Retry-After``), or None.
@@ -207,11 +226,17 @@ class TransientAPIError(APIError):
 
     @property
     def is_transient(self) -> bool:
+        """Always True: retrying the same request later may succeed (D2)."""
         return True
 
 
 class RateLimitError(TransientAPIError):
-    """429: too many requests; ``retry_after`` says how long the server asked us to wait."""
+    """429: too many requests; ``retry_after`` says how long the server asked us to wait.
+
+    Retried, the create POST included (a 429 proves it was not acted on, D13), after
+    ``Retry-After`` seconds when at most ``RetryPolicy.max_retry_after``; a longer one is
+    raised at once. It also pauses every request of the client until it has passed (§5).
+    """
 
 
 class UploadError(HeliosError):
@@ -245,8 +270,9 @@ class UploadURLExpiredError(UploadError):
 class OutcomeUnknownError(HeliosError):
     """A create request failed in a way that does not prove the run was not made (D13).
 
-    The POST is not idempotent, so it was not retried. A run may exist in ``CREATED``;
-    it costs nothing until a recording is uploaded.
+    The POST is not idempotent, so it was not retried: a timeout, a reset, a 408 or 5xx or a
+    garbled 2xx body after sending it all end here. A run may exist in ``CREATED``; it
+    costs nothing until a recording is uploaded. The cause is chained (``__cause__``).
 
     Attributes:
         operation: what was attempted (``"create_model_run"``).
@@ -282,7 +308,10 @@ class ModelRunFailedError(HeliosError):
 
 
 class DeadlineExceededError(HeliosError, TimeoutError):
-    """A wait, or a whole wellness check, ran past its deadline.
+    """A wait, or a whole wellness check, ran past its deadline (§5, D11).
+
+    Raised by ``wait_for_model_run`` (``phase == "poll"``) and ``run_wellness_check``. If
+    the time ran out while the create was in flight, a run may exist all the same (D13).
 
     Attributes:
         phase: where the time ran out: ``"create"``, ``"upload"`` or ``"poll"``.

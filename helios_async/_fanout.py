@@ -254,8 +254,10 @@ async def _fan_out(
 ) -> AsyncGenerator[WellnessOutcome, None]:
     """Keep up to ``concurrency`` checks running; yield each outcome as its check ends.
 
-    The slots are refilled before each yield, so a slow consumer does not idle them. An async
-    job source is read in a task of its own, so outcomes keep flowing while it waits.
+    A slot is held from taking a job until its outcome is yielded, so at most
+    ``concurrency`` jobs are ever taken and not yet handed back, and no more tasks exist;
+    the slot is refilled when the consumer asks for the next outcome. An async job source
+    is read in a task of its own, so outcomes keep flowing while it waits.
     """
     sync_jobs: Iterator[WellnessJob] | None = None
     async_jobs: AsyncIterator[WellnessJob] | None = None
@@ -280,7 +282,7 @@ async def _fan_out(
 
     try:
         while True:
-            while not exhausted and pull is None and len(running) < concurrency:
+            while not exhausted and pull is None and len(running) + len(ready) < concurrency:
                 if async_jobs is not None:
                     pull = asyncio.create_task(_next_job(async_jobs), name="helios-next-job")
                     break

@@ -18,7 +18,8 @@ __all__ = ["Hooks", "RequestEvent", "ResponseEvent", "RetryEvent"]
 @attrs.frozen(kw_only=True)
 class RequestEvent:
     """A request about to be sent: ``operation`` (``"get_model_run"``, ``"upload_recording"``,
-    ...), ``method``, ``url`` (presigned signatures redacted) and ``attempt`` (1-based)."""
+    ...), ``method``, ``url`` (presigned signatures redacted, §4) and ``attempt`` (1-based).
+    It never carries the API key or any header."""
 
     operation: str
     method: str
@@ -28,8 +29,9 @@ class RequestEvent:
 
 @attrs.frozen(kw_only=True)
 class ResponseEvent:
-    """A response received: the request's fields plus ``status``, ``elapsed`` (seconds) and
-    ``request_id`` where the response carried one."""
+    """A response received, whatever its status: the request's fields plus ``status``,
+    ``elapsed`` (seconds, sending included) and ``request_id`` where the response carried one
+    (the API's request id header; object storage may send none)."""
 
     operation: str
     method: str
@@ -42,8 +44,9 @@ class ResponseEvent:
 
 @attrs.frozen(kw_only=True)
 class RetryEvent:
-    """A retry scheduled: ``operation``, the ``attempt`` that failed, the ``delay`` before the
-    next one (seconds) and the ``error`` that caused it."""
+    """A retry scheduled: ``operation``, the ``attempt`` that failed (1-based), the ``delay``
+    before the next one (seconds: the backoff, or the server's ``Retry-After``) and the
+    ``error`` that caused it (D2, D13)."""
 
     operation: str
     attempt: int
@@ -59,7 +62,12 @@ class Hooks:
     create POST; ``on_request``, ``on_upload_progress`` (once per chunk, with bytes sent so
     far and the total in bytes) and ``on_response`` for the upload PUT; then, per poll,
     ``on_request``, ``on_response`` and ``on_poll`` (with the run seen). ``on_retry`` fires
-    between a failed attempt and its retry.
+    between a failed attempt and its retry (after its ``on_response``, if a response came);
+    a retried upload resends every byte, so its progress starts again from the first chunk.
+    The requests are those of helios-api.md §2 and §4.
+
+    Each hook is a plain function called inline; an exception it raises propagates to the
+    caller and is not retried.
     """
 
     on_request: Callable[[RequestEvent], None] | None = None

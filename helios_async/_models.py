@@ -164,6 +164,7 @@ class ModelRunCreated:
 
     id: str
     recording_upload_url: str = attrs.field(repr=False)  # carries a signature
+    request_id: str | None = attrs.field(default=None, eq=False)  # of the response it came in
 
 
 @attrs.frozen(kw_only=True)
@@ -177,6 +178,7 @@ class ActivityRunCreated:
     id: str
     activity_link: str = attrs.field(repr=False)
     raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    request_id: str | None = attrs.field(default=None, eq=False)  # of the response it came in
 
 
 @attrs.frozen(kw_only=True)
@@ -246,6 +248,7 @@ class ModelRun:
     results: ModelRunResults | None = None
     error_code: ErrorCode | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    request_id: str | None = attrs.field(default=None, eq=False)  # of the response it came in
 
     @property
     def is_finished(self) -> bool:
@@ -275,3 +278,4 @@ class Account:
     id: str
     features: tuple[str, ...] = ()
     raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    request_id: str | None = attrs.field(default=None, eq=False)  # of the response it came in

@@ -23,6 +23,10 @@ class PollPolicy:
     ``[1 - jitter, 1 + jitter]`` so that many waiting tasks do not poll in step. ``timeout``
     (seconds) is the default deadline of one wait. A fresh tenacity controller is built per
     wait.
+
+    Raises:
+        ValueError: an interval or ``timeout`` not positive, ``multiplier`` below 1, or
+            ``jitter`` outside ``[0, 1)``.
     """
 
     interval: float = attrs.field(default=3.0, validator=attrs.validators.gt(0))

@@ -191,7 +191,11 @@ def decode(response: ApiResponse, request: ApiRequest, cls: type[T]) -> T:
         DecodeError: a 2xx body that is not the contract's JSON.
     """
     raise_for_status(response, request)
-    return structure_json(response.body, cls)
+    model = structure_json(response.body, cls)
+    rid = request_id(response.headers)
+    if rid is not None and attrs.has(type(model)) and hasattr(model, "request_id"):
+        model = attrs.evolve(model, request_id=rid)  # type: ignore[misc]
+    return model
 
 
 def decode_activity_run(response: ApiResponse, request: ApiRequest) -> ActivityRunCreated:
@@ -201,7 +205,9 @@ def decode_activity_run(response: ApiResponse, request: ApiRequest) -> ActivityR
     link = next((payload[k] for k in ACTIVITY_LINK_FIELDS if isinstance(payload.get(k), str)), None)
     if not isinstance(payload.get("id"), str) or link is None:
         raise DecodeError("the activity response has no id or no activity link", body=response.body)
-    return ActivityRunCreated(id=payload["id"], activity_link=link, raw=payload)
+    return ActivityRunCreated(
+        id=payload["id"], activity_link=link, raw=payload, request_id=request_id(response.headers)
+    )
 
 
 def check_upload_response(status: int, body: bytes, *, model_run_id: str | None) -> None:

@@ -47,6 +47,39 @@ class PreparedRecording:
         return self.format.content_type
 
 
+@attrs.frozen(kw_only=True)
+class RecordingInfo:
+    """What the local checks learnt of a recording (D9).
+
+    ``format`` comes from the leading bytes; ``content_type`` is what the upload sends (D14);
+    ``size`` is in bytes; ``duration`` in seconds, or None where it was not read.
+    """
+
+    format: AudioFormat
+    content_type: str
+    size: int
+    duration: float | None
+
+
+async def check_recording(source: RecordingSource, *, check_duration: bool = True) -> RecordingInfo:
+    """Check a recording locally, without sending anything (D9).
+
+    Useful before :meth:`~helios_async.HeliosClient.create_model_run`, so that a recording the
+    API would refuse never costs a model run. ``run_wellness_check`` and ``upload_recording``
+    run the same checks themselves.
+
+    Raises:
+        RecordingError: as :meth:`~helios_async.HeliosClient.upload_recording` would.
+    """
+    prepared = await asyncio.to_thread(prepare_recording, source, check_duration=check_duration)
+    return RecordingInfo(
+        format=prepared.format,
+        content_type=prepared.content_type,
+        size=prepared.size,
+        duration=prepared.duration,
+    )
+
+
 def prepare_recording(source: RecordingSource, *, check_duration: bool = True) -> PreparedRecording:
     """Check a recording locally and say how to read it (D9). Blocking: run it in a thread.
 

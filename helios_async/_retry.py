@@ -47,6 +47,11 @@ class RetryPolicy:
       acted on it, a connection that could not be opened or a 429 (D13).
 
     ``RetryPolicy.disabled()`` tries once. A fresh tenacity controller is built per request.
+    The contract documents no retry behaviour (helios-api.md §5); this is the project's.
+
+    Raises:
+        ValueError: ``attempts`` below 1, a backoff or ``total_timeout`` not positive, or a
+            negative ``max_retry_after``.
     """
 
     attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))

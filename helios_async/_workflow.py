@@ -62,8 +62,9 @@ class WellnessCheck:
     async def run(self, *, expired_url_restarts: int) -> ModelRun:
         """Run the check; see ``HeliosClient.run_wellness_check`` for what it raises."""
         when = None if self._deadline is None else self._started + self._deadline
+        scope = asyncio.timeout_at(when)
         try:
-            async with asyncio.timeout_at(when) as scope:
+            async with scope:
                 run = await self._steps(expired_url_restarts)
         except DeadlineExceededError as exc:  # the poll ran out of the time it was given
             raise self._deadline_error(exc.timeout, exc.last_run) from None

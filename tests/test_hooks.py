@@ -35,12 +35,13 @@ from helios_async import (
     UploadError,
     User,
 )
+from helios_async._recording import CHUNK_BYTES
 from helios_async.testing import Sandbox
 
 FAST_POLL = PollPolicy(first_interval=0.01, interval=0.02, timeout=10.0)
 FAST_RETRY = RetryPolicy(attempts=3, backoff_initial=0.001, backoff_max=0.002, total_timeout=5)
 USER = User(user_label="hooks-user", date_of_birth=dt.date(1990, 8, 24), birth_sex=BirthSex.FEMALE)
-CHUNK = 256 * 1024  # the client's upload chunk, bytes
+CHUNK = CHUNK_BYTES  # the client's upload chunk, bytes
 
 
 def tone_wav(seconds: float = 12.0, rate: int = 22_050) -> bytes:
@@ -165,7 +166,7 @@ async def test_a_wellness_check_fires_every_hook_in_the_documented_order(
         run = await client.run_wellness_check(RECORDING, user=USER, language="en-GB")
 
     chunks = math.ceil(len(RECORDING) / CHUNK)
-    assert chunks >= 3
+    assert chunks >= 2  # so the progress hook is seen more than once
     assert re.fullmatch(rf"QR QP{{{chunks}}}R (QRO)+".replace(" ", ""), recorder.shape()), (
         recorder.shape()
     )
@@ -325,7 +326,7 @@ async def test_a_view_keeps_its_own_hooks_and_policies_on_the_parents_session(
     what it does not override, its ``aclose()`` closes nothing, and closing the parent
     closes the session under the view too."""
     parent_log, view_log = Recorder(), Recorder()
-    fault = ("GET", "/v1/account", 503, {})
+    fault: tuple[str, str, int, dict[str, str]] = ("GET", "/v1/account", 503, {})
     async with FlakyProxy(sandbox.base_url, [fault, fault]) as proxy:
         client = HeliosClient(
             sandbox.api_key, base_url=proxy.url, retry=FAST_RETRY, hooks=parent_log.hooks()

@@ -33,6 +33,7 @@ from aiohttp import web
 __all__ = [
     "API_ROUTES",
     "EXPIRE_URL",
+    "FAULT_KINDS",
     "INJECTED_FAULT",
     "MAX_SLOW_SECONDS",
     "ROUTES",
@@ -53,6 +54,7 @@ __all__ = [
     "Slow",
     "Truncate",
     "UrlExpired",
+    "chaos_menu",
 ]
 
 Route = typing.Literal["account", "create", "activity", "get", "upload"]
@@ -190,6 +192,20 @@ class UrlExpired(Fault):
     routes: typing.ClassVar[frozenset[Route]] = frozenset(("upload",))
 
 
+#: Every fault class the sandbox can act out.
+FAULT_KINDS: typing.Final[tuple[type[Fault], ...]] = (
+    ErrorStatus,
+    RateLimited,
+    Reset,
+    ResetMidBody,
+    Truncate,
+    Slow,
+    GatewayHtml,
+    MalformedJson,
+    NeverFinishes,
+    UrlExpired,
+)
+
 # ------------------------------------------------------------- request keys for the hosts
 
 #: The fault injected into a request (read by the request log).
@@ -259,9 +275,12 @@ class FaultPlan:
         the draw's ``[0, 1)``, so their rates add up; an exhausted rule gives way to the next.
 
         Raises:
+            TypeError: ``fault`` is not one of the fault classes of this module.
             ValueError: an unknown route, a fault that does not apply to it (say
                 :class:`UrlExpired` on ``"get"``), a rate outside (0, 1], or ``times < 1``.
         """
+        if not isinstance(fault, FAULT_KINDS):
+            raise TypeError(f"not a sandbox fault: {fault!r}")
         if route not in ROUTES:
             raise ValueError(f"route must be one of {', '.join(ROUTES)}; got {route!r}")
         if route not in fault.routes:

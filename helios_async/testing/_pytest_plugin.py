@@ -41,10 +41,12 @@ __all__ = [
     "helios_sandbox",
 ]
 
-#: The poll policy of ``helios_client``: first poll after 10 ms, then every 50 ms, 30 s cap.
 FAST_POLL = PollPolicy(first_interval=0.01, interval=0.05, timeout=30.0)
-#: The retry policy of ``helios_client``: 3 attempts, waits of at most 50 ms, 10 s in all.
+"""The poll policy of ``helios_client``: the second poll after 10 ms, then about every
+50 ms, 30 s at most per wait (the real API asks for 3 s, helios-api.md §5)."""
+
 FAST_RETRY = RetryPolicy(attempts=3, backoff_initial=0.01, backoff_max=0.05, total_timeout=10.0)
+"""The retry policy of ``helios_client``: 3 attempts, waits of at most 50 ms, 10 s in all."""
 
 _MARKER = "helios"
 _MARKER_KEYWORDS = frozenset({"processing_delay", "api_key", "upload_url_ttl"})

@@ -77,6 +77,8 @@ def test_a_fault_is_refused_on_a_route_it_does_not_apply_to(route: Route, fault:
 
 def test_add_refuses_unknown_routes_rates_and_limits() -> None:
     plan = FaultPlan()
+    with pytest.raises(TypeError, match="not a sandbox fault"):
+        plan.add("get", Fault())
     with pytest.raises(ValueError, match="route must be one of"):
         plan.add(typing.cast(Route, "delete"), ErrorStatus())
     for rate in (0.0, -0.1, 1.01):
@@ -144,7 +146,7 @@ def test_clear_and_remove_drop_rules_but_keep_the_counts() -> None:
     assert plan.rules == ()
     assert plan.requests_seen("get") == 1
     assert plan.count() == 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not in list"):
         plan.remove(drop)
 
 

@@ -1,0 +1,212 @@
+"""The batch command's manifest: a CSV file with one wellness check per row (issue 4).
+
+The header names the columns, in any order, case-insensitively:
+
+- required: ``recording``, ``user_label``, ``date_of_birth`` (``YYYY-MM-DD``),
+  ``birth_sex`` (``MALE``, ``FEMALE``, ``INTERSEX``, ``UNKNOWN``), ``language`` (``en-GB``);
+- optional, the other create fields of helios-api.md §6: ``accent``, ``sleep_time``,
+  ``wake_time``, ``recording_time`` (naive ISO datetimes, ``2026-03-26T09:30:00``, D8),
+  ``tags`` (``name=value;name=value``, D7), ``delete_data`` (``true``/``false``, ``yes``/``no``,
+  ``1``/``0``), ``data_to_delete`` (``a;b``, D8).
+
+Other columns are kept in the output but not sent. An empty cell means the field is absent.
+A relative ``recording`` path is taken from the manifest's folder. Rows are read lazily, one
+at a time; each is known by its line number (where it starts in the file) and a hash of its
+cells, so a resumed batch notices a row edited since it was recorded.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TextIO
+
+import attrs
+
+from ._errors import InvalidInputError
+from ._fanout import WellnessJob
+from ._models import ModelRunRequest, User
+
+__all__ = ["OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "Manifest", "ManifestRow", "row_to_job"]
+
+REQUIRED_COLUMNS = ("recording", "user_label", "date_of_birth", "birth_sex", "language")
+OPTIONAL_COLUMNS = (
+    "accent",
+    "sleep_time",
+    "wake_time",
+    "recording_time",
+    "tags",
+    "delete_data",
+    "data_to_delete",
+)
+_TRUE = frozenset({"true", "yes", "y", "1"})
+_FALSE = frozenset({"false", "no", "n", "0", ""})
+
+
+@attrs.frozen(kw_only=True)
+class ManifestRow:
+    """One data row: ``line`` (1-based, where the row starts), ``digest`` (16 hex digits of a
+    SHA-256 of its cells), ``cells`` (column name to the text as written, stripped) and
+    ``error`` (why the row cannot be read as cells at all, else None)."""
+
+    line: int
+    digest: str
+    cells: Mapping[str, str]
+    error: str | None = None
+
+
+class Manifest:
+    """A manifest file, its header checked on opening.
+
+    Raises:
+        InvalidInputError: the file cannot be read, is empty, or its header lacks a required
+            column or names one twice.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.folder = path.resolve().parent
+        try:
+            with self._open() as stream:
+                header = next(csv.reader(stream), None)
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise InvalidInputError("manifest", f"cannot read {path}: {exc}") from exc
+        if not header:
+            raise InvalidInputError("manifest", f"{path} is empty: it needs a header row")
+        self.columns = tuple(name.strip().lower() for name in header)
+        missing = [name for name in REQUIRED_COLUMNS if name not in self.columns]
+        if missing:
+            raise InvalidInputError(
+                "manifest",
+                f"the header of {path} lacks {', '.join(missing)} "
+                f"(required: {','.join(REQUIRED_COLUMNS)})",
+            )
+        twice = sorted({name for name in self.columns if self.columns.count(name) > 1})
+        if twice:
+            raise InvalidInputError("manifest", f"the header of {path} repeats {', '.join(twice)}")
+        known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+        self.unknown_columns = tuple(name for name in self.columns if name not in known)
+
+    def _open(self) -> TextIO:
+        return self.path.open(newline="", encoding="utf-8-sig")
+
+    def rows(self) -> Iterator[ManifestRow]:
+        """The data rows, read lazily; blank lines are skipped.
+
+        Raises:
+            InvalidInputError: the file stopped being readable as CSV text part way.
+        """
+        try:
+            with self._open() as stream:
+                reader = csv.reader(stream)
+                next(reader, None)  # the header
+                ended = reader.line_num
+                for fields in reader:
+                    line, ended = ended + 1, reader.line_num
+                    if not fields:
+                        continue
+                    yield self._row(line, fields)
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise InvalidInputError("manifest", f"cannot read {self.path}: {exc}") from exc
+
+    def _row(self, line: int, fields: list[str]) -> ManifestRow:
+        error = None
+        if len(fields) != len(self.columns):
+            error = f"has {len(fields)} fields but the header has {len(self.columns)}"
+        cells = {name: value.strip() for name, value in zip(self.columns, fields, strict=False)}
+        return ManifestRow(line=line, digest=row_digest(fields), cells=cells, error=error)
+
+
+def row_digest(fields: list[str]) -> str:
+    """16 hex digits of the SHA-256 of a row's cells as written (order and spacing count)."""
+    text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def row_to_job(row: ManifestRow, folder: Path) -> WellnessJob:
+    """The :class:`WellnessJob` of a row, every field checked as the API would (§6).
+
+    The job's ``key`` is the row. A relative recording path is taken from ``folder``.
+
+    Raises:
+        InvalidInputError: a cell breaks its field's rule; the message names the column.
+    """
+    if row.error is not None:
+        raise InvalidInputError("row", row.error)
+    cells = row.cells
+    recording = cells["recording"]
+    if not recording:
+        raise InvalidInputError("recording", "is empty")
+    path = Path(recording).expanduser()
+    if not path.is_absolute():
+        path = folder / path
+    user = User(
+        user_label=cells["user_label"],
+        date_of_birth=_date("date_of_birth", cells["date_of_birth"]),
+        birth_sex=cells["birth_sex"],
+    )
+    job = WellnessJob(
+        recording=path,
+        user=user,
+        language=cells["language"],
+        key=row,
+        accent=cells.get("accent") or None,
+        sleep_time=_datetime("sleep_time", cells.get("sleep_time", "")),
+        wake_time=_datetime("wake_time", cells.get("wake_time", "")),
+        recording_time=_datetime("recording_time", cells.get("recording_time", "")),
+        tags=_tags(cells.get("tags", "")),
+        delete_data=_bool("delete_data", cells.get("delete_data", "")),
+        data_to_delete=_list(cells.get("data_to_delete", "")),
+    )
+    ModelRunRequest(user=user, language=job.language, **job.create_fields())  # checks all now
+    return job
+
+
+def _date(column: str, text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(column, f"must be a YYYY-MM-DD date; got {text!r}") from None
+
+
+def _datetime(column: str, text: str) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(
+            column, f"must be a naive ISO datetime such as 2026-03-26T09:30:00; got {text!r}"
+        ) from None
+
+
+def _tags(text: str) -> dict[str, str] | None:
+    if not text:
+        return None
+    tags: dict[str, str] = {}
+    for part in text.split(";"):
+        name, equals, value = part.partition("=")
+        if not equals or not name.strip():
+            raise InvalidInputError("tags", f"must be name=value;name=value; got {part!r}")
+        if name.strip() in tags:
+            raise InvalidInputError("tags", f"names must be unique; {name.strip()!r} repeats")
+        tags[name.strip()] = value.strip()
+    return tags
+
+
+def _bool(column: str, text: str) -> bool:
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise InvalidInputError(column, f"must be true or false; got {text!r}")
+
+
+def _list(text: str) -> tuple[str, ...] | None:
+    items = tuple(item.strip() for item in text.split(";") if item.strip())
+    return items or None

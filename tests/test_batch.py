@@ -1,0 +1,414 @@
+"""``helios-async batch``: the manifest, the JSON Lines output, resume and interruption (issue 4).
+
+The end-to-end tests run the command against its embedded sandbox, in-process or as a
+subprocess (for a real SIGINT), on small manifests of the shared recordings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helios_async import HeliosClient, InvalidInputError, PollPolicy, User
+from helios_async._batch import (
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    BatchOptions,
+    run_batch,
+)
+from helios_async._batch_display import BatchDisplay, BatchStats
+from helios_async._batch_manifest import Manifest, row_to_job
+from helios_async._batch_output import ResultsFile, load_recorded
+from helios_async._cli import main
+from helios_async.testing import Sandbox, sample_recording
+
+REPO = Path(__file__).resolve().parents[1]
+AUDIO = REPO.parent / "shared" / "audio"
+HEADER = ["recording", "user_label", "date_of_birth", "birth_sex", "language"]
+
+
+def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        csv.writer(stream).writerows([header, *rows])
+    return path
+
+
+def speech_manifest(folder: Path, count: int) -> Path:
+    """``count`` good rows whose recording path is relative to the manifest's folder."""
+    (folder / "audio").mkdir(exist_ok=True)
+    shutil.copy(sample_recording(), folder / "audio" / "speech.ogg")
+    rows = [
+        ["audio/speech.ogg", f"batch-{n:04d}", "1990-08-24", "FEMALE", "en-GB"]
+        for n in range(count)
+    ]
+    return write_csv(folder / "manifest.csv", rows)
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    """Every line of an output, each of which must be one whole JSON object."""
+    text = path.read_text(encoding="utf-8")
+    assert text == "" or text.endswith("\n")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def lines_in(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def cli(*argv: str | Path) -> tuple[int, str]:
+    out = io.StringIO()
+    return main([str(arg) for arg in argv], out=out), out.getvalue()
+
+
+def sandbox_runs(summary: str) -> int:
+    found = re.search(r"runs created by the sandbox\D+(\d+)", summary)
+    assert found is not None, summary
+    return int(found.group(1))
+
+
+# -- the manifest ---------------------------------------------------------------------------
+
+
+def test_the_header_must_name_every_required_column(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "m.csv", [], header=["recording", "user_label", "language"])
+    with pytest.raises(InvalidInputError, match="date_of_birth, birth_sex"):
+        Manifest(path)
+    with pytest.raises(InvalidInputError, match="repeats language"):
+        Manifest(write_csv(tmp_path / "twice.csv", [], header=[*HEADER, "Language"]))
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(InvalidInputError, match="empty"):
+        Manifest(tmp_path / "empty.csv")
+    with pytest.raises(InvalidInputError, match="cannot read"):
+        Manifest(tmp_path / "missing.csv")
+
+
+def test_rows_know_their_line_even_after_blank_and_multi_line_rows(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text(
+        "\ufeffRecording, User_Label ,date_of_birth,birth_sex,language,notes\n"
+        "a.wav,u1,1990-01-01,MALE,en-GB,x\n"
+        "\n"
+        'b.wav,u2,1990-01-01,MALE,en-GB,"two\nlines"\n'
+        "c.wav,u3,1990-01-01,MALE,en-GB,y\n",
+        encoding="utf-8",
+    )
+    manifest = Manifest(path)
+    assert manifest.unknown_columns == ("notes",)
+    rows = list(manifest.rows())
+    assert [row.line for row in rows] == [2, 4, 6]
+    assert rows[0].cells["user_label"] == "u1"
+    assert rows[1].cells["notes"] == "two\nlines"
+
+
+def test_a_row_to_a_job_with_every_optional_field(tmp_path: Path) -> None:
+    header = [*HEADER, "accent", "sleep_time", "wake_time", "recording_time", "tags"]
+    header += ["delete_data", "data_to_delete"]
+    row = ["sub/a.wav", "u1", "1990-08-24", "female", "en-GB", "scottish", "2026-03-25T23:10:00"]
+    row += ["2026-03-26T06:45:00", "", "site=depot-7; shift=early", "yes", "recordings;results"]
+    manifest = Manifest(write_csv(tmp_path / "m.csv", [row], header=header))
+    job = row_to_job(next(manifest.rows()), manifest.folder)
+    assert job.recording == tmp_path / "sub" / "a.wav"
+    assert job.user == User(user_label="u1", date_of_birth=dt.date(1990, 8, 24), birth_sex="FEMALE")
+    assert job.accent == "scottish"
+    assert job.sleep_time == dt.datetime(2026, 3, 25, 23, 10)
+    assert job.recording_time is None
+    assert job.tags == {"site": "depot-7", "shift": "early"}
+    assert job.delete_data is True
+    assert job.data_to_delete == ("recordings", "results")
+    assert job.key.line == 2
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("date_of_birth", "24/08/1990", "date_of_birth: must be a YYYY-MM-DD"),
+        ("birth_sex", "other", "birth_sex"),
+        ("language", "english", "language"),
+        ("user_label", "x" * 51, "user_label"),
+        ("recording", "", "recording: is empty"),
+        ("tags", "site", "tags: must be name=value"),
+        ("tags", "a=1;a=2", "unique"),
+        ("delete_data", "maybe", "delete_data"),
+        ("sleep_time", "yesterday", "sleep_time"),
+        ("sleep_time", "2026-03-25T23:10:00+01:00", "sleep_time"),  # aware: refused (D8)
+    ],
+)
+def test_a_bad_cell_is_refused_naming_its_column(
+    tmp_path: Path, column: str, value: str, message: str
+) -> None:
+    header = [*HEADER, "tags", "delete_data", "sleep_time"]
+    cells = dict.fromkeys(header, "")
+    cells.update(recording="a.wav", user_label="u1", date_of_birth="1990-08-24")
+    cells.update(birth_sex="MALE", language="en-GB")
+    cells[column] = value
+    manifest = Manifest(write_csv(tmp_path / "m.csv", [[cells[h] for h in header]], header))
+    with pytest.raises(InvalidInputError, match=message):
+        row_to_job(next(manifest.rows()), manifest.folder)
+
+
+def test_the_row_hash_changes_when_the_row_is_edited(tmp_path: Path) -> None:
+    first = [["a.wav", "u1", "1990-08-24", "MALE", "en-GB"]]
+    before = next(Manifest(write_csv(tmp_path / "m.csv", first)).rows())
+    first[0][2] = "1990-08-25"
+    after = next(Manifest(write_csv(tmp_path / "m.csv", first)).rows())
+    assert before.line == after.line and before.digest != after.digest
+
+
+# -- the output -----------------------------------------------------------------------------
+
+
+def test_results_are_whole_lines_and_a_partial_last_line_is_cut_on_resume(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "out.jsonl"
+    with ResultsFile(path) as results:
+        results.write({"line": 2, "row_hash": "aa", "note": "two\nlines, one record"})
+        results.write({"line": 3, "row_hash": "bb"})
+    assert len(path.read_bytes().splitlines()) == 2
+    with path.open("ab") as stream:
+        stream.write(b'not json\n{"line": 4, "row_hash": "c')  # a killed writer's leftovers
+    recorded = load_recorded(path)
+    assert recorded.digests == {2: "aa", 3: "bb"}
+    assert recorded.unreadable == 1
+    assert recorded.repaired == len(b'{"line": 4, "row_hash": "c')
+    assert path.read_bytes().endswith(b"not json\n")
+    assert load_recorded(path).repaired == 0
+
+
+# -- the command, in-process ----------------------------------------------------------------
+
+
+def test_a_batch_writes_one_line_per_row_with_scores_or_errors(tmp_path: Path) -> None:
+    """Good rows, a too-short recording, silence, a bad row and a short row: each gets one
+    line; the batch goes on and exits 3 (some rows failed)."""
+    (tmp_path / "audio").mkdir()
+    for name in ("speech-en.wav", "short.wav", "silence-15s.wav"):
+        if not (AUDIO / name).exists():
+            pytest.skip(f"{AUDIO / name} is not on this machine")
+        shutil.copy(AUDIO / name, tmp_path / "audio" / name)
+    header = [*HEADER, "tags"]
+    rows = [
+        ["audio/speech-en.wav", "ok-1", "1990-08-24", "MALE", "en-GB", "site=a"],
+        ["audio/short.wav", "short", "1990-08-24", "MALE", "en-GB", ""],
+        ["audio/silence-15s.wav", "silent", "1990-08-24", "MALE", "en-GB", ""],
+        ["audio/speech-en.wav", "bad-dob", "1990-02-30", "MALE", "en-GB", ""],
+        ["audio/speech-en.wav", "too-few"],
+        ["audio/speech-en.wav", "ok-2", "1990-08-24", "INTERSEX", "en-GB", ""],
+    ]
+    manifest = write_csv(tmp_path / "m.csv", rows, header)
+    out = tmp_path / "out.jsonl"
+    status, summary = cli("batch", manifest, "--out", out, "--sandbox", "--sandbox-delay", "0")
+    assert status == EXIT_SOME_FAILED
+    by_line = {record["line"]: record for record in records(out)}
+    assert sorted(by_line) == [2, 3, 4, 5, 6, 7]
+    ok = by_line[2]
+    assert ok["status"] == "COMPLETE_OK" and ok["error"] is None
+    assert ok["row"]["tags"] == "site=a" and len(ok["scores"]) == 11
+    assert 0 <= ok["scores"]["mental_strain"] <= 1
+    assert by_line[3]["error"]["type"] == "RecordingError"
+    assert by_line[3]["error"]["code"] == "ERR_RECORDING_TOO_SHORT"
+    assert by_line[3]["model_run_id"] is None
+    assert by_line[4]["status"] == "COMPLETE_ERROR" and by_line[4]["model_run_id"]
+    assert by_line[4]["error"]["code"] == "ERR_TRANSCRIPTION_FAILED"
+    assert by_line[5]["error"]["type"] == "InvalidInputError"
+    assert "date_of_birth" in by_line[5]["error"]["message"]
+    assert "has 2 fields" in by_line[6]["error"]["message"]
+    assert by_line[7]["status"] == "COMPLETE_OK"
+    assert sandbox_runs(summary) == 3  # short and the bad rows never reached the API
+
+
+def test_an_all_good_batch_exits_0_and_resuming_a_finished_one_does_nothing(
+    tmp_path: Path,
+) -> None:
+    manifest, out = speech_manifest(tmp_path, 12), tmp_path / "out.jsonl"
+    argv = ("batch", manifest, "--out", out, "--sandbox", "--sandbox-delay", "0")
+    assert cli(*argv)[0] == EXIT_OK
+    assert len(records(out)) == 12
+    status, summary = cli(*argv, "--resume")
+    assert status == EXIT_OK
+    assert len(records(out)) == 12
+    assert sandbox_runs(summary) == 0
+
+
+def test_nothing_runs_when_the_output_exists_without_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest, out = speech_manifest(tmp_path, 2), tmp_path / "out.jsonl"
+    out.write_text('{"line": 2, "row_hash": "x"}\n')
+    status, _ = cli("batch", manifest, "--out", out, "--sandbox")
+    assert status == EXIT_INVALID
+    assert "--resume" in capsys.readouterr().err
+    assert len(records(out)) == 1
+
+
+def test_the_cli_sizes_its_pool_to_the_concurrency_and_refuses_zero(tmp_path: Path) -> None:
+    manifest = speech_manifest(tmp_path, 1)
+    argv = ("batch", manifest, "--sandbox", "--sandbox-delay", "0", "--concurrency")
+    assert cli(*argv, "0", "--out", tmp_path / "zero.jsonl")[0] == EXIT_INVALID
+    assert cli(*argv, "150", "--out", tmp_path / "many.jsonl")[0] == EXIT_OK
+
+
+def test_a_missing_manifest_or_bad_header_exits_2(tmp_path: Path) -> None:
+    assert cli("batch", tmp_path / "nope.csv", "--out", tmp_path / "o.jsonl")[0] == EXIT_INVALID
+    bad = write_csv(tmp_path / "m.csv", [], header=["file", "who"])
+    assert cli("batch", bad, "--out", tmp_path / "o.jsonl", "--sandbox")[0] == EXIT_INVALID
+
+
+def test_an_edited_row_is_noticed_and_checked_again_on_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest, out = speech_manifest(tmp_path, 5), tmp_path / "out.jsonl"
+    argv = ("batch", manifest, "--out", out, "--sandbox", "--sandbox-delay", "0")
+    assert cli(*argv)[0] == EXIT_OK
+    lines = manifest.read_text().splitlines()
+    lines[3] = lines[3].replace("1990-08-24", "1985-01-01")  # the row on line 4
+    manifest.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    status, summary = cli(*argv, "--resume")
+    assert status == EXIT_OK
+    assert "line 4: changed since it was recorded" in capsys.readouterr().err
+    assert sandbox_runs(summary) == 1
+    latest = {record["line"]: record for record in records(out)}  # the last line wins
+    assert latest[4]["row"]["date_of_birth"] == "1985-01-01"
+    assert len(records(out)) == 6
+
+
+@pytest.fixture
+async def shared_sandbox() -> AsyncIterator[tuple[Sandbox, HeliosClient]]:
+    """One sandbox across several batch invocations, so its run count spans all of them."""
+    async with (
+        Sandbox(processing_delay=0.05, record_bodies=False) as sandbox,
+        HeliosClient(
+            sandbox.api_key,
+            base_url=sandbox.base_url,
+            poll=PollPolicy(first_interval=0.02, interval=0.05, timeout=10),
+        ) as client,
+    ):
+        yield sandbox, client
+
+
+async def test_cancelled_then_resumed_every_row_once_and_only_missing_rows_created(
+    tmp_path: Path, shared_sandbox: tuple[Sandbox, HeliosClient]
+) -> None:
+    """Cancel the batch task half way, resume: 60 distinct rows, each run id once, and the
+    second invocation creates runs only for rows the first did not write."""
+    sandbox, client = shared_sandbox
+    manifest, out = speech_manifest(tmp_path, 60), tmp_path / "out.jsonl"
+    options = BatchOptions(manifest=manifest, out=out, concurrency=8, progress=False)
+    first = asyncio.create_task(
+        run_batch(options, out=io.StringIO(), err=io.StringIO(), client=client)
+    )
+    async with asyncio.timeout(20):
+        while lines_in(out) < 20:  # noqa: ASYNC110 (a file to watch, no event)
+            await asyncio.sleep(0.01)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    written = records(out)  # a valid file: every line whole
+    created_by_first = sandbox.runs_created()
+    assert 20 <= len(written) < 60
+    assert created_by_first <= len(written) + 8  # at most the checks in flight were abandoned
+
+    resumed = BatchOptions(manifest=manifest, out=out, concurrency=8, resume=True, progress=False)
+    summary = io.StringIO()
+    assert await run_batch(resumed, out=summary, err=io.StringIO(), client=client) == EXIT_OK
+    final = records(out)
+    assert len(final) == 60
+    assert sorted(record["line"] for record in final) == list(range(2, 62))
+    assert len({record["model_run_id"] for record in final}) == 60
+    assert sandbox.runs_created() - created_by_first == 60 - len(written)
+    assert "already in the output (skipped)" in summary.getvalue()
+
+
+# -- the command, as a process: a real Ctrl-C -----------------------------------------------
+
+
+def run_batch_process(*argv: str | Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "helios_async", "batch", *map(str, argv)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+    )
+
+
+def wait_for_lines(path: Path, count: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        if lines_in(path) >= count:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{path} did not reach {count} lines; process status {process.poll()}")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_half_way_then_resume_gives_every_row_once_and_no_run_twice(
+    tmp_path: Path,
+) -> None:
+    """A real SIGINT: the batch stops taking rows, finishes its checks in flight (so it
+    abandons no run), exits 130 with a valid file; --resume creates runs only for the rest."""
+    manifest, out = speech_manifest(tmp_path, 60), tmp_path / "out.jsonl"
+    argv = (manifest, "--out", out, "--sandbox", "--sandbox-delay", "0.2", "--concurrency", "10")
+    process = run_batch_process(*argv)
+    try:
+        wait_for_lines(out, 15, process)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == EXIT_INTERRUPTED, stderr
+    assert "Stopping: no new rows" in stderr
+    first = records(out)
+    assert 15 <= len(first) < 60
+    assert sandbox_runs(stdout) == len(first)  # nothing was left in flight
+    assert "cancelled in flight" not in stdout
+
+    process = run_batch_process(*argv, "--resume")
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == EXIT_OK, stderr
+    final = records(out)
+    assert len(final) == 60
+    assert len({record["line"] for record in final}) == 60
+    assert len({record["model_run_id"] for record in final}) == 60
+    assert sandbox_runs(stdout) == 60 - len(first)
+
+
+# -- the progress view ----------------------------------------------------------------------
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_shows_done_failed_in_flight_and_rate() -> None:
+    stream = FakeTerminal()
+    stats = BatchStats(rows=10, to_do=10)
+    with BatchDisplay(stream, stats, in_flight=lambda: 4) as display:
+        stats.ok, stats.bad = 3, 1
+        display.advance()
+        display.note("line 7: bad row, skipped: nope")
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue())
+    for text in ("4/10", "1 failed", "4 in flight", "rows/s", "line 7: bad row"):
+        assert text in shown
