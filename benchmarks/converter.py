@@ -175,7 +175,8 @@ def main() -> None:
     seconds = parser.parse_args().seconds
 
     run = structure_json(BODY, ModelRun)  # all three agree on what they read
-    assert run.section is not None and run.section.mental_strain == 0.42
+    assert run.section is not None
+    assert run.section.mental_strain == 0.42
     assert PModelRun.model_validate_json(BODY).results.sections[0].mental_strain.value == 0.42  # type: ignore[union-attr]
     assert MSGSPEC_DECODER.decode(BODY).results.sections[0].mental_strain.value == 0.42  # type: ignore[union-attr]
 

@@ -165,10 +165,16 @@ class HeliosClient:
     async def open(self) -> Self:
         """Open the owned session (``async with`` does this for you).
 
+        On a ``with_options`` view it opens nothing: the parent must be open.
+
         Raises:
-            ClientClosedError: the client was closed already.
+            ClientClosedError: the client was closed already, or this is a view of a client
+                that is not open.
         """
-        self._connection.open()
+        if self._is_view:
+            self._connection.session()
+        else:
+            self._connection.open()
         return self
 
     async def aclose(self) -> None:
@@ -238,10 +244,12 @@ class HeliosClient:
         )
         return await self._create(request)
 
-    async def _create(self, body: ModelRunRequest) -> ModelRunCreated:
+    async def _create(
+        self, body: ModelRunRequest, *, on_sent: Callable[[], None] | None = None
+    ) -> ModelRunCreated:
         request = self._endpoints.create_model_run(body)
         return await self._send_create(
-            request, body, lambda r: protocol.decode(r, request, ModelRunCreated)
+            request, body, lambda r: protocol.decode(r, request, ModelRunCreated), on_sent
         )
 
     async def _send_create(
@@ -249,10 +257,11 @@ class HeliosClient:
         request: protocol.ApiRequest,
         body: ModelRunRequest,
         decoder: Callable[[protocol.ApiResponse], T],
+        on_sent: Callable[[], None] | None = None,
     ) -> T:
         """Send a create POST; a failure that may have made a run is an unknown outcome (D13)."""
         try:
-            return await self._sender.call(request, decoder)
+            return await self._sender.call(request, decoder, on_sent=on_sent)
         except (ConnectError, RateLimitError):
             raise  # these prove the server never acted on the POST
         except (TransportError, TransientAPIError, DecodeError) as exc:
@@ -331,33 +340,40 @@ class HeliosClient:
             DeadlineExceededError: the run did not finish in time; ``last_run`` is the last seen.
             NotFoundError, APIError, TransportError: a poll failed after its retries.
         """
+        return await self._wait(model_run_id, timeout=timeout)
+
+    async def _wait(
+        self,
+        model_run_id: str,
+        *,
+        timeout: float | None,
+        seen: Callable[[ModelRun], None] | None = None,
+    ) -> ModelRun:
         budget = self.poll.timeout if timeout is None else timeout
-        last: list[ModelRun] = []
+        last: ModelRun | None = None
 
         async def poll_once() -> ModelRun:
-            run = await self.get_model_run(model_run_id)
-            last[:] = [run]
+            nonlocal last
+            run = last = await self.get_model_run(model_run_id)
+            if seen is not None:
+                seen(run)
             if self.hooks.on_poll is not None:
                 self.hooks.on_poll(run)
             return run
 
-        run: ModelRun | None
         scope = asyncio.timeout(budget)
+        result: ModelRun | None = None
         try:
             async with scope:
-                run = await self.poll.controller(timeout=budget)(poll_once)
+                result = await self.poll.controller(timeout=budget)(poll_once)
         except TimeoutError:
             if not scope.expired():
                 raise
-            run = None
-        if run is None or not run.is_finished:
+        if result is None or not result.is_finished:
             raise DeadlineExceededError(
-                "poll",
-                timeout=budget,
-                model_run_id=model_run_id,
-                last_run=last[0] if last else None,
+                "poll", timeout=budget, model_run_id=model_run_id, last_run=last
             )
-        return run
+        return result
 
     async def run_wellness_check(
         self,

@@ -197,7 +197,7 @@ def structure_json(body: bytes, cls: type[T]) -> T:
     try:
         payload = json.loads(body)
     except ValueError as exc:
-        raise DecodeError(f"the response is not JSON ({exc})", body=body) from exc
+        raise DecodeError(f"the response is not JSON ({exc})", body=body, malformed=True) from exc
     return structure(payload, cls, body=body)
 
 

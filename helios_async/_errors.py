@@ -21,6 +21,7 @@ Every exception the client raises on purpose is a :class:`HeliosError`::
     ├── OutcomeUnknownError                     a create may or may not have made a run (D13)
     ├── ModelRunFailedError                     the run ended COMPLETE_ERROR (§3.4)
     └── DeadlineExceededError (TimeoutError)    a wait or a whole check ran out of time
+        └── CreateDeadlineExceededError         a create in flight: also OutcomeUnknownError
 
 Messages never contain the API key: the key only ever travels in a request header, and no
 error keeps request headers.
@@ -41,6 +42,7 @@ __all__ = [
     "BadRequestError",
     "ClientClosedError",
     "ConnectError",
+    "CreateDeadlineExceededError",
     "DeadlineExceededError",
     "DecodeError",
     "HeliosError",
@@ -131,15 +133,18 @@ class DecodeError(HeliosError):
     """A successful response whose body is not the JSON the contract describes (§2, §7).
 
     Missing or null optional fields and unknown extra fields are not errors (D10); a wrong
-    type or a missing required field is. Not retried.
+    type or a missing required field is, and is not retried. A body that is not JSON at all
+    (``malformed``) was garbled on the way, and an idempotent GET is retried.
 
     Attributes:
         body: the raw response body (bytes), for diagnosis.
+        malformed: True when the body is not JSON at all.
     """
 
-    def __init__(self, message: str, *, body: bytes) -> None:
+    def __init__(self, message: str, *, body: bytes, malformed: bool = False) -> None:
         super().__init__(f"{message}; body starts {_excerpt(body)!r}" if body else message)
         self.body = body
+        self.malformed = malformed
 
 
 class APIError(HeliosError):
@@ -246,9 +251,17 @@ class UploadError(HeliosError):
         status: the storage host's HTTP status.
         body: its raw body (object stores answer with XML).
         model_run_id: the run the upload was for, where known.
+        retry_after: seconds storage asked us to wait (``Retry-After``), or None.
     """
 
-    def __init__(self, status: int, body: bytes = b"", *, model_run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        body: bytes = b"",
+        *,
+        model_run_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         what = f"model run {model_run_id}" if model_run_id else "the recording"
         super().__init__(
             f"storage refused the upload of {what}: HTTP {status}; body starts {_excerpt(body)!r}"
@@ -256,6 +269,7 @@ class UploadError(HeliosError):
         self.status = status
         self.body = body
         self.model_run_id = model_run_id
+        self.retry_after = retry_after
 
     @property
     def is_transient(self) -> bool:
@@ -280,9 +294,10 @@ class OutcomeUnknownError(HeliosError):
     """
 
     def __init__(self, operation: str, *, user_label: str, cause: BaseException) -> None:
-        super().__init__(
+        HeliosError.__init__(  # explicit: CreateDeadlineExceededError inherits from both
+            self,
             f"{operation} failed and may or may not have created a model run for user label "
-            f"{user_label!r}; it was not retried to avoid a duplicate run: {cause}"
+            f"{user_label!r}; it was not retried to avoid a duplicate run: {cause}",
         )
         self.operation = operation
         self.user_label = user_label
@@ -338,10 +353,30 @@ class DeadlineExceededError(HeliosError, TimeoutError):
         spent = ", ".join(f"{name} {secs:.2f} s" for name, secs in self.phase_seconds.items())
         status = f"; last status {last_run.status.value}" if last_run is not None else ""
         run = f" for model run {model_run_id}" if model_run_id else ""
-        super().__init__(
+        HeliosError.__init__(  # explicit: CreateDeadlineExceededError inherits from both
+            self,
             f"deadline of {timeout:g} s exceeded in the {phase} phase{run}"
             + (f" ({spent})" if spent else "")
-            + status
+            + status,
+        )
+
+
+class CreateDeadlineExceededError(DeadlineExceededError, OutcomeUnknownError):
+    """The deadline passed while a create POST was in flight (D13).
+
+    Both a :class:`DeadlineExceededError` (``phase == "create"``) and an
+    :class:`OutcomeUnknownError`: the request was sent, so a run may exist in ``CREATED``.
+    """
+
+    def __init__(
+        self, *, timeout: float, phase_seconds: Mapping[str, float], user_label: str
+    ) -> None:
+        DeadlineExceededError.__init__(self, "create", timeout=timeout, phase_seconds=phase_seconds)
+        self.operation = "create_model_run"
+        self.user_label = user_label
+        self.args = (
+            f"{self.args[0]}; the create request was sent, so a model run for user label "
+            f"{user_label!r} may or may not exist (D13)",
         )
 
 

@@ -210,7 +210,9 @@ def decode_activity_run(response: ApiResponse, request: ApiRequest) -> ActivityR
     )
 
 
-def check_upload_response(status: int, body: bytes, *, model_run_id: str | None) -> None:
+def check_upload_response(
+    status: int, body: bytes, headers: Mapping[str, str], *, model_run_id: str | None
+) -> None:
     """Object storage's answer to the PUT (§4, D14, D16): 2xx is success; 403 means the URL
     expired or was refused (new run needed); other refusals are :class:`UploadError`.
 
@@ -221,14 +223,15 @@ def check_upload_response(status: int, body: bytes, *, model_run_id: str | None)
         return
     if status == 403:
         raise UploadURLExpiredError(status, body, model_run_id=model_run_id)
-    raise UploadError(status, body, model_run_id=model_run_id)
+    retry_after = parse_retry_after(headers.get("Retry-After"))
+    raise UploadError(status, body, model_run_id=model_run_id, retry_after=retry_after)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except ValueError as exc:
-        raise DecodeError(f"the response is not JSON ({exc})", body=body) from exc
+        raise DecodeError(f"the response is not JSON ({exc})", body=body, malformed=True) from exc
     if not isinstance(payload, dict):
         raise DecodeError("the response is not a JSON object", body=body)
     return payload

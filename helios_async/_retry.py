@@ -18,7 +18,14 @@ from tenacity import (
     stop_before_delay,
 )
 
-from ._errors import ConnectError, RateLimitError, TransientAPIError, TransportError, UploadError
+from ._errors import (
+    ConnectError,
+    DecodeError,
+    RateLimitError,
+    TransientAPIError,
+    TransportError,
+    UploadError,
+)
 
 __all__ = ["RetryPolicy"]
 
@@ -67,12 +74,16 @@ class RetryPolicy:
 
     def should_retry(self, exc: BaseException, *, idempotent: bool) -> bool:
         """Whether ``exc`` is worth another attempt of a request (D2, D13)."""
+        if isinstance(exc, TransientAPIError | UploadError) and (
+            exc.retry_after is not None and exc.retry_after > self.max_retry_after
+        ):
+            return False
         if isinstance(exc, TransientAPIError):
-            if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
-                return False
             return idempotent or isinstance(exc, RateLimitError)
         if isinstance(exc, UploadError):
             return exc.is_transient
+        if isinstance(exc, DecodeError):
+            return exc.malformed and idempotent  # garbled on the way; the next read may not be
         if isinstance(exc, ConnectError):
             return True
         return isinstance(exc, TransportError) and idempotent

@@ -44,10 +44,16 @@ class Sender:
         body: bytes | AsyncIterable[bytes] | None,
         timeout: aiohttp.ClientTimeout,
         attempt: int,
+        on_sent: Callable[[], None] | None = None,
     ) -> protocol.ApiResponse:
-        """Send one attempt: wait out a cool-down, fire the hooks, start a cool-down on 429."""
+        """Send one attempt: wait out a cool-down, fire the hooks, start a cool-down on 429.
+
+        ``on_sent`` is called once the request is past the cool-down and on its way out.
+        """
         session = self.connection.session()
         await self.connection.wait_cooldown()
+        if on_sent is not None:
+            on_sent()
         shown = protocol.redact_url(url)
         if self.hooks.on_request is not None:
             self.hooks.on_request(
@@ -75,7 +81,7 @@ class Sender:
                     request_id=protocol.request_id(response.headers),
                 )
             )
-        if response.status == 429:
+        if response.status == 429 and operation != "upload_recording":  # storage is elsewhere
             retry_after = protocol.parse_retry_after(response.headers.get("Retry-After"))
             # One over the cap is raised to the caller at once, and pauses nobody else.
             if retry_after is not None and retry_after <= self.retry.max_retry_after:
@@ -83,8 +89,13 @@ class Sender:
         return response
 
     async def call(
-        self, request: protocol.ApiRequest, decoder: Callable[[protocol.ApiResponse], T]
+        self,
+        request: protocol.ApiRequest,
+        decoder: Callable[[protocol.ApiResponse], T],
+        *,
+        on_sent: Callable[[], None] | None = None,
     ) -> T:
+        """Send ``request`` under the retry policy and decode the answer with ``decoder``."""
         self.connection.session()  # fail fast, before the retry controller
         attempt = 0
 
@@ -99,6 +110,7 @@ class Sender:
                 body=request.body,
                 timeout=self.timeouts.for_api(),
                 attempt=attempt,
+                on_sent=on_sent,
             )
             return decoder(response)
 
@@ -162,7 +174,9 @@ class Sender:
                     timeout=self.timeouts.for_upload(),
                     attempt=attempt,
                 )
-            protocol.check_upload_response(response.status, response.body, model_run_id=run_id)
+            protocol.check_upload_response(
+                response.status, response.body, response.headers, model_run_id=run_id
+            )
 
         controller = self.retry.controller(
             idempotent=True, before_sleep=self.on_retry("upload_recording")

@@ -8,8 +8,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from ._errors import DeadlineExceededError, ModelRunFailedError, UploadURLExpiredError
-from ._models import ModelRun, ModelRunCreated, ModelRunRequest
+from ._errors import (
+    CreateDeadlineExceededError,
+    DeadlineExceededError,
+    ModelRunFailedError,
+    UploadURLExpiredError,
+)
+from ._models import ModelRun, ModelRunCreated, ModelRunRequest, ModelRunStatus
 from ._recording import PreparedRecording
 
 if TYPE_CHECKING:
@@ -47,6 +52,8 @@ class WellnessCheck:
         self.phase = "create"
         self.phase_seconds: dict[str, float] = {}
         self.created: ModelRunCreated | None = None
+        self.last_run: ModelRun | None = None
+        self._create_sent = False  # a create POST went out and has not been answered
 
     def _enter(self, phase: str) -> None:
         now = self._loop.time()
@@ -81,7 +88,8 @@ class WellnessCheck:
         restarts_left = expired_url_restarts
         while True:
             self._enter("create")
-            created = self.created = await client._create(self._body)
+            created = self.created = await client._create(self._body, on_sent=self._sent)
+            self._create_sent = False
             if self._on_created is not None:
                 outcome = self._on_created(created)
                 if inspect.isawaitable(outcome):
@@ -90,6 +98,8 @@ class WellnessCheck:
             try:
                 await client._sender.upload(created, self._recording)
             except UploadURLExpiredError:
+                if await self._recording_arrived(created):
+                    break  # an earlier attempt was stored; its answer was lost
                 if restarts_left <= 0:
                     raise
                 restarts_left -= 1
@@ -99,17 +109,38 @@ class WellnessCheck:
             else:
                 break
         self._enter("poll")
-        return await client.wait_for_model_run(created.id, timeout=self._remaining())
+        return await client._wait(created.id, timeout=self._remaining(), seen=self._seen)
+
+    async def _recording_arrived(self, created: ModelRunCreated) -> bool:
+        """Whether the run has its recording after all: a retried PUT can meet an expired URL
+        after an earlier attempt was stored but its answer lost. Restarting then would bill
+        the check twice (D13), so ask the run."""
+        run = await self._client.get_model_run(created.id)
+        self._seen(run)
+        return run.status != ModelRunStatus.CREATED or run.run_at is not None
+
+    def _sent(self) -> None:
+        self._create_sent = True
+
+    def _seen(self, run: ModelRun) -> None:
+        self.last_run = run
 
     def _deadline_error(
         self, poll_timeout: float, last_run: ModelRun | None
     ) -> DeadlineExceededError:
         phase = self.phase
         self._enter(phase)
+        timeout = self._deadline if self._deadline is not None else poll_timeout
+        if phase == "create" and self._create_sent:
+            return CreateDeadlineExceededError(
+                timeout=timeout,
+                phase_seconds=self.phase_seconds,
+                user_label=self._body.user.user_label,
+            )
         return DeadlineExceededError(
             phase,
-            timeout=self._deadline if self._deadline is not None else poll_timeout,
+            timeout=timeout,
             phase_seconds=self.phase_seconds,
             model_run_id=self.created.id if self.created else None,
-            last_run=last_run,
+            last_run=last_run or self.last_run,
         )

@@ -171,7 +171,8 @@ SCENARIOS: list[tuple[str, Route, Fault, int, type[HeliosError] | str, int]] = [
     ("get-truncated-exhausted", "get", Truncate(), 3, TransportError, 1),
     ("get-cut-mid-body-exhausted", "get", ResetMidBody(), 3, TransportError, 1),
     ("get-slow-exhausted", "get", Slow(SLOW), 3, RequestTimeoutError, 1),
-    ("get-garbled-200", "get", MalformedJson(), 1, DecodeError, 1),
+    ("get-garbled-then-ok", "get", MalformedJson(), 1, OK, 1),  # garbled in transit: retried
+    ("get-garbled-exhausted", "get", MalformedJson(), 3, DecodeError, 1),
     ("upload-503-then-ok", "upload", ErrorStatus(503), 2, OK, 1),
     ("upload-503-exhausted", "upload", ErrorStatus(503), 3, UploadError, 1),
     ("upload-reset-then-ok", "upload", Reset(), 2, OK, 1),
@@ -225,12 +226,6 @@ async def test_an_ambiguous_create_says_what_is_known(sandbox: Sandbox) -> None:
     assert [r.path for r in sandbox.requests if r.method == "POST"] == [CREATE_PATH]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client bug: create_activity_run does not wrap an ambiguous failure in "
-    "OutcomeUnknownError as create_model_run does; it raises the bare TransportError, "
-    "TransientAPIError or DecodeError. See the report to the lead.",
-)
 @pytest.mark.parametrize(
     "fault", [Reset(after_handler=True), ErrorStatus(503), MalformedJson()], ids=repr
 )
@@ -263,12 +258,6 @@ async def test_a_long_retry_after_is_not_waited_out(sandbox: Sandbox) -> None:
     assert outcome.retry_after == 3600
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client bug: storage's 429 Retry-After is not checked against max_retry_after "
-    "(UploadError carries no retry_after), so the PUT is retried after the capped cool-down "
-    "instead of failing at once. See the report to the lead.",
-)
 async def test_a_long_retry_after_on_the_upload_is_not_waited_out_either(
     sandbox: Sandbox,
 ) -> None:
@@ -318,12 +307,6 @@ _STORED_BUT_UNANSWERED = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client bug: after an upload attempt that storage stored but did not answer, a "
-    "403 on the retry makes run_wellness_check start over; both runs get a recording, so "
-    "two billable runs for one check. See the report to the lead.",
-)
 @pytest.mark.parametrize("ambiguous", _STORED_BUT_UNANSWERED, ids=repr)
 async def test_an_ambiguous_upload_then_an_expired_url_is_not_restarted(
     sandbox: Sandbox, ambiguous: Fault
@@ -340,11 +323,6 @@ async def test_an_ambiguous_upload_then_an_expired_url_is_not_restarted(
     assert isinstance(outcome, ModelRun)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client bug: UploadURLExpiredError (whose remedy is a new run) is raised for a run "
-    "whose recording storage already has; see the report to the lead.",
-)
 async def test_an_expired_url_after_a_stored_upload_is_not_reported_as_expired(
     sandbox: Sandbox,
 ) -> None:
@@ -373,12 +351,6 @@ async def test_a_never_finishing_run_ends_in_the_poll_phase_with_its_id(
     assert outcome.last_run is None or outcome.last_run.status is ModelRunStatus.RUNNING
 
 
-@pytest.mark.xfail(
-    strict=False,  # a race: on a loaded machine all 40 may keep it by chance (an XPASS)
-    reason="client bug: when the check's deadline and the poll's own timeout (set to what "
-    "remains) expire together, the outer one often wins and DeadlineExceededError.last_run "
-    "is None though polls saw the run RUNNING. See the report to the lead.",
-)
 async def test_a_deadline_in_the_poll_phase_always_carries_the_last_run_seen(
     sandbox: Sandbox,
 ) -> None:
@@ -394,12 +366,6 @@ async def test_a_deadline_in_the_poll_phase_always_carries_the_last_run_seen(
     assert lost == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client bug: a deadline that expires while the create POST is in flight raises a "
-    "plain DeadlineExceededError(phase='create', model_run_id=None); nothing says the POST "
-    "may have made a run (D13). See the report to the lead.",
-)
 async def test_a_deadline_during_the_create_says_the_outcome_is_unknown(
     sandbox: Sandbox,
 ) -> None:
@@ -506,10 +472,7 @@ def _violations(
     return problems
 
 
-# The client's URL-expiry restart (expired_url_restarts=1) belongs here too, as (4, 1), once
-# test_an_ambiguous_upload_then_an_expired_url_is_not_restarted passes: until then a rare
-# fault pairing (see that test) can make a duplicate billable run.
-@pytest.mark.parametrize(("seed", "restarts"), [(seed, 0) for seed in SEEDS], ids=str)
+@pytest.mark.parametrize(("seed", "restarts"), [*((seed, 0) for seed in SEEDS), (4, 1)], ids=str)
 async def test_chaos_every_check_ends_right_with_no_duplicate_and_nothing_left_open(
     seed: int, restarts: int, loop_reports: list[dict[str, Any]]
 ) -> None:

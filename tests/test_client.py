@@ -404,15 +404,19 @@ async def test_a_get_gives_up_after_the_attempts_with_the_last_error(client, moc
     assert len(mock_api.calls("GET", urls["account"])) == FAST_RETRY.attempts
 
 
-async def test_a_truncated_json_200_is_a_decode_error_with_the_body(client, mock_api, urls, run_id):
-    """A 2xx body that is not the contract's JSON is reported with the body attached."""
+async def test_a_garbled_200_on_a_get_is_retried_then_a_decode_error_with_the_body(
+    client, mock_api, urls, run_id
+):
+    """A 2xx body that is not JSON at all was garbled in transit: an idempotent GET is retried,
+    and when every attempt is garbled the DecodeError carries the body."""
     body = b'{"id": "ddebd75b-99b3-42b4-ac65-5ce852c688e9", "status": "RUNN'
     mock_api.get(urls["run"], body=body, repeat=True)
     with pytest.raises(DecodeError) as caught:
         await client.get_model_run(run_id)
     assert caught.value.body == body
     assert "not JSON" in str(caught.value)
-    assert len(mock_api.calls("GET", urls["run"])) == 1
+    assert caught.value.malformed
+    assert len(mock_api.calls("GET", urls["run"])) == client.retry.attempts > 1
 
 
 async def test_a_200_that_does_not_fit_the_model_is_a_decode_error(client, mock_api, urls, run_id):

@@ -311,13 +311,13 @@ def test_the_activity_answer_raises_for_error_statuses(endpoints):
 @pytest.mark.parametrize("status", [200, 201, 204])
 def test_storage_success_statuses_are_accepted(status):
     """§4: the upload returned 200 in practice; 201/204 are also success."""
-    check_upload_response(status, b"", model_run_id=RUN_ID)
+    check_upload_response(status, b"", {}, model_run_id=RUN_ID)
 
 
 def test_a_403_from_storage_means_the_url_expired_or_was_refused():
     """D14, D16: the remedy is a new run."""
     with pytest.raises(UploadURLExpiredError) as caught:
-        check_upload_response(403, b"<Error>AccessDenied</Error>", model_run_id=RUN_ID)
+        check_upload_response(403, b"<Error>AccessDenied</Error>", {}, model_run_id=RUN_ID)
     assert caught.value.model_run_id == RUN_ID
     assert caught.value.is_transient is False
 
@@ -326,7 +326,7 @@ def test_a_403_from_storage_means_the_url_expired_or_was_refused():
 def test_other_storage_refusals_are_upload_errors(status, transient):
     """D16: 411 without Content-Length, 501 for chunked bodies; 5xx may pass."""
     with pytest.raises(UploadError) as caught:
-        check_upload_response(status, b"", model_run_id=None)
+        check_upload_response(status, b"", {}, model_run_id=None)
     assert type(caught.value) is UploadError
     assert caught.value.is_transient is transient
 
