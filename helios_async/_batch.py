@@ -168,14 +168,14 @@ async def run_batch(
     stop = _Stop(asyncio.current_task())
     cancelled = False
     try:
-        await _run(options, manifest, recorded, stats, stop, out=out, err=err, client=client)
+        await _run(options, manifest, recorded, stats, stop, err=err, client=client)
     except asyncio.CancelledError:
         if stop.reason is None or _uncancel() > 0:
             cancelled = True
             raise  # cancelled by someone else: theirs to handle, once the summary is out
     finally:
         stats.ended = time.monotonic()
-        if stop.draining or stop.reason is not None:
+        if stop.reason is not None or (stop.draining and stats.remaining):
             stats.stopped = stop.reason or "Ctrl-C"
         elif cancelled:
             stats.stopped = "cancelled"
@@ -207,7 +207,6 @@ async def _run(
     stats: BatchStats,
     stop: _Stop,
     *,
-    out: TextIO,
     err: TextIO,
     client: HeliosClient | None,
 ) -> None:

@@ -154,7 +154,9 @@ class WellnessChecks:
     cancels the checks in flight and waits until each has stopped; runs they created stay
     on the server. Breaking out of a bare ``async for`` does the same once the iterator is
     no longer referenced (asyncio finalises it on the next loop iteration); ``async with``
-    makes it immediate. ``started``, ``in_flight``, ``finished`` and ``failed`` count jobs.
+    makes it immediate. Close it from the task iterating it (or cancel that task): like any
+    async generator, it cannot be closed while another task waits in ``__anext__``.
+    ``started``, ``in_flight``, ``finished`` and ``failed`` count jobs.
 
     Raises (while iterating):
         TypeError: the job source gave something that is not a :class:`WellnessJob`.
@@ -316,10 +318,12 @@ async def _fan_out(
             ready.extend(finished)
     finally:
         leftovers: list[asyncio.Task[Any]] = [*running, *([pull] if pull is not None else [])]
-        await _cancel_and_wait(leftovers)
-        for task in [*leftovers, *ready]:
-            if not task.cancelled():
-                task.exception()  # retrieved, so asyncio never logs it as lost
+        try:
+            await _cancel_and_wait(leftovers)
+        finally:
+            for task in [*leftovers, *ready]:
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved, so asyncio never logs it as lost
 
 
 async def _next_job(jobs: AsyncIterator[WellnessJob]) -> object:
