@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import types
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
@@ -29,8 +31,6 @@ _SCORE_FIELDS = frozenset(
     for a in attrs.fields(Section)
     if a.name not in ("start_secs", "finish_secs", "transcript")
 )
-# Kept beside the payload, never read from it or written to it.
-_NOT_ON_THE_WIRE = frozenset({"raw", "request_id"})
 # Request bodies leave out what the caller did not set, so a minimal create is exactly §7's.
 _OMIT_DEFAULTS = (ModelRunRequest,)
 
@@ -54,34 +54,55 @@ def _parse_date(value: Any, _type: object) -> dt.date:
     return dt.date.fromisoformat(value)
 
 
-def _parse_score(value: Any) -> float:
-    if isinstance(value, Mapping):
+def _as(converter: cattrs.Converter, cls: Any) -> Callable[[Any, Any], Any]:
+    """The hook for ``cls``, called with ``cls`` whatever type it is handed."""
+    hook = converter.get_structure_hook(cls)
+    return lambda value, _type: hook(value, cls)
+
+
+def _optional_of(annotation: Any) -> Any:
+    """``X`` for an annotation ``X | None``, else None."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [arg for arg in args if arg is not type(None)]
+        return rest[0] if len(rest) == 1 else None
+    return None
+
+
+# The hooks below test exact JSON types first (``type(x) is``), as json.loads makes exactly
+# these; isinstance on an ABC such as Mapping costs more than the rest of a field.
+
+
+def _strict_float(value: Any, _type: object = float) -> float:
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return float(value)
+    raise TypeError(f"expected a number, got {kind.__name__}")
+
+
+def _parse_score(value: Any, _type: object = float) -> float:
+    """A score: ``{"value": x}`` on the wire (§3.3)."""
+    if type(value) is dict:
         value = value["value"]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected a number, got {type(value).__name__}")
-    return float(value)
+    return _strict_float(value)
 
 
 def _strict_str(value: Any, cls: type[str]) -> str:
     """A JSON string, for ``str`` and the string enums (which dispatch here too)."""
-    if isinstance(value, str):
+    if type(value) is str:
         return value if cls is str else cls(value)
     # An int is taken as an opaque id: old accounts' ids are customer numbers (§2.2).
-    if cls is str and isinstance(value, int) and not isinstance(value, bool):
+    if cls is str and type(value) is int:
         return str(value)
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
 
 def _strict_bool(value: Any, _type: object) -> bool:
-    if not isinstance(value, bool):
+    if type(value) is not bool:
         raise TypeError(f"expected true or false, got {type(value).__name__}")
     return value
-
-
-def _strict_float(value: Any, _type: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected a number, got {type(value).__name__}")
-    return float(value)
 
 
 def _is_homogeneous_tuple(cls: Any) -> bool:
@@ -89,21 +110,26 @@ def _is_homogeneous_tuple(cls: Any) -> bool:
     return getattr(cls, "__origin__", None) is tuple and args[1:] == (Ellipsis,)
 
 
-def _make_converter() -> cattrs.Converter:
-    """The converter, strict about JSON types so a wrong type never turns into a plausible value
-    ("false" is not True, a string is not a tuple of characters)."""
-    converter = cattrs.Converter(forbid_extra_keys=False)
+def _make_converter(*, detailed: bool) -> cattrs.Converter:
+    """A converter, strict about JSON types so a wrong type never turns into a plausible value
+    ("false" is not True, a string is not a tuple of characters).
+
+    The fast one (``detailed=False``) does the work; the detailed one only runs again on a
+    payload that failed, to say everything that is wrong with it.
+    """
+    converter = cattrs.Converter(forbid_extra_keys=False, detailed_validation=detailed)
     converter.register_structure_hook(str, _strict_str)  # also dispatches the StrEnums
     converter.register_structure_hook(bool, _strict_bool)
     converter.register_structure_hook(float, _strict_float)
 
     def structure_tuple(cls: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
         item_type = cls.__args__[0]
+        item_hook = converter.get_structure_hook(item_type)
 
         def structure(value: Any, _type: object) -> tuple[Any, ...]:
-            if not isinstance(value, list | tuple):
+            if type(value) is not list and not isinstance(value, tuple):
                 raise TypeError(f"expected a JSON array, got {type(value).__name__}")
-            return tuple(converter.structure(item, item_type) for item in value)
+            return tuple(item_hook(item, item_type) for item in value)
 
         return structure
 
@@ -112,42 +138,66 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(dt.date, _parse_date)
     converter.register_unstructure_hook(dt.datetime, lambda value: value.isoformat())
     converter.register_unstructure_hook(dt.date, lambda value: value.isoformat())
-    converter.register_structure_hook_factory(attrs.has, lambda cls: _structure_fn(converter, cls))
+    converter.register_structure_hook_factory(
+        attrs.has, lambda cls: _structure_fn(converter, cls, register=not detailed)
+    )
     converter.register_unstructure_hook_factory(
         attrs.has, lambda cls: _unstructure_fn(converter, cls)
     )
     return converter
 
 
-def _structure_fn(converter: cattrs.Converter, cls: type[T]) -> Callable[[Any, Any], T]:
-    overrides: dict[str, Any] = {}
-    has_raw = False
-    for field in attrs.fields(cast(Any, cls)):
-        if field.name in _NOT_ON_THE_WIRE:
-            has_raw = has_raw or field.name == "raw"
-            overrides[field.name] = override(omit=True)
-        elif cls is Section and field.name in _SCORE_FIELDS:
-            overrides[field.name] = override(
-                rename=camel(field.name), struct_hook=lambda v, _t: _parse_score(v)
-            )
-        else:
-            overrides[field.name] = override(rename=camel(field.name))
-    generated = make_dict_structure_fn(cls, converter, **overrides)
+# Keys the structuring wrapper adds to its own copy of a payload, to hand the model what is
+# kept beside the wire fields in one construction; no API field is spelled like these.
+_RAW_KEY = "\x00raw"
+_REQUEST_ID_KEY = "\x00request_id"
+_HIDDEN_KEYS = {"raw": _RAW_KEY, "request_id": _REQUEST_ID_KEY}
+StructureHook = Callable[..., Any]
+_top_level_hooks: dict[type[Any], StructureHook] = {}
 
-    def structure_without_nulls(payload: Any, _type: Any) -> T:
-        if not isinstance(payload, Mapping):
+
+def _passthrough(value: Any, _type: object) -> Any:
+    return value
+
+
+def _structure_fn(converter: cattrs.Converter, cls: type[T], *, register: bool) -> Callable[..., T]:
+    overrides: dict[str, Any] = {}
+    fields = attrs.resolve_types(cast(Any, cls)).__attrs_attrs__
+    names = {field.name for field in fields}
+    for field in fields:
+        name = field.name
+        if name in _HIDDEN_KEYS:
+            overrides[name] = override(rename=_HIDDEN_KEYS[name], struct_hook=_passthrough)
+        elif cls is Section and name in _SCORE_FIELDS:
+            overrides[name] = override(rename=camel(name), struct_hook=_parse_score)
+        elif (inner := _optional_of(field.type)) is not None:
+            # Nulls are gone before structuring (D10): skip cattrs' per-call Optional dispatch.
+            overrides[name] = override(rename=camel(name), struct_hook=_as(converter, inner))
+        else:
+            overrides[name] = override(rename=camel(name))
+    generated = make_dict_structure_fn(cls, converter, **overrides)
+    keeps_raw = "raw" in names
+    keeps_request_id = "request_id" in names
+
+    def structure_without_nulls(payload: Any, _type: Any, request_id: str | None = None) -> T:
+        if type(payload) is not dict and not isinstance(payload, Mapping):
             raise TypeError(f"expected a JSON object, got {type(payload).__name__}")
         cleaned = {key: value for key, value in payload.items() if value is not None}  # D10
-        instance = generated(cleaned, cls)
-        return attrs.evolve(instance, raw=payload) if has_raw else instance  # type: ignore[misc]
+        if keeps_raw:
+            cleaned[_RAW_KEY] = payload
+        if keeps_request_id and request_id is not None:
+            cleaned[_REQUEST_ID_KEY] = request_id
+        return generated(cleaned, cls)
 
+    if register:
+        _top_level_hooks[cls] = structure_without_nulls
     return structure_without_nulls
 
 
 def _unstructure_fn(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
     overrides: dict[str, Any] = {}
     for field in attrs.fields(cls):
-        if field.name in _NOT_ON_THE_WIRE:
+        if field.name in _HIDDEN_KEYS:
             overrides[field.name] = override(omit=True)
         elif cls is Section and field.name in _SCORE_FIELDS:
             overrides[field.name] = override(
@@ -165,30 +215,40 @@ def _unstructure_fn(converter: cattrs.Converter, cls: type[Any]) -> Callable[[An
     )
 
 
-_converter = _make_converter()
+_converter = _make_converter(detailed=False)
+_detailed = _make_converter(detailed=True)
 
 
-def structure(payload: Any, cls: type[T], *, body: bytes = b"") -> T:
-    """Structure decoded JSON into ``cls``.
+def structure(payload: Any, cls: type[T], *, body: bytes = b"", request_id: str | None = None) -> T:
+    """Structure decoded JSON into ``cls``; ``request_id`` goes on models that keep one.
 
     Raises:
         DecodeError: the payload does not fit the model; the message lists every problem and
             ``body`` (the raw bytes it came from, if given) is attached.
     """
+    hook: StructureHook | None = _top_level_hooks.get(cls)
+    if hook is None:
+        fallback: StructureHook = _converter.get_structure_hook(cls)  # registers attrs classes
+        hook = _top_level_hooks.get(cls, fallback)
     try:
-        return _converter.structure(payload, cls)
+        return cast(T, hook(payload, cls, request_id) if request_id else hook(payload, cls))
+    except Exception as exc:  # re-judged below, with every problem named
+        failure: BaseException = exc
+    try:
+        _detailed.structure(payload, cls)
     except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
-        problems = (
-            "; ".join(cattrs.transform_error(exc, path=cls.__name__))
-            if isinstance(exc, cattrs.BaseValidationError)
-            else str(exc)
-        )
-        raise DecodeError(
-            f"the response does not fit {cls.__name__}: {problems}", body=body
-        ) from exc
+        failure = exc
+    problems = (
+        "; ".join(cattrs.transform_error(failure, path=cls.__name__))
+        if isinstance(failure, cattrs.BaseValidationError)
+        else str(failure)
+    )
+    raise DecodeError(
+        f"the response does not fit {cls.__name__}: {problems}", body=body
+    ) from failure
 
 
-def structure_json(body: bytes, cls: type[T]) -> T:
+def structure_json(body: bytes, cls: type[T], *, request_id: str | None = None) -> T:
     """Decode a JSON body and structure it into ``cls``.
 
     Raises:
@@ -198,7 +258,7 @@ def structure_json(body: bytes, cls: type[T]) -> T:
         payload = json.loads(body)
     except ValueError as exc:
         raise DecodeError(f"the response is not JSON ({exc})", body=body, malformed=True) from exc
-    return structure(payload, cls, body=body)
+    return structure(payload, cls, body=body, request_id=request_id)
 
 
 def unstructure(instance: Any) -> Any:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import json
 import uuid
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import attrs
@@ -69,11 +71,22 @@ class Endpoints:
     user_agent: str
     legacy_get_path: bool = False  # D1: GET /v1/models/{id} instead of .../mental-wellness/{id}
 
-    def _headers(self, *, with_body: bool) -> dict[str, str]:
-        headers = {API_KEY_HEADER: self.api_key, "Accept": JSON, "User-Agent": self.user_agent}
-        if with_body:
-            headers["Content-Type"] = JSON
-        return headers
+    # Built once: every request of a client carries the same ones (read-only views).
+    _plain_headers: Mapping[str, str] = attrs.field(init=False, repr=False, eq=False)
+    _json_headers: Mapping[str, str] = attrs.field(init=False, repr=False, eq=False)
+
+    @_plain_headers.default
+    def _build_plain_headers(self) -> Mapping[str, str]:
+        return MappingProxyType(
+            {API_KEY_HEADER: self.api_key, "Accept": JSON, "User-Agent": self.user_agent}
+        )
+
+    @_json_headers.default
+    def _build_json_headers(self) -> Mapping[str, str]:
+        return MappingProxyType({**self._plain_headers, "Content-Type": JSON})
+
+    def _headers(self, *, with_body: bool) -> Mapping[str, str]:
+        return self._json_headers if with_body else self._plain_headers
 
     def get_account(self) -> ApiRequest:
         """E1 ``GET /v1/account`` (§2.2)."""
@@ -120,19 +133,28 @@ class Endpoints:
 
 
 def check_model_run_id(model_run_id: object) -> str:
-    """The id as given, if it is a UUID string (§2.5: ``format: uuid``)."""
+    """The id in its canonical spelling, if it is a UUID string (§2.5: ``format: uuid``).
+
+    Raises:
+        InvalidInputError: not a string, or not a UUID.
+    """
     if not isinstance(model_run_id, str):
         raise InvalidInputError(
             "model_run_id", f"must be a string, not {type(model_run_id).__name__}"
         )
     try:
-        # The canonical spelling, so braces or a urn: prefix never reach the raw path.
-        return str(uuid.UUID(model_run_id))
+        return _canonical_uuid(model_run_id)
     except ValueError:
         raise InvalidInputError(
             "model_run_id",
             f"must be a UUID like 'ddebd75b-99b3-42b4-ac65-5ce852c688e9'; got {model_run_id!r}",
         ) from None
+
+
+@functools.lru_cache(maxsize=4096)  # a run is polled many times: parse its id once
+def _canonical_uuid(text: str) -> str:
+    # The canonical spelling, so braces or a urn: prefix never reach the raw path.
+    return str(uuid.UUID(text))
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
@@ -191,11 +213,7 @@ def decode(response: ApiResponse, request: ApiRequest, cls: type[T]) -> T:
         DecodeError: a 2xx body that is not the contract's JSON.
     """
     raise_for_status(response, request)
-    model = structure_json(response.body, cls)
-    rid = request_id(response.headers)
-    if rid is not None and attrs.has(type(model)) and hasattr(model, "request_id"):
-        model = attrs.evolve(model, request_id=rid)  # type: ignore[misc]
-    return model
+    return structure_json(response.body, cls, request_id=request_id(response.headers))
 
 
 def decode_activity_run(response: ApiResponse, request: ApiRequest) -> ActivityRunCreated:

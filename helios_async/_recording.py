@@ -213,7 +213,7 @@ class _Window(_Borrowed):
 
 
 class FileChunks:
-    """An async iterator of a stream's next ``size`` bytes, read in a worker thread.
+    """An async iterator of a stream's next ``size`` bytes, in chunks of at most 256 KiB.
 
     A class rather than an async generator, so that nothing is left to finalise when the
     upload stops half way; the stream's owner closes it. ``on_chunk`` sees each chunk's size.
@@ -225,6 +225,9 @@ class FileChunks:
         self._stream = stream
         self._left = size
         self._on_chunk = on_chunk
+        # Bytes in memory, or a file of one chunk, are read in place: a thread hop would cost
+        # more than the read. Larger files are read in a worker thread, a chunk at a time.
+        self._inline = isinstance(stream, io.BytesIO) or size <= CHUNK_BYTES
 
     def __aiter__(self) -> FileChunks:
         return self
@@ -233,8 +236,8 @@ class FileChunks:
         if self._left <= 0:
             raise StopAsyncIteration
         want = min(CHUNK_BYTES, self._left)
-        if isinstance(self._stream, io.BytesIO):
-            chunk = self._stream.read(want)  # in memory: no thread needed
+        if self._inline:
+            chunk = self._stream.read(want)
         else:
             chunk = await asyncio.to_thread(self._stream.read, want)
         if not chunk:

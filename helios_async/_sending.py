@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import aiohttp
@@ -15,6 +15,7 @@ from tenacity import RetryCallState
 from . import _protocol as protocol
 from ._config import Timeouts
 from ._connection import Connection
+from ._errors import RecordingError
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ._models import ModelRunCreated
 from ._recording import FileChunks, PreparedRecording
@@ -33,6 +34,16 @@ class Sender:
     timeouts: Timeouts
     retry: RetryPolicy
     hooks: Hooks
+    _api_timeout: aiohttp.ClientTimeout = attrs.field(init=False, repr=False)
+    _upload_timeout: aiohttp.ClientTimeout = attrs.field(init=False, repr=False)
+
+    @_api_timeout.default
+    def _build_api_timeout(self) -> aiohttp.ClientTimeout:
+        return self.timeouts.for_api()
+
+    @_upload_timeout.default
+    def _build_upload_timeout(self) -> aiohttp.ClientTimeout:
+        return self.timeouts.for_upload()
 
     async def send(
         self,
@@ -54,7 +65,8 @@ class Sender:
         await self.connection.wait_cooldown()
         if on_sent is not None:
             on_sent()
-        shown = protocol.redact_url(url)
+        hooks = self.hooks
+        shown = protocol.redact_url(url) if hooks.on_request or hooks.on_response else ""
         if self.hooks.on_request is not None:
             self.hooks.on_request(
                 RequestEvent(operation=operation, method=method, url=shown, attempt=attempt)
@@ -108,16 +120,42 @@ class Sender:
                 url=request.url,
                 headers=request.headers,
                 body=request.body,
-                timeout=self.timeouts.for_api(),
+                timeout=self._api_timeout,
                 attempt=attempt,
                 on_sent=on_sent,
             )
             return decoder(response)
 
+        return await self._retrying(request.operation, request.idempotent, once)
+
+    async def _retrying(
+        self, operation: str, idempotent: bool, once: Callable[[], Awaitable[T]]
+    ) -> T:
+        """Run ``once`` under the retry policy.
+
+        The first attempt runs bare; only a failure the policy would retry hands over to a
+        fresh tenacity controller, whose first attempt replays that failure. Most requests
+        succeed at once, and a controller costs more than parsing the answer.
+        """
+        try:
+            return await once()
+        except Exception as exc:
+            if not self.retry.should_retry(exc, idempotent=idempotent):
+                raise
+            first_failure = exc
+        replayed = False
+
+        async def attempt() -> T:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                raise first_failure
+            return await once()
+
         controller = self.retry.controller(
-            idempotent=request.idempotent, before_sleep=self.on_retry(request.operation)
+            idempotent=idempotent, before_sleep=self.on_retry(operation)
         )
-        return await controller(once)
+        return await controller(attempt)
 
     def on_retry(self, operation: str) -> Callable[[RetryCallState], None]:
         def retrying(state: RetryCallState) -> None:
@@ -164,23 +202,24 @@ class Sender:
                 if progress is not None:
                     progress(sent, prepared.size)
 
-            with prepared.open() as stream:  # re-opened per attempt, so a retry resends all
+            try:
+                stream = prepared.open()  # re-opened per attempt, so a retry resends all
+            except OSError as exc:  # removed or made unreadable since it was checked
+                raise RecordingError("recording", f"{prepared.name} cannot be read: {exc}") from exc
+            with stream:
                 response = await self.send(
                     "upload_recording",
                     method="PUT",
                     url=url,
                     headers=headers,
                     body=FileChunks(stream, prepared.size, on_chunk),
-                    timeout=self.timeouts.for_upload(),
+                    timeout=self._upload_timeout,
                     attempt=attempt,
                 )
             protocol.check_upload_response(
                 response.status, response.body, response.headers, model_run_id=run_id
             )
 
-        controller = self.retry.controller(
-            idempotent=True, before_sleep=self.on_retry("upload_recording")
-        )
-        await controller(once)
+        await self._retrying("upload_recording", True, once)
 
     # -- waiting -------------------------------------------------------------------------------

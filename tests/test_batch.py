@@ -322,9 +322,7 @@ async def test_cancelled_then_resumed_every_row_once_and_only_missing_rows_creat
     with pytest.raises(asyncio.CancelledError):
         await first
     written = records(out)  # a valid file: every line whole
-    created_by_first = sandbox.runs_created()
     assert 20 <= len(written) < 60
-    assert created_by_first <= len(written) + 8  # at most the checks in flight were abandoned
 
     resumed = BatchOptions(manifest=manifest, out=out, concurrency=8, resume=True, progress=False)
     summary = io.StringIO()
@@ -333,7 +331,15 @@ async def test_cancelled_then_resumed_every_row_once_and_only_missing_rows_creat
     assert len(final) == 60
     assert sorted(record["line"] for record in final) == list(range(2, 62))
     assert len({record["model_run_id"] for record in final}) == 60
-    assert sandbox.runs_created() - created_by_first == 60 - len(written)
+    # Per row, not in total: a create cancelled in flight may still be counted by the sandbox
+    # after the first invocation returned. A row written by the first invocation has exactly
+    # its one run; any other row has its resumed run plus at most one abandoned in flight.
+    first_rows = {record["row"]["user_label"] for record in written}
+    for record in final:
+        label = record["row"]["user_label"]
+        runs = sandbox.runs_created(label)
+        assert runs == 1 if label in first_rows else 1 <= runs <= 2, (label, runs)
+    assert sandbox.runs_created() <= 60 + options.concurrency
     assert "already in the output (skipped)" in summary.getvalue()
 
 
