@@ -365,7 +365,21 @@ class HeliosClient:
         result: ModelRun | None = None
         try:
             async with scope:
-                result = await self.poll.controller(timeout=budget)(poll_once)
+                # A run often is finished by the first look; only one that is not needs a
+                # poll controller, whose first attempt then replays that look.
+                first: ModelRun | None = await poll_once()
+                if first is not None and first.is_finished:
+                    result = first
+                else:
+
+                    async def attempt() -> ModelRun:
+                        nonlocal first
+                        if first is not None:
+                            looked, first = first, None
+                            return looked
+                        return await poll_once()
+
+                    result = await self.poll.controller(timeout=budget)(attempt)
         except TimeoutError:
             if not scope.expired():
                 raise
