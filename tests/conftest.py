@@ -18,7 +18,7 @@ from helios_async import HeliosClient, PollPolicy, RetryPolicy
 API_KEY = "hk-test-Sup3rS3cretKey-0123456789"
 BASE_URL = "https://helios.example"
 RUN_ID = "ddebd75b-99b3-42b4-ac65-5ce852c688e9"
-AUDIO = Path("/work/shared/audio")
+AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 
 # helios-api.md §7, verbatim.
 MINIMAL_CREATE: dict[str, Any] = {
@@ -157,7 +157,7 @@ def run_id() -> str:
 
 @pytest.fixture
 def audio_dir() -> Path:
-    """The sample recordings of /work/shared/audio (see its README)."""
+    """The sample recordings of ../shared/audio beside the repository (see its README)."""
     return AUDIO
 
 

@@ -18,7 +18,7 @@ from helios_async._audio import (
     sniff_format,
 )
 
-AUDIO = Path("/work/shared/audio")
+AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 SPEECH_SECONDS = 18.41  # README: the same 18.4 s passage in four formats
 
 

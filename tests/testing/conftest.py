@@ -37,5 +37,5 @@ def api(http: aiohttp.ClientSession, sandbox: Sandbox) -> Api:
 
 @pytest.fixture
 def audio() -> Path:
-    """The shared sample recordings (/work/shared/audio, see its README)."""
+    """The shared sample recordings (../shared/audio beside the repository, see its README)."""
     return SHARED_AUDIO

@@ -15,7 +15,7 @@ import yarl
 
 from helios_async.testing import Sandbox
 
-SHARED_AUDIO = Path("/work/shared/audio")
+SHARED_AUDIO = Path(__file__).resolve().parents[3] / "shared" / "audio"
 START = datetime.datetime(2026, 3, 26, 9, 30, 5, tzinfo=datetime.UTC)
 MINIMAL_BODY: dict[str, Any] = {  # helios-api.md §7, the documented minimal create body
     "user": {
