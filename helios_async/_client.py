@@ -18,7 +18,6 @@ from ._config import Timeouts, resolve_api_key, resolve_base_url, user_agent
 from ._connection import Connection
 from ._errors import (
     ConnectError,
-    DeadlineExceededError,
     DecodeError,
     OutcomeUnknownError,
     RateLimitError,
@@ -42,7 +41,7 @@ from ._models import (
     Tag,
     User,
 )
-from ._polling import PollPolicy
+from ._polling import PollPolicy, wait_until_finished
 from ._recording import RecordingSource, prepare_recording
 from ._retry import RetryPolicy
 from ._sending import Sender
@@ -349,45 +348,18 @@ class HeliosClient:
         timeout: float | None,
         seen: Callable[[ModelRun], None] | None = None,
     ) -> ModelRun:
-        budget = self.poll.timeout if timeout is None else timeout
-        last: ModelRun | None = None
+        on_poll = self.hooks.on_poll
 
-        async def poll_once() -> ModelRun:
-            nonlocal last
-            run = last = await self.get_model_run(model_run_id)
+        async def look() -> ModelRun:
+            run = await self.get_model_run(model_run_id)
             if seen is not None:
                 seen(run)
-            if self.hooks.on_poll is not None:
-                self.hooks.on_poll(run)
+            if on_poll is not None:
+                on_poll(run)
             return run
 
-        scope = asyncio.timeout(budget)
-        result: ModelRun | None = None
-        try:
-            async with scope:
-                # A run often is finished by the first look; only one that is not needs a
-                # poll controller, whose first attempt then replays that look.
-                first: ModelRun | None = await poll_once()
-                if first is not None and first.is_finished:
-                    result = first
-                else:
-
-                    async def attempt() -> ModelRun:
-                        nonlocal first
-                        if first is not None:
-                            looked, first = first, None
-                            return looked
-                        return await poll_once()
-
-                    result = await self.poll.controller(timeout=budget)(attempt)
-        except TimeoutError:
-            if not scope.expired():
-                raise
-        if result is None or not result.is_finished:
-            raise DeadlineExceededError(
-                "poll", timeout=budget, model_run_id=model_run_id, last_run=last
-            )
-        return result
+        budget = self.poll.timeout if timeout is None else timeout
+        return await wait_until_finished(look, self.poll, timeout=budget, model_run_id=model_run_id)
 
     async def run_wellness_check(
         self,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_before_delay
 
+from ._errors import DeadlineExceededError
 from ._models import ModelRun
 
 __all__ = ["PollPolicy"]
@@ -65,3 +67,53 @@ class PollPolicy:
 
 def _unfinished(run: ModelRun) -> bool:
     return not run.is_finished
+
+
+async def wait_until_finished(
+    look: Callable[[], Awaitable[ModelRun]],
+    policy: PollPolicy,
+    *,
+    timeout: float,
+    model_run_id: str,
+) -> ModelRun:
+    """Call ``look`` until the run it returns is finished (D11), within ``timeout`` seconds.
+
+    A run is often finished at the first look; only one that is not gets a poll controller,
+    whose first attempt replays that look.
+
+    Raises:
+        DeadlineExceededError: ``phase == "poll"``, with the last run seen.
+        Whatever ``look`` raises (after its own retries).
+    """
+    last: ModelRun | None = None
+
+    async def look_and_keep() -> ModelRun:
+        nonlocal last
+        last = await look()
+        return last
+
+    scope = asyncio.timeout(timeout)
+    result: ModelRun | None = None
+    try:
+        async with scope:
+            first: ModelRun | None = await look_and_keep()
+            if first is not None and first.is_finished:
+                result = first
+            else:
+
+                async def attempt() -> ModelRun:
+                    nonlocal first
+                    if first is not None:
+                        looked, first = first, None
+                        return looked
+                    return await look_and_keep()
+
+                result = await policy.controller(timeout=timeout)(attempt)
+    except TimeoutError:
+        if not scope.expired():
+            raise
+    if result is None or not result.is_finished:
+        raise DeadlineExceededError(
+            "poll", timeout=timeout, model_run_id=model_run_id, last_run=last
+        )
+    return result
