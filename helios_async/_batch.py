@@ -32,6 +32,7 @@ import attrs
 from ._batch_display import BatchDisplay, BatchStats, print_summary
 from ._batch_manifest import REQUIRED_COLUMNS, Manifest, row_to_job
 from ._batch_output import Recorded, ResultsFile, bad_row_record, load_recorded, outcome_record
+from ._cli_args import add_target, delay_arg, seconds_arg
 from ._client import HeliosClient
 from ._errors import InvalidInputError
 from ._fanout import DEFAULT_CONCURRENCY, WellnessChecks, WellnessJob, WellnessOutcome
@@ -99,7 +100,9 @@ def add_batch_parser(commands: Any) -> None:
     batch.add_argument(
         "--resume", action="store_true", help="skip rows already in --out (by line and row hash)"
     )
-    batch.add_argument("--deadline", type=float, default=None, help="seconds allowed per check")
+    batch.add_argument(
+        "--deadline", type=seconds_arg, default=None, help="seconds allowed per check"
+    )
     batch.add_argument(
         "--no-preflight",
         dest="check_duration",
@@ -107,14 +110,10 @@ def add_batch_parser(commands: Any) -> None:
         help="skip the local duration check and let the API judge each recording",
     )
     batch.add_argument("--no-progress", dest="progress", action="store_false")
-    batch.add_argument("--base-url", help="API root (default: THYMIA_BASE_URL or the region's)")
-    batch.add_argument("--region", choices=["default", "ca", "us"], help="API region")
-    batch.add_argument(
-        "--sandbox", action="store_true", help="use an embedded local sandbox, not the real API"
-    )
+    add_target(batch)
     batch.add_argument(
         "--sandbox-delay",
-        type=float,
+        type=delay_arg,
         default=0.5,
         help="with --sandbox: seconds each run takes to process (default 0.5)",
     )
@@ -164,6 +163,11 @@ async def run_batch(
         print(f"note: columns not sent: {', '.join(manifest.unknown_columns)}", file=err)
     if recorded.unreadable:
         print(f"note: {recorded.unreadable} unreadable line(s) in {options.out}", file=err)
+    if recorded.retrying:
+        print(
+            f"note: {recorded.retrying} row(s) failed before a run existed; checking them again",
+            file=err,
+        )
 
     stop = _Stop(asyncio.current_task())
     cancelled = False

@@ -27,6 +27,7 @@ from typing import TextIO
 
 import attrs
 
+from ._cli_args import parse_date
 from ._errors import InvalidInputError
 from ._fanout import WellnessJob
 from ._models import ModelRunRequest, User
@@ -168,7 +169,7 @@ def row_to_job(row: ManifestRow, folder: Path) -> WellnessJob:
 
 def _date(column: str, text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        return parse_date(text)
     except ValueError:
         raise InvalidInputError(column, f"must be a YYYY-MM-DD date; got {text!r}") from None
 

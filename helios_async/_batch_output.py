@@ -137,12 +137,15 @@ class Recorded:
 
     ``digests`` maps each recorded line number to the row hash of its last record;
     ``repaired`` counts the bytes of a partial last line that were cut off (0 if none);
-    ``unreadable`` counts complete lines that are not records (their rows run again).
+    ``unreadable`` counts complete lines that are not records (their rows run again);
+    ``retrying`` counts rows that failed before any run existed (no model run id: a
+    connection, rate-limit, server, key or unknown-outcome failure), which run again.
     """
 
     digests: dict[int, str]
     repaired: int = 0
     unreadable: int = 0
+    retrying: int = 0
 
     def status(self, row: ManifestRow) -> str:
         """``"done"`` (recorded, unchanged), ``"changed"`` (recorded with other cells) or
@@ -163,6 +166,7 @@ def load_recorded(path: Path) -> Recorded:
     """
     digests: dict[int, str] = {}
     unreadable = 0
+    failed_early: set[int] = set()
     with path.open("r+b") as stream:
         complete = 0  # offset just past the last complete line
         for raw in stream:
@@ -175,11 +179,31 @@ def load_recorded(path: Path) -> Recorded:
             except (ValueError, TypeError, KeyError):
                 unreadable += raw.strip() != b""
                 continue
-            if isinstance(line, int) and isinstance(digest, str):
-                digests[line] = digest
-            else:
+            if not (isinstance(line, int) and isinstance(digest, str)):
                 unreadable += 1
+            elif _settled(record):
+                digests[line] = digest
+                failed_early.discard(line)
+            else:
+                failed_early.add(line)
         size = stream.seek(0, os.SEEK_END)
         if complete < size:
             stream.truncate(complete)
-    return Recorded(digests=digests, repaired=size - complete, unreadable=unreadable)
+    return Recorded(
+        digests=digests,
+        repaired=size - complete,
+        unreadable=unreadable,
+        retrying=len(failed_early - digests.keys()),
+    )
+
+
+# Answers that running the row again cannot change: the input is at fault, or the model spoke.
+_FINAL_ERRORS = frozenset({"ModelRunFailedError", "RecordingError", "InvalidInputError"})
+
+
+def _settled(record: dict[str, object]) -> bool:
+    """Whether a recorded row is done: it has a run (never paid for twice) or a final answer."""
+    error = record.get("error")
+    if error is None or record.get("model_run_id") is not None:
+        return True
+    return isinstance(error, dict) and error.get("type") in _FINAL_ERRORS

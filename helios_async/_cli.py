@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._batch import add_batch_parser, batch_command
+from ._cli_args import Parser, add_target, date_arg, seconds_arg
 from ._client import HeliosClient
 from ._errors import HeliosError, InvalidInputError, ModelRunFailedError
 from ._models import BUCKETED_SCORES, BirthSex, ModelRun, User
@@ -30,7 +31,7 @@ _BAR = 20
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="helios-async",
         description="Score mental wellness from a voice recording with thymia's Helios API.",
     )
@@ -46,14 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path, help="the recording: FLAC, MP3, MP4, Ogg, WebM or WAV")
     check.add_argument("--user-label", required=True, help="your id for the person, 1-50 chars")
     check.add_argument(
-        "--date-of-birth", required=True, type=_date, help="YYYY-MM-DD (use 01 where unknown)"
+        "--date-of-birth", required=True, type=date_arg, help="YYYY-MM-DD (use 01 where unknown)"
     )
     check.add_argument(
         "--birth-sex", required=True, type=str.upper, choices=[s.value for s in BirthSex]
     )
     check.add_argument("--language", required=True, help="language code such as en-GB")
     check.add_argument(
-        "--deadline", type=float, default=None, help="seconds allowed for the whole check"
+        "--deadline", type=seconds_arg, default=None, help="seconds allowed for the whole check"
     )
     check.add_argument(
         "--no-preflight",
@@ -61,34 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="skip the local duration check and let the API judge the recording",
     )
-    _add_target(check)
+    add_target(check)
     check.add_argument("--json", action="store_true", help="print the run as the API's JSON")
 
     get = commands.add_parser("get", help="show a model run by id")
     get.add_argument("run_id")
-    _add_target(get, sandbox=False)
+    add_target(get, sandbox=False)
     get.add_argument("--json", action="store_true", help="print the run as the API's JSON")
 
     account = commands.add_parser("account", help="show the account behind the API key")
-    _add_target(account)
+    add_target(account)
     add_batch_parser(commands)
     return parser
-
-
-def _add_target(parser: argparse.ArgumentParser, *, sandbox: bool = True) -> None:
-    parser.add_argument("--base-url", help="API root (default: THYMIA_BASE_URL or the region's)")
-    parser.add_argument("--region", choices=["default", "ca", "us"], help="API region")
-    if sandbox:
-        parser.add_argument(
-            "--sandbox", action="store_true", help="use an embedded local sandbox, not the real API"
-        )
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
 
 
 @contextlib.asynccontextmanager

@@ -8,10 +8,11 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar, Unpack
 
 import aiohttp
 import attrs
+from yarl import URL
 
 from . import _protocol as protocol
 from ._config import Timeouts, resolve_api_key, resolve_base_url, user_agent
@@ -19,6 +20,7 @@ from ._connection import Connection
 from ._errors import (
     ConnectError,
     DecodeError,
+    InvalidInputError,
     OutcomeUnknownError,
     RateLimitError,
     TransientAPIError,
@@ -35,6 +37,7 @@ from ._hooks import Hooks
 from ._models import (
     Account,
     ActivityRunCreated,
+    CreateFields,
     ModelRun,
     ModelRunCreated,
     ModelRunRequest,
@@ -45,6 +48,7 @@ from ._polling import PollPolicy, wait_until_finished
 from ._recording import RecordingSource, prepare_recording
 from ._retry import RetryPolicy
 from ._sending import Sender
+from ._validation import check_seconds
 from ._workflow import WellnessCheck
 
 T = TypeVar("T")
@@ -90,6 +94,12 @@ class HeliosClient:
         user_agent_suffix: str | None = None,
         connection_limit: int = 100,
     ) -> None:
+        if isinstance(connection_limit, bool) or not isinstance(connection_limit, int):
+            raise InvalidInputError("connection_limit", "must be an int (0: no limit)")
+        if connection_limit < 0:
+            raise InvalidInputError(
+                "connection_limit", f"must be 0 or more, got {connection_limit}"
+            )
         self._endpoints = protocol.Endpoints(
             base_url=resolve_base_url(base_url, region),
             api_key=resolve_api_key(api_key),
@@ -133,7 +143,8 @@ class HeliosClient:
     def __repr__(self) -> str:
         owner = "owned" if self._connection.owns_session else "borrowed"
         view = " view" if self._is_view else ""
-        return f"<HeliosClient{view} {self.base_url} {self._connection.state}, {owner} session>"
+        shown = protocol.redact_url(str(URL(self.base_url).with_user(None)))
+        return f"<HeliosClient{view} {shown} {self._connection.state}, {owner} session>"
 
     def with_options(
         self,
@@ -248,7 +259,7 @@ class HeliosClient:
     ) -> ModelRunCreated:
         request = self._endpoints.create_model_run(body)
         return await self._send_create(
-            request, body, lambda r: protocol.decode(r, request, ModelRunCreated), on_sent
+            request, body, lambda r: protocol.decode_created(r, request), on_sent
         )
 
     async def _send_create(
@@ -269,7 +280,7 @@ class HeliosClient:
             ) from exc
 
     async def create_activity_run(
-        self, *, user: User, language: str, **fields: Any
+        self, *, user: User, language: str, **fields: Unpack[CreateFields]
     ) -> ActivityRunCreated:
         """Create a run recorded through the thymia Activity Plugin (E3, §2.4, D4).
 
@@ -321,6 +332,12 @@ class HeliosClient:
             UploadError: storage refused the upload otherwise.
             TransportError: the upload could not be completed.
         """
+        if not isinstance(created_or_url, ModelRunCreated | str):
+            raise InvalidInputError(
+                "created_or_url",
+                f"must be a ModelRunCreated or its recording_upload_url, not "
+                f"{type(created_or_url).__name__}",
+            )
         prepared = await asyncio.to_thread(
             prepare_recording, recording, check_duration=check_duration
         )
@@ -358,7 +375,7 @@ class HeliosClient:
                 on_poll(run)
             return run
 
-        budget = self.poll.timeout if timeout is None else timeout
+        budget = check_seconds("timeout", timeout) or self.poll.timeout
         return await wait_until_finished(look, self.poll, timeout=budget, model_run_id=model_run_id)
 
     async def run_wellness_check(
@@ -371,7 +388,7 @@ class HeliosClient:
         on_created: Callable[[ModelRunCreated], Awaitable[None] | None] | None = None,
         check_duration: bool = True,
         expired_url_restarts: int = 1,
-        **fields: Any,
+        **fields: Unpack[CreateFields],
     ) -> ModelRun:
         """Create a run, upload the recording, wait for it: the whole check (§2.3 to §5).
 
@@ -394,6 +411,7 @@ class HeliosClient:
                 the steps.
         """
         body = ModelRunRequest(user=user, language=language, **fields)
+        deadline = check_seconds("deadline", deadline)
         prepared = await asyncio.to_thread(
             prepare_recording, recording, check_duration=check_duration
         )

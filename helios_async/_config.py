@@ -31,12 +31,14 @@ def resolve_api_key(api_key: str | None, environ: Mapping[str, str] | None = Non
     """
     environ = os.environ if environ is None else environ
     key = api_key if api_key is not None else environ.get(ENV_API_KEY)
+    if key is not None and not isinstance(key, str):
+        raise InvalidInputError("api_key", f"must be a string, not {type(key).__name__}")
     if not key or not key.strip():
         raise InvalidInputError(
             "api_key", f"no API key: pass api_key=... or set the {ENV_API_KEY} environment variable"
         )
-    if any(ch in key for ch in "\r\n"):
-        raise InvalidInputError("api_key", "must not contain line breaks")
+    if not key.isascii() or not key.strip().isprintable():
+        raise InvalidInputError("api_key", "must be printable ASCII (it travels in a header)")
     return key.strip()
 
 

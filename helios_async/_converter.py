@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -20,17 +21,13 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._errors import DecodeError
-from ._models import ModelRun, ModelRunRequest, Section
+from ._models import SCORE_NAMES, ModelRun, ModelRunRequest, Section
 
 T = TypeVar("T")
 
 __all__ = ["camel", "structure", "structure_json", "unstructure"]
 
-_SCORE_FIELDS = frozenset(
-    a.name
-    for a in attrs.fields(Section)
-    if a.name not in ("start_secs", "finish_secs", "transcript")
-)
+_SCORE_FIELDS = frozenset(SCORE_NAMES)
 # Request bodies leave out what the caller did not set, so a minimal create is exactly §7's.
 _OMIT_DEFAULTS = (ModelRunRequest,)
 
@@ -76,7 +73,9 @@ def _optional_of(annotation: Any) -> Any:
 def _strict_float(value: Any, _type: object = float) -> float:
     kind = type(value)
     if kind is float:
-        return value  # type: ignore[no-any-return]
+        if math.isfinite(value):
+            return value  # type: ignore[no-any-return]
+        raise ValueError(f"expected a finite number, got {value}")
     if kind is int:
         return float(value)
     raise TypeError(f"expected a number, got {kind.__name__}")
@@ -256,7 +255,7 @@ def structure_json(body: bytes, cls: type[T], *, request_id: str | None = None) 
     """
     try:
         payload = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise DecodeError(f"the response is not JSON ({exc})", body=body, malformed=True) from exc
     return structure(payload, cls, body=body, request_id=request_id)
 

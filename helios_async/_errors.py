@@ -388,6 +388,11 @@ def status_is_transient(status: int) -> bool:
     return status in TRANSIENT_STATUSES
 
 
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """A response's request id, from the first request-id header it carries."""
+    return next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
+
+
 def error_for_status(
     status: int,
     body: bytes,
@@ -402,8 +407,7 @@ def error_for_status(
     ``headers`` is a case-insensitive mapping; ``retry_after`` (seconds) is the parsed
     ``Retry-After``, passed in so that this stays a pure function of its inputs.
     """
-    request_id = next((headers[h] for h in REQUEST_ID_HEADERS if h in headers), None)
-    kwargs: dict[str, Any] = {"request_id": request_id, "method": method, "url": url}
+    kwargs: dict[str, Any] = {"request_id": request_id(headers), "method": method, "url": url}
     if status == 429:
         return RateLimitError(status, body, retry_after=retry_after, **kwargs)
     if status in TRANSIENT_STATUSES:
@@ -429,7 +433,7 @@ def _render_detail(body: bytes) -> str:
     """A FastAPI-style ``detail`` (string or list of ``{loc, msg}``) as one line, else ''."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _excerpt(body).strip() if body and not body.lstrip().startswith(b"<") else ""
     if not isinstance(payload, dict):
         return ""
@@ -440,7 +444,10 @@ def _render_detail(body: bytes) -> str:
         rendered = []
         for item in detail:
             if isinstance(item, dict):
-                loc = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
-                rendered.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg")))
+                parts = item.get("loc")
+                parts = parts if isinstance(parts, list | tuple) else ()
+                loc = ".".join(str(part) for part in parts if part != "body")
+                message = str(item.get("msg", ""))
+                rendered.append(f"{loc}: {message}" if loc else message)
         return "; ".join(rendered)
     return ""

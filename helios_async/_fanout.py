@@ -38,6 +38,7 @@ from ._errors import (
 )
 from ._models import ModelRun, ModelRunCreated, Tag, User
 from ._recording import RecordingSource
+from ._validation import check_seconds
 
 if TYPE_CHECKING:
     from ._client import HeliosClient
@@ -47,6 +48,10 @@ __all__ = ["WellnessChecks", "WellnessJob", "WellnessOutcome"]
 DEFAULT_CONCURRENCY = 10
 
 OnJobCreated = Callable[["WellnessJob", ModelRunCreated], Awaitable[None] | None]
+
+
+def _check_deadline(value: object) -> float | None:
+    return check_seconds("deadline", value)
 
 
 @attrs.frozen(kw_only=True)
@@ -74,7 +79,7 @@ class WellnessJob:
     tags: Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None = None
     delete_data: bool = False
     data_to_delete: Iterable[str] | None = None
-    deadline: float | None = None
+    deadline: float | None = attrs.field(default=None, converter=_check_deadline)
     check_duration: bool = True
 
     def create_fields(self) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypedDict
 
 import attrs
 
@@ -20,6 +20,7 @@ __all__ = [
     "Account",
     "ActivityRunCreated",
     "BirthSex",
+    "CreateFields",
     "ErrorCode",
     "ModelRun",
     "ModelRunCreated",
@@ -152,6 +153,20 @@ class ModelRunRequest:
     data_to_delete: tuple[str, ...] | None = attrs.field(
         default=None, converter=check.to_data_to_delete
     )
+
+
+class CreateFields(TypedDict, total=False):
+    """The optional create fields (§2.3, §6), as keyword arguments of
+    ``run_wellness_check``, ``create_activity_run`` and ``WellnessJob``; see
+    :class:`ModelRunRequest` for each one's rule."""
+
+    accent: str | None
+    sleep_time: dt.datetime | None
+    wake_time: dt.datetime | None
+    recording_time: dt.datetime | None
+    tags: Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None
+    delete_data: bool
+    data_to_delete: Iterable[str] | None
 
 
 @attrs.frozen(kw_only=True)

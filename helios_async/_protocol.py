@@ -20,14 +20,14 @@ from yarl import URL
 
 from ._converter import structure_json, unstructure
 from ._errors import (
-    REQUEST_ID_HEADERS,
     DecodeError,
     InvalidInputError,
     UploadError,
     UploadURLExpiredError,
     error_for_status,
+    request_id,
 )
-from ._models import ActivityRunCreated, ModelRunRequest
+from ._models import ActivityRunCreated, ModelRunCreated, ModelRunRequest
 
 T = TypeVar("T")
 
@@ -186,18 +186,17 @@ def redact_url(url: str) -> str:
     return str(parsed.with_query(None)) + ("?<redacted>" if parsed.raw_query_string else "")
 
 
-def request_id(headers: Mapping[str, str]) -> str | None:
-    """The response's request id, from the first request-id header it carries."""
-    return next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
-
-
 def raise_for_status(response: ApiResponse, request: ApiRequest) -> None:
     """Raise the error a non-2xx status means (D2); do nothing on 2xx."""
     if 200 <= response.status < 300:
         return
+    body = response.body
+    key = request.headers.get(API_KEY_HEADER, "").encode()
+    if key and key in body:  # a server that echoes the key must not put it in our errors
+        body = body.replace(key, b"<redacted>")
     raise error_for_status(
         response.status,
-        response.body,
+        body,
         response.headers,
         method=request.method,
         url=redact_url(request.url),
@@ -216,6 +215,24 @@ def decode(response: ApiResponse, request: ApiRequest, cls: type[T]) -> T:
     return structure_json(response.body, cls, request_id=request_id(response.headers))
 
 
+def decode_created(response: ApiResponse, request: ApiRequest) -> ModelRunCreated:
+    """The E2 answer (§2.3); an id that is not a UUID could never be polled (§2.5).
+
+    Raises:
+        APIError: a non-2xx status. DecodeError: the body does not fit, or the id is no UUID.
+    """
+    created = decode(response, request, ModelRunCreated)
+    _check_created_id(created.id, response.body)
+    return created
+
+
+def _check_created_id(run_id: str, body: bytes) -> None:
+    try:
+        check_model_run_id(run_id)
+    except InvalidInputError:
+        raise DecodeError(f"the new run's id {run_id!r} is not a UUID", body=body) from None
+
+
 def decode_activity_run(response: ApiResponse, request: ApiRequest) -> ActivityRunCreated:
     """The E3 answer, taking the link from whichever field D4 allows."""
     raise_for_status(response, request)
@@ -223,6 +240,7 @@ def decode_activity_run(response: ApiResponse, request: ApiRequest) -> ActivityR
     link = next((payload[k] for k in ACTIVITY_LINK_FIELDS if isinstance(payload.get(k), str)), None)
     if not isinstance(payload.get("id"), str) or link is None:
         raise DecodeError("the activity response has no id or no activity link", body=response.body)
+    _check_created_id(payload["id"], response.body)
     return ActivityRunCreated(
         id=payload["id"], activity_link=link, raw=payload, request_id=request_id(response.headers)
     )
@@ -248,7 +266,7 @@ def check_upload_response(
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise DecodeError(f"the response is not JSON ({exc})", body=body, malformed=True) from exc
     if not isinstance(payload, dict):
         raise DecodeError("the response is not a JSON object", body=body)

@@ -89,12 +89,23 @@ def prepare_recording(source: RecordingSource, *, check_duration: bool = True) -
             than 10 s or 180 s or longer where its duration can be read.
     """
     opener, name = _opener(source)
+    try:
+        return _prepare(opener, name, check_duration=check_duration)
+    except OSError as exc:  # unreadable, or not a regular file after all (/proc, a FIFO)
+        raise RecordingError("recording", f"{name} cannot be read: {exc}") from exc
+
+
+def _prepare(
+    opener: Callable[[], BinaryIO], name: str, *, check_duration: bool
+) -> PreparedRecording:
     with opener() as stream:
         size = _remaining_size(stream)
         if size == 0:
             raise RecordingError("recording", f"{name} is empty")
         start = stream.tell()
         head = stream.read(SNIFF_BYTES)
+        if not isinstance(head, bytes):
+            raise RecordingError("recording", f"{name} is open in text mode; open it with 'rb'")
         fmt = sniff_format(head)
         if fmt is None:
             raise RecordingError(

@@ -15,7 +15,7 @@ from tenacity import RetryCallState
 from . import _protocol as protocol
 from ._config import Timeouts
 from ._connection import Connection
-from ._errors import RecordingError
+from ._errors import RecordingError, request_id
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ._models import ModelRunCreated
 from ._recording import FileChunks, PreparedRecording
@@ -90,7 +90,7 @@ class Sender:
                     attempt=attempt,
                     status=response.status,
                     elapsed=time.perf_counter() - started,
-                    request_id=protocol.request_id(response.headers),
+                    request_id=request_id(response.headers),
                 )
             )
         if response.status == 429 and operation != "upload_recording":  # storage is elsewhere
@@ -177,8 +177,6 @@ class Sender:
 
         return retrying
 
-    # -- the endpoints ------------------------------------------------------------------------
-
     async def upload(
         self, created_or_url: ModelRunCreated | str, prepared: PreparedRecording
     ) -> None:
@@ -221,5 +219,3 @@ class Sender:
             )
 
         await self._retrying("upload_recording", True, once)
-
-    # -- waiting -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ mistake is caught before a billable model run exists.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -18,8 +19,22 @@ if TYPE_CHECKING:
 
 USER_LABEL_MAX = 50  # §6.1
 TAGS_MAX = 20  # §6.4, D7
-# D5: a language code is a lowercase language and an uppercase region, as in ``en-GB``.
-_LANGUAGE = re.compile(r"[a-z]{2,3}-[A-Z]{2}")
+# D5: a language code is ``ll-CC``, a lowercase language and an uppercase region (``en-GB``).
+_LANGUAGE = re.compile(r"[a-z]{2}-[A-Z]{2}")
+
+
+def check_seconds(field: str, value: object) -> float | None:
+    """None, or a finite number of seconds greater than zero (a deadline or a timeout).
+
+    NaN, infinities, zero and negative values are refused: none is a usable deadline.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInputError(field, f"must be a number of seconds, not {type(value).__name__}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidInputError(field, f"must be a finite number of seconds above 0, got {value}")
+    return float(value)
 
 
 def check_instance(field: str, value: object, cls: type) -> None:
@@ -50,7 +65,7 @@ def check_date_of_birth(value: object, *, today: dt.date | None = None) -> dt.da
     if value > (today or dt.date.today()):
         raise InvalidInputError("user.date_of_birth", f"must not be in the future, got {value}")
     if value.year < 1900:
-        raise InvalidInputError("user.date_of_birth", f"must be after 1900, got {value}")
+        raise InvalidInputError("user.date_of_birth", f"must be in 1900 or later, got {value}")
     return value
 
 
@@ -90,8 +105,8 @@ def check_naive_datetime(field: str) -> Any:
 
 def check_tag_name(value: object) -> str:
     """A tag name: a non-empty string (D7)."""
-    if not isinstance(value, str) or not value:
-        raise InvalidInputError("tags.name", f"must be a non-empty string, got {value!r}")
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError("tags.name", f"must be a non-blank string, got {value!r}")
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from ._errors import (
     CreateDeadlineExceededError,
     DeadlineExceededError,
+    DecodeError,
     ModelRunFailedError,
     UploadURLExpiredError,
 )
@@ -79,6 +81,11 @@ class WellnessCheck:
             if not scope.expired() or self._deadline is None:
                 raise
             raise self._deadline_error(self._deadline, None) from None
+        if run.status == ModelRunStatus.COMPLETE_OK and run.section is None:
+            raise DecodeError(
+                f"model run {run.id} is COMPLETE_OK but carries no results (§3.3)",
+                body=json.dumps(dict(run.raw)).encode(),
+            )
         if not run.succeeded:
             raise ModelRunFailedError(run)
         return run

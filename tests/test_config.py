@@ -66,8 +66,20 @@ def test_a_key_with_line_breaks_is_refused_without_echoing_it(key):
 
 def test_a_bad_key_from_the_environment_is_not_echoed_either():
     with pytest.raises(InvalidInputError) as caught:
-        resolve_api_key(None, {"THYMIA_API_KEY": f"{KEY}\n"})
+        resolve_api_key(None, {"THYMIA_API_KEY": f"{KEY}\nrest"})
     assert KEY not in str(caught.value)
+
+
+def test_a_trailing_newline_from_the_environment_is_stripped_not_sent():
+    """A key read from a file often ends in a newline; only the key itself is sent."""
+    assert resolve_api_key(None, {"THYMIA_API_KEY": f"{KEY}\n"}) == KEY
+
+
+@pytest.mark.parametrize("key", [f"{KEY}\x00", f"{KEY}\u00e9", 12345])
+def test_a_key_that_cannot_travel_in_a_header_is_refused_locally(key):
+    """§1.2: the key is a header value: printable ASCII only, and a string."""
+    with pytest.raises(InvalidInputError):
+        resolve_api_key(key, {})
 
 
 # --- the base URL (§1.1, D15) ------------------------------------------------------------------

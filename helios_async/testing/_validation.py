@@ -110,7 +110,7 @@ class _Checker:
                 limit_value=max_length,
             )
             return None
-        if pattern is not None and not re.match(pattern, value):
+        if pattern is not None and not re.fullmatch(pattern, value):
             self.fail(
                 loc,
                 f'string does not match regex "{pattern}"',

@@ -1,0 +1,70 @@
+"""Argument types and options shared by the ``helios-async`` commands."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import re
+import sys
+from typing import NoReturn
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr, like every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def parse_date(text: str) -> dt.date:
+    """A ``YYYY-MM-DD`` date, strictly (``fromisoformat`` alone would take ``19900824``).
+
+    Raises:
+        ValueError: any other spelling, or no such day.
+    """
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"not a YYYY-MM-DD date: {text!r}")
+    return dt.date.fromisoformat(text)
+
+
+def date_arg(text: str) -> dt.date:
+    try:
+        return parse_date(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
+
+
+def seconds_arg(text: str) -> float:
+    """A finite number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"not a number of seconds above 0: {text!r}")
+    return value
+
+
+def delay_arg(text: str) -> float:
+    """A finite number of seconds, zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"not a number of seconds, 0 or more: {text!r}")
+    return value
+
+
+def add_target(parser: argparse.ArgumentParser, *, sandbox: bool = True) -> None:
+    """``--base-url`` and ``--region`` (D15), and ``--sandbox`` where it makes sense."""
+    parser.add_argument("--base-url", help="API root (default: THYMIA_BASE_URL or the region's)")
+    parser.add_argument("--region", choices=["default", "ca", "us"], help="API region")
+    if sandbox:
+        parser.add_argument(
+            "--sandbox", action="store_true", help="use an embedded local sandbox, not the real API"
+        )
