@@ -349,8 +349,9 @@ class HeliosClient:
         """Poll a run until it finishes (§5, D11) and return it, whatever its final status.
 
         Polls back off from ``poll.first_interval`` to about every ``poll.interval`` seconds
-        (3 s by default) with jitter. ``timeout`` (seconds, default ``poll.timeout``) is a hard
-        deadline for the whole wait, requests included.
+        (3 s by default) with jitter. ``timeout`` (seconds, finite and above 0; default
+        ``poll.timeout``) bounds the whole wait, requests included: the wait never runs past
+        it, and gives up as soon as the next pause would cross it.
 
         Raises:
             DeadlineExceededError: the run did not finish in time; ``last_run`` is the last seen.

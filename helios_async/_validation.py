@@ -72,8 +72,16 @@ def check_date_of_birth(value: object, *, today: dt.date | None = None) -> dt.da
 def check_language(value: object, field: str = "language") -> str:
     """A well-formed ``ll-CC`` language code such as ``en-GB`` (D5)."""
     if not isinstance(value, str) or not _LANGUAGE.fullmatch(value):
-        raise InvalidInputError(field, f"must be a language code like 'en-GB', got {value!r}")
+        hint = ""
+        if isinstance(value, str) and _LANGUAGE.fullmatch(fixed := _recase(value.strip())):
+            hint = f"; did you mean {fixed!r}?"
+        raise InvalidInputError(field, f"must be a language code like 'en-GB', got {value!r}{hint}")
     return value
+
+
+def _recase(code: str) -> str:
+    language, _, region = code.replace("_", "-").partition("-")
+    return f"{language.lower()}-{region.upper()}"
 
 
 def check_accent(value: object) -> str | None:

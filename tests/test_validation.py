@@ -302,3 +302,10 @@ def test_every_bad_request_field_raises_invalid_input_error_naming_it(field, val
 
 def test_check_user_label_returns_the_label_unchanged():
     assert check_user_label(" a ") == " a "
+
+
+@pytest.mark.parametrize(("given", "meant"), [("en-gb", "en-GB"), ("EN_GB", "en-GB")])
+def test_a_miscased_language_code_is_refused_with_the_right_spelling_suggested(given, meant):
+    """D5: refused, never silently fixed, but the message says what was probably meant."""
+    with pytest.raises(InvalidInputError, match=f"did you mean '{meant}'"):
+        check_language(given)
