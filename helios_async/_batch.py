@@ -139,7 +139,7 @@ async def run_batch(
     options: BatchOptions,
     *,
     out: TextIO,
-    err: TextIO | None = None,
+    err: TextIO = sys.stderr,
     client: HeliosClient | None = None,
 ) -> int:
     """Run the batch; returns its exit code (:data:`EXIT_CODES`). The summary goes to ``out``,
@@ -151,7 +151,6 @@ async def run_batch(
         OSError: the output could not be read, repaired or written.
         asyncio.CancelledError: the task was cancelled (after writing what finished).
     """
-    err = err if err is not None else sys.stderr
     manifest = Manifest(options.manifest)
     recorded = _recorded(options)
     stats = BatchStats(repaired=recorded.repaired)

@@ -174,7 +174,9 @@ def _structure_fn(converter: cattrs.Converter, cls: type[T], *, register: bool) 
             overrides[name] = override(rename=camel(name), struct_hook=_as(converter, inner))
         else:
             overrides[name] = override(rename=camel(name))
-    generated = make_dict_structure_fn(cls, converter, **overrides)
+    generated: Callable[[Any, Any], T] = make_dict_structure_fn(
+        cast(Any, cls), converter, **overrides
+    )
     keeps_raw = "raw" in names
     keeps_request_id = "request_id" in names
 

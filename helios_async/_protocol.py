@@ -72,18 +72,26 @@ class Endpoints:
     legacy_get_path: bool = False  # D1: GET /v1/models/{id} instead of .../mental-wellness/{id}
 
     # Built once: every request of a client carries the same ones (read-only views).
-    _plain_headers: Mapping[str, str] = attrs.field(init=False, repr=False, eq=False)
-    _json_headers: Mapping[str, str] = attrs.field(init=False, repr=False, eq=False)
-
-    @_plain_headers.default
-    def _build_plain_headers(self) -> Mapping[str, str]:
-        return MappingProxyType(
-            {API_KEY_HEADER: self.api_key, "Accept": JSON, "User-Agent": self.user_agent}
-        )
-
-    @_json_headers.default
-    def _build_json_headers(self) -> Mapping[str, str]:
-        return MappingProxyType({**self._plain_headers, "Content-Type": JSON})
+    _plain_headers: Mapping[str, str] = attrs.field(
+        init=False,
+        repr=False,
+        eq=False,
+        default=attrs.Factory(
+            lambda self: MappingProxyType(
+                {API_KEY_HEADER: self.api_key, "Accept": JSON, "User-Agent": self.user_agent}
+            ),
+            takes_self=True,
+        ),
+    )
+    _json_headers: Mapping[str, str] = attrs.field(
+        init=False,
+        repr=False,
+        eq=False,
+        default=attrs.Factory(
+            lambda self: MappingProxyType({**self._plain_headers, "Content-Type": JSON}),
+            takes_self=True,
+        ),
+    )
 
     def _headers(self, *, with_body: bool) -> Mapping[str, str]:
         return self._json_headers if with_body else self._plain_headers

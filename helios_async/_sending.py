@@ -34,16 +34,17 @@ class Sender:
     timeouts: Timeouts
     retry: RetryPolicy
     hooks: Hooks
-    _api_timeout: aiohttp.ClientTimeout = attrs.field(init=False, repr=False)
-    _upload_timeout: aiohttp.ClientTimeout = attrs.field(init=False, repr=False)
-
-    @_api_timeout.default
-    def _build_api_timeout(self) -> aiohttp.ClientTimeout:
-        return self.timeouts.for_api()
-
-    @_upload_timeout.default
-    def _build_upload_timeout(self) -> aiohttp.ClientTimeout:
-        return self.timeouts.for_upload()
+    # Built once per policy set, not per request.
+    _api_timeout: aiohttp.ClientTimeout = attrs.field(
+        init=False,
+        repr=False,
+        default=attrs.Factory(lambda self: self.timeouts.for_api(), takes_self=True),
+    )
+    _upload_timeout: aiohttp.ClientTimeout = attrs.field(
+        init=False,
+        repr=False,
+        default=attrs.Factory(lambda self: self.timeouts.for_upload(), takes_self=True),
+    )
 
     async def send(
         self,

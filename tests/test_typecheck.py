@@ -84,3 +84,24 @@ def test_pyright_strict_accepts_the_public_api_as_users_write_it(tmp_path: Path)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\b0 errors\b", result.stdout), result.stdout
+
+
+def test_pyright_accepts_the_package_itself(tmp_path: Path) -> None:
+    """Issue 6: the package is clean under pyright (standard mode) as well as mypy --strict."""
+    config = {
+        "include": [str(ROOT / "helios_async")],
+        "pythonVersion": "3.11",
+        "pythonPlatform": "Linux",
+        "typeCheckingMode": "standard",
+    }
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config))
+    result = subprocess.run(
+        [_pyright(), "-p", str(tmp_path / "pyrightconfig.json"), "--pythonpath", sys.executable],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\b0 errors\b", result.stdout), result.stdout
