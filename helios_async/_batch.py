@@ -139,7 +139,7 @@ async def run_batch(
     options: BatchOptions,
     *,
     out: TextIO,
-    err: TextIO = sys.stderr,
+    err: TextIO | None = None,
     client: HeliosClient | None = None,
 ) -> int:
     """Run the batch; returns its exit code (:data:`EXIT_CODES`). The summary goes to ``out``,
@@ -151,6 +151,7 @@ async def run_batch(
         OSError: the output could not be read, repaired or written.
         asyncio.CancelledError: the task was cancelled (after writing what finished).
     """
+    notes: TextIO = err if err is not None else sys.stderr  # looked up now: tests swap it
     manifest = Manifest(options.manifest)
     recorded = _recorded(options)
     stats = BatchStats(repaired=recorded.repaired)
@@ -159,19 +160,19 @@ async def run_batch(
         stats.to_do += recorded.status(row) != "done"
     stats.already_done = stats.rows - stats.to_do
     if manifest.unknown_columns:
-        print(f"note: columns not sent: {', '.join(manifest.unknown_columns)}", file=err)
+        print(f"note: columns not sent: {', '.join(manifest.unknown_columns)}", file=notes)
     if recorded.unreadable:
-        print(f"note: {recorded.unreadable} unreadable line(s) in {options.out}", file=err)
+        print(f"note: {recorded.unreadable} unreadable line(s) in {options.out}", file=notes)
     if recorded.retrying:
         print(
             f"note: {recorded.retrying} row(s) failed before a run existed; checking them again",
-            file=err,
+            file=notes,
         )
 
     stop = _Stop(asyncio.current_task())
     cancelled = False
     try:
-        await _run(options, manifest, recorded, stats, stop, err=err, client=client)
+        await _run(options, manifest, recorded, stats, stop, err=notes, client=client)
     except asyncio.CancelledError:
         if stop.reason is None or _uncancel() > 0:
             cancelled = True
