@@ -63,6 +63,20 @@ def _pyright() -> str:
     pytest.skip("neither basedpyright nor pyright is installed")
 
 
+def _assert_pyright_passes(config: dict[str, object], tmp_path: Path) -> None:
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config))
+    result = subprocess.run(
+        [_pyright(), "-p", str(tmp_path / "pyrightconfig.json"), "--pythonpath", sys.executable],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\b0 errors\b", result.stdout), result.stdout
+
+
 def test_pyright_strict_accepts_the_public_api_as_users_write_it(tmp_path: Path) -> None:
     config = {
         "include": [str(path) for path in CHECKED],
@@ -73,17 +87,7 @@ def test_pyright_strict_accepts_the_public_api_as_users_write_it(tmp_path: Path)
         "enableTypeIgnoreComments": True,
         "reportUnnecessaryTypeIgnoreComment": "error",
     }
-    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config))
-    result = subprocess.run(
-        [_pyright(), "-p", str(tmp_path / "pyrightconfig.json"), "--pythonpath", sys.executable],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"\b0 errors\b", result.stdout), result.stdout
+    _assert_pyright_passes(config, tmp_path)
 
 
 def test_pyright_accepts_the_package_itself(tmp_path: Path) -> None:
@@ -94,14 +98,4 @@ def test_pyright_accepts_the_package_itself(tmp_path: Path) -> None:
         "pythonPlatform": "Linux",
         "typeCheckingMode": "standard",
     }
-    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config))
-    result = subprocess.run(
-        [_pyright(), "-p", str(tmp_path / "pyrightconfig.json"), "--pythonpath", sys.executable],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"\b0 errors\b", result.stdout), result.stdout
+    _assert_pyright_passes(config, tmp_path)
