@@ -32,7 +32,7 @@ import attrs
 from ._batch_display import BatchDisplay, BatchStats, print_summary
 from ._batch_manifest import REQUIRED_COLUMNS, Manifest, row_to_job
 from ._batch_output import Recorded, ResultsFile, bad_row_record, load_recorded, outcome_record
-from ._cli_args import add_target, delay_arg, seconds_arg
+from ._cli_args import add_check_options, add_target, delay_arg
 from ._client import HeliosClient
 from ._errors import InvalidInputError
 from ._fanout import DEFAULT_CONCURRENCY, WellnessChecks, WellnessJob, WellnessOutcome
@@ -100,16 +100,10 @@ def add_batch_parser(commands: Any) -> None:
     batch.add_argument(
         "--resume", action="store_true", help="skip rows already in --out (by line and row hash)"
     )
+    add_check_options(batch, per="each check")
     batch.add_argument(
-        "--deadline", type=seconds_arg, default=None, help="seconds allowed per check"
+        "--no-progress", dest="progress", action="store_false", help="no progress display"
     )
-    batch.add_argument(
-        "--no-preflight",
-        dest="check_duration",
-        action="store_false",
-        help="skip the local duration check and let the API judge each recording",
-    )
-    batch.add_argument("--no-progress", dest="progress", action="store_false")
     add_target(batch)
     batch.add_argument(
         "--sandbox-delay",

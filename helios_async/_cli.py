@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._batch import add_batch_parser, batch_command
-from ._cli_args import Parser, add_target, date_arg, seconds_arg
+from ._cli_args import Parser, add_check_options, add_target, date_arg
 from ._client import HeliosClient
 from ._errors import HeliosError, InvalidInputError, ModelRunFailedError
 from ._models import BUCKETED_SCORES, BirthSex, ModelRun, User
@@ -53,15 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--birth-sex", required=True, type=str.upper, choices=[s.value for s in BirthSex]
     )
     check.add_argument("--language", required=True, help="language code such as en-GB")
-    check.add_argument(
-        "--deadline", type=seconds_arg, default=None, help="seconds allowed for the whole check"
-    )
-    check.add_argument(
-        "--no-preflight",
-        dest="check_duration",
-        action="store_false",
-        help="skip the local duration check and let the API judge the recording",
-    )
+    add_check_options(check, per="the whole check")
     add_target(check)
     check.add_argument("--json", action="store_true", help="print the run as the API's JSON")
 

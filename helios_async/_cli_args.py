@@ -60,6 +60,19 @@ def delay_arg(text: str) -> float:
     return value
 
 
+def add_check_options(parser: argparse.ArgumentParser, *, per: str) -> None:
+    """``--deadline`` (seconds for ``per``) and ``--no-preflight`` (D9)."""
+    parser.add_argument(
+        "--deadline", type=seconds_arg, default=None, help=f"seconds allowed for {per}"
+    )
+    parser.add_argument(
+        "--no-preflight",
+        dest="check_duration",
+        action="store_false",
+        help="skip the local duration check and let the API judge the recording",
+    )
+
+
 def add_target(parser: argparse.ArgumentParser, *, sandbox: bool = True) -> None:
     """``--base-url`` and ``--region`` (D15), and ``--sandbox`` where it makes sense."""
     parser.add_argument("--base-url", help="API root (default: THYMIA_BASE_URL or the region's)")
