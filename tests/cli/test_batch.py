@@ -25,21 +25,15 @@ from typing import Any
 import pytest
 
 from helios_async import HeliosClient, InvalidInputError, PollPolicy, User
-from helios_async._batch import (
-    EXIT_INTERRUPTED,
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_SOME_FAILED,
-    BatchOptions,
-    run_batch,
-)
-from helios_async._batch_display import BatchDisplay, BatchStats
-from helios_async._batch_manifest import Manifest, row_to_job
-from helios_async._batch_output import ResultsFile, load_recorded
-from helios_async._cli import main
+from helios_async.cli import main
+from helios_async.cli._args import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_SOME_FAILED
+from helios_async.cli._batch import BatchOptions, run_batch
+from helios_async.cli._display import BatchDisplay, BatchStats
+from helios_async.cli._manifest import Manifest, row_to_job
+from helios_async.cli._output import ResultsFile, load_recorded
 from helios_async.testing import Sandbox, sample_recording
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 AUDIO = REPO.parent / "shared" / "audio"
 HEADER = ["recording", "user_label", "date_of_birth", "birth_sex", "language"]
 
