@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -47,9 +48,17 @@ from ._args import (
     EXIT_SOME_FAILED,
     EXIT_TERMINATED,
 )
+from ._csv_output import csv_columns
 from ._display import BatchDisplay, BatchStats, print_summary
 from ._manifest import Manifest, row_to_job
-from ._output import Recorded, ResultsFile, bad_row_record, load_recorded, outcome_record
+from ._output import (
+    FORMATS,
+    Recorded,
+    ResultsFile,
+    bad_row_record,
+    load_recorded,
+    outcome_record,
+)
 
 __all__ = ["BatchOptions", "batch_command", "run_batch"]
 
@@ -72,6 +81,7 @@ class BatchOptions:
     deadline: float | None = None
     check_duration: bool = True
     progress: bool = True
+    format: str = "jsonl"
 
 
 def options_from(args: argparse.Namespace) -> BatchOptions:
@@ -87,6 +97,7 @@ def options_from(args: argparse.Namespace) -> BatchOptions:
         deadline=args.deadline,
         check_duration=args.check_duration,
         progress=args.progress,
+        format=args.format,
     )
 
 
@@ -107,13 +118,17 @@ async def run_batch(
         asyncio.CancelledError: the task was cancelled (after writing what finished).
     """
     notes: TextIO = err if err is not None else sys.stderr  # looked up now: tests swap it
+    check_options(options)
     manifest = Manifest(options.manifest)
-    recorded = _recorded(options)
+    recorded = _recorded(options, manifest)
     stats = BatchStats(repaired=recorded.repaired)
     for row in manifest.rows():  # a first pass, one row at a time, for the totals
         stats.rows += 1
         stats.to_do += recorded.status(row) != "done"
+        stats.failed_before += recorded.failed_before(row)
     stats.already_done = stats.rows - stats.to_do
+    if not stats.rows:
+        raise InvalidInputError("manifest", f"{options.manifest} has a header but no rows")
     if manifest.unknown_columns:
         print(f"note: columns not sent: {', '.join(manifest.unknown_columns)}", file=notes)
     if recorded.unreadable:
@@ -143,7 +158,7 @@ async def run_batch(
         return EXIT_TERMINATED
     if stats.stopped is not None:
         return EXIT_INTERRUPTED
-    return EXIT_SOME_FAILED if stats.failed else EXIT_OK
+    return EXIT_SOME_FAILED if stats.failed or stats.failed_before else EXIT_OK
 
 
 async def batch_command(args: argparse.Namespace, out: TextIO) -> int:
@@ -173,7 +188,9 @@ async def _run(
     async with contextlib.AsyncExitStack() as stack:
         if client is None:
             client = await stack.enter_async_context(_make_client(options, stats))
-        results = stack.enter_context(ResultsFile(options.out))
+        results = stack.enter_context(
+            ResultsFile(options.out, format=options.format, manifest_columns=manifest.columns)
+        )
         display = stack.enter_context(
             BatchDisplay(
                 err,
@@ -204,10 +221,40 @@ async def _run(
             stats.abandoned = list(in_flight.values())
 
 
-def _recorded(options: BatchOptions) -> Recorded:
+def check_options(options: BatchOptions) -> None:
+    """Refuse what would fail later, before the output is created or anything printed.
+
+    Raises:
+        InvalidInputError: ``concurrency`` below 1; ``out`` is a directory, not writable, or
+            in a folder that does not exist or cannot be written; an unknown ``format``.
+    """
+    if options.concurrency < 1:
+        raise InvalidInputError(
+            "--concurrency", f"must be 1 or more checks at once; got {options.concurrency}"
+        )
+    if options.format not in FORMATS:
+        raise InvalidInputError("--format", f"must be one of {', '.join(FORMATS)}")
+    out = options.out
+    if out.is_dir():
+        raise InvalidInputError("--out", f"{out} is a directory; name a file in it")
+    if out.exists():
+        if not out.is_file() or not os.access(out, os.W_OK):
+            raise InvalidInputError("--out", f"{out} cannot be written")
+        return
+    folder = out.absolute().parent
+    if not folder.is_dir():
+        raise InvalidInputError("--out", f"the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidInputError("--out", f"{out} cannot be created: {folder} is not writable")
+
+
+def _recorded(options: BatchOptions, manifest: Manifest) -> Recorded:
     exists = options.out.exists() and options.out.stat().st_size > 0
     if options.resume:
-        return load_recorded(options.out) if exists else Recorded(digests={})
+        if not exists:
+            return Recorded(digests={})
+        columns = csv_columns(manifest.columns) if options.format == "csv" else None
+        return load_recorded(options.out, csv_columns=columns)
     if exists:
         raise InvalidInputError(
             "--out", f"{options.out} exists: pass --resume to carry it on, or choose another file"

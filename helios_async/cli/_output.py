@@ -21,6 +21,7 @@ removes. If a row was checked again after its manifest row changed, the last lin
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -33,15 +34,24 @@ import attrs
 from helios_async import (
     APIError,
     HeliosError,
+    InvalidInputError,
     ModelRunFailedError,
     RecordingError,
     UploadError,
     WellnessOutcome,
 )
 
+from ._csv_output import csv_columns, csv_header, csv_line, csv_record
 from ._manifest import ManifestRow
 
-__all__ = ["Recorded", "ResultsFile", "bad_row_record", "load_recorded", "outcome_record"]
+__all__ = [
+    "FORMATS",
+    "Recorded",
+    "ResultsFile",
+    "bad_row_record",
+    "load_recorded",
+    "outcome_record",
+]
 
 
 def outcome_record(row: ManifestRow, outcome: WellnessOutcome) -> dict[str, Any]:
@@ -96,27 +106,45 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
 
+FORMATS = ("jsonl", "csv")
+"""The output formats: JSON Lines (this module's docstring) and CSV (``_csv_output``)."""
+
+
 class ResultsFile:
     """The output, opened for appending; each :meth:`write` is one whole line, at once in
     the file (unbuffered: no flush needed). Closing syncs it to disk.
+
+    ``format`` is ``"jsonl"`` or ``"csv"``; a CSV output gets the header of ``csv_header``
+    (the manifest's columns) when the file is empty.
 
     Raises:
         OSError: the file cannot be opened or written (disk full, permissions).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, format: str = "jsonl", manifest_columns: tuple[str, ...] = ()
+    ) -> None:
         self.path = path
         self._file = path.open("ab", buffering=0)
         self.written = 0
+        self._columns = csv_columns(manifest_columns) if format == "csv" else None
+        if self._columns is not None and self._file.tell() == 0:
+            self._write(csv_header(self._columns))
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append ``record`` as one JSON line."""
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        view = memoryview(f"{text}\n".encode())
+        """Append ``record`` as one line: JSON, or CSV cells."""
+        if self._columns is not None:
+            self._write(csv_line(record, self._columns))
+        else:
+            text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            self._write(f"{text}\n".encode())
+        self.written += 1
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
         while view:
             sent = self._file.write(view)
             view = view[sent or 0 :]
-        self.written += 1
 
     def close(self) -> None:
         """Sync to disk and close; idempotent."""
@@ -153,6 +181,7 @@ class Recorded:
     repaired: int = 0
     unreadable: int = 0
     retrying: int = 0
+    failed: frozenset[int] = frozenset()  # recorded lines whose last record is not COMPLETE_OK
 
     def status(self, row: ManifestRow) -> str:
         """``"done"`` (recorded, unchanged), ``"changed"`` (recorded with other cells) or
@@ -162,26 +191,37 @@ class Recorded:
             return "new"
         return "done" if recorded == row.digest else "changed"
 
+    def failed_before(self, row: ManifestRow) -> bool:
+        """Whether ``row`` is done and its recorded check did not end ``COMPLETE_OK``."""
+        return self.status(row) == "done" and row.line in self.failed
 
-def load_recorded(path: Path) -> Recorded:
+
+def load_recorded(path: Path, *, csv_columns: list[str] | None = None) -> Recorded:
     """Read an existing output to resume it, cutting off a partial last line.
 
     Reads line by line; memory grows with the number of records (about 120 bytes each).
+    ``csv_columns`` is the header a CSV output must have (None: the output is JSON Lines).
 
     Raises:
+        InvalidInputError: the file is not an output of this format (and manifest's columns).
         OSError: the file cannot be read or repaired.
     """
     digests: dict[int, str] = {}
+    failed: set[int] = set()
     unreadable = 0
     failed_early: set[int] = set()
     with path.open("r+b") as stream:
         complete = 0  # offset just past the last complete line
-        for raw in stream:
+        for number, raw in enumerate(stream):
             if not raw.endswith(b"\n"):
                 break  # the partial last line of a killed writer
             complete += len(raw)
+            if number == 0:
+                _check_first_line(path, raw, csv_columns)
+                if csv_columns is not None:
+                    continue  # the header
             try:
-                record = json.loads(raw)
+                record = _parse(raw, csv_columns)
                 line, digest = record["line"], record["row_hash"]
             except (ValueError, TypeError, KeyError):
                 unreadable += raw.strip() != b""
@@ -191,6 +231,10 @@ def load_recorded(path: Path) -> Recorded:
             elif _settled(record):
                 digests[line] = digest
                 failed_early.discard(line)
+                if record.get("error") is None:
+                    failed.discard(line)
+                else:
+                    failed.add(line)
             else:
                 failed_early.add(line)
         size = stream.seek(0, os.SEEK_END)
@@ -201,7 +245,32 @@ def load_recorded(path: Path) -> Recorded:
         repaired=size - complete,
         unreadable=unreadable,
         retrying=len(failed_early - digests.keys()),
+        failed=frozenset(failed),
     )
+
+
+def _parse(raw: bytes, csv_columns: list[str] | None) -> dict[str, Any]:
+    if csv_columns is None:
+        record = json.loads(raw)
+        if not isinstance(record, dict):
+            raise TypeError("not a record")
+        return record
+    return csv_record(csv_columns, next(csv.reader([raw.decode()])))
+
+
+def _check_first_line(path: Path, raw: bytes, csv_columns: list[str] | None) -> None:
+    looks_csv = raw.startswith(b"line,row_hash,")
+    if csv_columns is None and looks_csv:
+        raise InvalidInputError(
+            "--out", f"{path} is a CSV output: resume it with --format csv, or choose another file"
+        )
+    if csv_columns is not None and raw.decode(errors="replace").rstrip("\r\n") != (
+        csv_header(csv_columns).decode().rstrip("\r\n")
+    ):
+        what = "a CSV output of another manifest" if looks_csv else "not a CSV output"
+        raise InvalidInputError(
+            "--out", f"{path} is {what}: its header differs; choose another file"
+        )
 
 
 # Answers that running the row again cannot change: the input is at fault, or the model spoke.
