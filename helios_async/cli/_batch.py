@@ -243,7 +243,8 @@ def check_options(options: BatchOptions) -> None:
         return
     folder = out.absolute().parent
     if not folder.is_dir():
-        raise InvalidInputError("--out", f"the folder {folder} does not exist")
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise InvalidInputError("--out", f"{out} cannot be created: {folder} {problem}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InvalidInputError("--out", f"{out} cannot be created: {folder} is not writable")
 
