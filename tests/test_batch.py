@@ -1,7 +1,7 @@
 """``helios-async batch``: the manifest, the JSON Lines output, resume and interruption (issue 4).
 
 The end-to-end tests run the command against its embedded sandbox, in-process or as a
-subprocess (for a real SIGINT), on small manifests of the shared recordings.
+subprocess (for a real SIGINT), on small manifests of the test recordings.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from recordings import recording
 
 from helios_async import HeliosClient, InvalidInputError, PollPolicy, User
 from helios_async._batch import (
@@ -40,7 +41,6 @@ from helios_async._cli import main
 from helios_async.testing import Sandbox, sample_recording
 
 REPO = Path(__file__).resolve().parents[1]
-AUDIO = REPO.parent / "shared" / "audio"
 HEADER = ["recording", "user_label", "date_of_birth", "birth_sex", "language"]
 
 
@@ -200,9 +200,7 @@ def test_a_batch_writes_one_line_per_row_with_scores_or_errors(tmp_path: Path) -
     line; the batch goes on and exits 3 (some rows failed)."""
     (tmp_path / "audio").mkdir()
     for name in ("speech-en.wav", "short.wav", "silence-15s.wav"):
-        if not (AUDIO / name).exists():
-            pytest.skip(f"{AUDIO / name} is not on this machine")
-        shutil.copy(AUDIO / name, tmp_path / "audio" / name)
+        shutil.copy(recording(name), tmp_path / "audio" / name)
     header = [*HEADER, "tags"]
     rows = [
         ["audio/speech-en.wav", "ok-1", "1990-08-24", "MALE", "en-GB", "site=a"],
