@@ -1,5 +1,8 @@
 """A FastAPI service that scores recordings with Helios, one client for its lifetime.
 
+Needs fastapi and httpx: ``pip install 'helios-async[examples]'`` (and an ASGI server such as
+uvicorn to serve it).
+
 The same two routes as ``aiohttp_app.py``: ``POST /checks`` (query: ``user_label``,
 ``date_of_birth``, ``birth_sex``, ``language``; body: the recording) runs a whole wellness
 check and answers the scores, or ``504`` with the ``run_id`` if the check outlives the

@@ -339,3 +339,49 @@ def test_every_python_snippet_in_the_docs_compiles_and_imports_what_exists() -> 
                         assert hasattr(module, alias.name), f"{where}: {alias.name}"
             checked += 1
     assert checked >= 15
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    return {
+        re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower()
+        for requirement in requirements
+    }
+
+
+def test_every_example_says_what_it_needs_beyond_the_package_and_the_extra_declares_it() -> None:
+    """An example importing a package that is not a dependency says so in its docstring
+    ("Needs ... pip install 'helios-async[EXTRA]'"), and that extra brings the package."""
+    import tomllib
+
+    project = tomllib.loads((PACKAGE_ROOT / "pyproject.toml").read_text())["project"]
+    extras: dict[str, list[str]] = project["optional-dependencies"]
+    core = _requirement_names(project["dependencies"]) | {"helios_async", "helios-async"}
+    owners = importlib.metadata.packages_distributions()
+    for path in sorted(EXAMPLES.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        modules = {
+            (node.module if isinstance(node, ast.ImportFrom) else alias.name).partition(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            and not (isinstance(node, ast.ImportFrom) and (node.level or not node.module))
+            for alias in node.names
+        }
+        third_party = {
+            owners[module][0].lower()
+            for module in modules - set(sys.stdlib_module_names)
+            if module in owners and owners[module][0].lower() not in core
+        }
+        if not third_party:
+            continue
+        docstring = ast.get_docstring(tree) or ""
+        found = re.search(r"Needs .*?pip install 'helios-async\[(\w+)\]'", docstring, re.DOTALL)
+        assert found, f"{path.name} imports {sorted(third_party)} but does not say what it needs"
+        declared = _requirement_names(extras[found.group(1)])
+        for requirement in list(extras[found.group(1)]):  # one level of helios-async[...]
+            if requirement.startswith("helios-async["):
+                for extra in requirement.partition("[")[2].rstrip("]").split(","):
+                    declared |= _requirement_names(extras[extra])
+        brought = set(declared)
+        for name in declared - {"helios-async"}:
+            brought |= _requirement_names(importlib.metadata.requires(name) or [])
+        assert third_party <= brought, (path.name, sorted(third_party - brought))
