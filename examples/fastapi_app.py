@@ -65,7 +65,7 @@ class CheckStatus(BaseModel):
             run_id=run.id,
             status=run.status.value,
             finished=run.is_finished,
-            scores=section.scores() if section is not None else None,
+            scores=section.scores if section is not None else None,
             error_code=run.error_code.value if run.error_code is not None else None,
             warnings=list(run.warnings),
         )

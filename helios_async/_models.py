@@ -1,7 +1,8 @@
 """The typed models of the Helios API (helios-api.md §2, §3, §6).
 
 All are ``attrs.frozen`` and keyword-only. Field names are snake_case here and camelCase on
-the wire; the private converter in ``_converter`` maps them, both ways.
+the wire; the private converter in ``_converter`` maps them, both ways. The models that come
+back from the API have ``to_dict()``: the JSON-ready wire form (:class:`_WireForm`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 import attrs
 
@@ -31,6 +32,25 @@ __all__ = [
     "Tag",
     "User",
 ]
+
+
+class _WireForm:
+    """``to_dict()`` for the models the API answers with (a mixin of no state)."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as the API's JSON would carry it, ready for ``json.dumps``.
+
+        camelCase keys as on the wire (``createdAt``, ``mentalStrain``), timestamps as ISO 8601
+        strings, enums as their string values, each score as ``{"value": x}``; fields not set
+        are ``null``. ``raw`` and ``request_id`` are left out (``raw`` is the JSON as
+        received). Reading it back gives an equal model, so it round-trips, and for a
+        complete answer it equals what the API sent, unknown fields aside.
+        """
+        from ._converter import unstructure  # the converter imports the models
+
+        return cast(dict[str, Any], unstructure(self))
 
 
 class _OpenEnum(enum.StrEnum):
@@ -170,7 +190,7 @@ class CreateFields(TypedDict, total=False):
 
 
 @attrs.frozen(kw_only=True)
-class ModelRunCreated:
+class ModelRunCreated(_WireForm):
     """The answer to a create (§2.3): the run's ``id`` and where to PUT the recording.
 
     ``recording_upload_url`` is a presigned URL valid for 1 hour (§4); it is used exactly as
@@ -183,7 +203,7 @@ class ModelRunCreated:
 
 
 @attrs.frozen(kw_only=True)
-class ActivityRunCreated:
+class ActivityRunCreated(_WireForm):
     """The answer to an Activity Plugin create (E3, §2.4, D4).
 
     ``activity_link`` is the page the user performs the activity on; ``raw`` is the payload
@@ -197,7 +217,7 @@ class ActivityRunCreated:
 
 
 @attrs.frozen(kw_only=True)
-class Section:
+class Section(_WireForm):
     """One timed section of a recording's results (§3.3); seconds from the recording's start.
 
     The five bucketed scores (``distress``, ``stress``, ``exhaustion``, ``sleep_propensity``,
@@ -220,8 +240,10 @@ class Section:
     uniform_sleep_propensity: float
     uniform_low_self_esteem: float
 
+    @property
     def scores(self) -> dict[str, float]:
-        """The eleven scores by field name, in the contract's order (§3.3)."""
+        """The eleven scores by field name, in the contract's order (§3.3): a new dict on
+        each read, ``{"mental_strain": 0.42, "distress": 0.33, ...}``."""
         return {name: getattr(self, name) for name in SCORE_NAMES}
 
 
@@ -236,14 +258,14 @@ BUCKETED_SCORES = frozenset(
 
 
 @attrs.frozen(kw_only=True)
-class ModelRunResults:
+class ModelRunResults(_WireForm):
     """A finished run's results: its sections, currently always one (§3.3)."""
 
     sections: tuple[Section, ...]
 
 
 @attrs.frozen(kw_only=True)
-class ModelRun:
+class ModelRun(_WireForm):
     """A model run as GET returns it (E4, §2.5).
 
     Timestamps are timezone-aware (D12). ``warnings`` is empty when the API sent none (D10).
@@ -287,7 +309,7 @@ class ModelRun:
 
 
 @attrs.frozen(kw_only=True)
-class Account:
+class Account(_WireForm):
     """The account behind the API key (E1, §2.2): its opaque ``id`` and enabled ``features``."""
 
     id: str

@@ -168,6 +168,7 @@ def scores_of(run: ModelRun) -> float:
     assert_type(run.raw, Mapping[str, Any])
     assert_type(run.is_finished, bool)
     assert_type(run.succeeded, bool)
+    assert_type(run.to_dict(), dict[str, Any])  # JSON-ready: json.dumps(run.to_dict())
     if run.status is ModelRunStatus.COMPLETE_ERROR and run.error_code is not None:
         assert_type(run.error_code.is_known, bool)
     section = run.section
@@ -176,7 +177,8 @@ def scores_of(run: ModelRun) -> float:
         return 0.0
     assert_type(section.start_secs, float)
     assert_type(section.transcript, str)
-    assert_type(section.scores(), dict[str, float])
+    assert_type(section.scores, dict[str, float])
+    assert_type(section.to_dict(), dict[str, Any])
     return section.stress + section.uniform_stress + section.mental_strain
 
 

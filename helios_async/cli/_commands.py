@@ -259,7 +259,7 @@ def format_run(run: ModelRun) -> str:
             f"\n  Scores for {section.start_secs:.1f}-{section.finish_secs:.1f} s"
             " (bucketed: 0, 0.33, 0.66, 1; continuous: 0 to 1)"
         )
-        for name, value in section.scores().items():
+        for name, value in section.scores.items():
             kind = "bucketed" if name in BUCKETED_SCORES else "continuous"
             bar = "#" * round(value * _BAR) + "." * (_BAR - round(value * _BAR))
             lines.append(f"  {name.replace('_', ' '):<26} {value:5.2f}  {bar}  {kind}")
