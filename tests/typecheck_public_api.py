@@ -78,8 +78,7 @@ def configuration(session: aiohttp.ClientSession) -> HeliosClient:
 
     client = HeliosClient(
         "key",
-        base_url="https://api.thymia.ai",
-        region="ca",
+        region="ca",  # or base_url="https://...", never both (refused)
         session=session,
         timeouts=Timeouts(connect=5.0, read=20.0, upload=120.0),
         retry=RetryPolicy(attempts=5, backoff_initial=0.2, backoff_max=4.0, total_timeout=30.0),
