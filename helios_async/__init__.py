@@ -1,8 +1,10 @@
 """helios_async: the asyncio-native client for thymia's Helios voice-biomarker API.
 
-Everything public is re-exported here; ``helios_async.testing`` holds the local sandbox.
+Everything public is re-exported here, and its classes report ``helios_async`` as their
+module (``_naming``); ``helios_async.testing`` holds the local sandbox.
 """
 
+from . import _naming
 from ._audio import AudioFormat
 from ._client import HeliosClient
 from ._config import Timeouts
@@ -100,3 +102,5 @@ __all__ = [
     "__version__",
     "check_recording",
 ]
+
+_naming.adopt(__name__, globals(), __all__)

@@ -67,7 +67,24 @@ _BODY_EXCERPT = 300
 
 class HeliosError(Exception):
     """Base class of every error helios_async raises on purpose (the tree above; the
-    statuses map per helios-api.md §1.5 and D2). Its message never contains the API key."""
+    statuses map per helios-api.md §1.5 and D2). Its message never contains the API key.
+
+    Errors pickle whole (their message and every attribute), so they cross a process pool.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # By state, not by calling __init__ again: the subclasses take other arguments than
+        # the message Exception keeps in ``args``.
+        return (_rebuild_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild_error(
+    cls: type[HeliosError], args: tuple[Any, ...], state: dict[str, Any]
+) -> HeliosError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidInputError(HeliosError, ValueError):

@@ -199,7 +199,7 @@ def test_a_base_url_with_a_region_is_refused_naming_both(base_url, region, envir
 
 def test_the_client_refuses_a_base_url_with_a_region(monkeypatch):
     monkeypatch.setenv("THYMIA_API_KEY", KEY)
-    with pytest.raises(InvalidInputError, match="base_url.*region"):
+    with pytest.raises(InvalidInputError, match=r"base_url.*region"):
         HeliosClient(base_url="https://sandbox.example", region="us")
 
 

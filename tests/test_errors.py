@@ -326,3 +326,41 @@ def test_deadline_exceeded_error_reports_phase_budget_and_last_status():
     assert "poll phase" in message
     assert "model run r1" in message
     assert "create 0.25 s" in message
+
+
+def test_errors_pickle_whole_with_their_attributes() -> None:
+    """Across a process pool an error keeps its class, message and attributes, whatever
+    arguments its constructor takes."""
+    import pickle
+
+    from helios_async import ErrorCode, InvalidInputError, ModelRunFailedError, RecordingError
+    from helios_async._converter import structure
+    from helios_async._models import ModelRun
+
+    refused = pickle.loads(pickle.dumps(InvalidInputError("language", "must be ll-CC")))
+    assert type(refused) is InvalidInputError
+    assert (refused.field, refused.rule, str(refused)) == (
+        "language",
+        "must be ll-CC",
+        "language: must be ll-CC",
+    )
+    short = RecordingError("recording", "too short", error_code=ErrorCode.ERR_RECORDING_TOO_SHORT)
+    again = pickle.loads(pickle.dumps(short))
+    assert (type(again), again.error_code, str(again)) == (
+        RecordingError,
+        ErrorCode.ERR_RECORDING_TOO_SHORT,
+        str(short),
+    )
+    run = structure(
+        {
+            "id": "ddebd75b-99b3-42b4-ac65-5ce852c688e9",
+            "status": "COMPLETE_ERROR",
+            "errorCode": "ERR_INTERNAL",
+            "errorReason": "boom",
+        },
+        ModelRun,
+    )
+    failed = pickle.loads(pickle.dumps(ModelRunFailedError(run)))
+    assert failed.run == run
+    assert failed.error_code is ErrorCode.ERR_INTERNAL
+    assert str(failed) == str(ModelRunFailedError(run))

@@ -289,3 +289,18 @@ def test_section_scores_is_a_property_of_the_eleven_scores_in_order() -> None:
     assert list(section.scores) == list(SCORE_NAMES)
     section.scores["stress"] = 9.0  # a fresh dict on each read: the model is unchanged
     assert section.scores["stress"] == section.stress
+
+
+def test_models_pickle_round_trip_by_their_public_names(
+    examples: dict[str, dict[str, Any]],
+) -> None:
+    import pickle
+
+    run = structure(examples["run_complete_ok"], ModelRun, request_id="req-1")
+    data = pickle.dumps(run)
+    assert b"helios_async._models" not in data  # found as helios_async.ModelRun
+    again = pickle.loads(data)
+    assert again == run
+    assert again.raw == run.raw
+    assert again.request_id == "req-1"
+    assert pickle.loads(pickle.dumps(ModelRunStatus.RUNNING)) is ModelRunStatus.RUNNING

@@ -78,3 +78,7 @@ __all__ = [
     "chaos_menu",
     "sample_recording",
 ]
+
+from helios_async import _naming
+
+_naming.adopt(__name__, globals(), __all__)
