@@ -72,14 +72,14 @@ class HeliosError(Exception):
     Errors pickle whole (their message and every attribute), so they cross a process pool.
     """
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[object, ...]:
         # By state, not by calling __init__ again: the subclasses take other arguments than
         # the message Exception keeps in ``args``.
         return (_rebuild_error, (type(self), self.args, dict(self.__dict__)))
 
 
 def _rebuild_error(
-    cls: type[HeliosError], args: tuple[Any, ...], state: dict[str, Any]
+    cls: type[HeliosError], args: tuple[object, ...], state: dict[str, object]
 ) -> HeliosError:
     error = cls.__new__(cls)
     error.args = args
