@@ -32,11 +32,14 @@ def adopt(module: str, namespace: Mapping[str, object], names: Iterable[str]) ->
         cls = namespace[name]
         if not isinstance(cls, type) or not cls.__module__.startswith(f"{module}._"):
             continue
-        if attrs.has(cls):
-            attrs.resolve_types(cls)
-        own = inspect.get_annotations(cls)
-        if own:
-            hints = typing.get_type_hints(cls, include_extras=True)
-            cls.__annotations__ = {key: hints[key] for key in own if key in hints}
+        try:
+            if attrs.has(cls):
+                attrs.resolve_types(cls)
+            own = inspect.get_annotations(cls)
+            if own:
+                hints = typing.get_type_hints(cls, include_extras=True)
+                cls.__annotations__ = {key: hints[key] for key in own if key in hints}
+        except NameError:  # a name only imported for type checking: left as it was
+            pass
         DEFINED_IN[cls] = cls.__module__
         cls.__module__ = module
