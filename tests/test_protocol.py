@@ -4,6 +4,7 @@ D13, D14)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 
 import pytest
@@ -26,17 +27,16 @@ from helios_async import (
     UploadURLExpiredError,
     User,
 )
+from helios_async._audio import AudioFormat
+from helios_async._decoding import decode, decode_activity_run, decode_upload, parse_retry_after
 from helios_async._protocol import (
     ApiRequest,
     ApiResponse,
     Endpoints,
     check_model_run_id,
-    check_upload_response,
-    decode,
-    decode_activity_run,
-    parse_retry_after,
     redact_url,
 )
+from helios_async._recording import PreparedRecording, RecordingBody
 
 BASE = "https://api.example"
 RUN_ID = "ddebd75b-99b3-42b4-ac65-5ce852c688e9"
@@ -305,7 +305,47 @@ def test_the_activity_answer_raises_for_error_statuses(endpoints):
         )
 
 
-# --- the upload PUT's answer -------------------------------------------------------------------
+# --- the upload PUT ----------------------------------------------------------------------------
+
+UPLOAD_URL = "https://storage.example/b/r.wav?X-Amz-Signature=s%2Fg&X-Amz-Expires=3600"
+
+
+def a_recording(data: bytes = b"RIFF....WAVE") -> PreparedRecording:
+    return PreparedRecording(
+        format=AudioFormat.WAV,
+        size=len(data),
+        duration=None,
+        name="r",
+        open=lambda: io.BytesIO(data),
+    )
+
+
+def check_upload_response(status, body, headers, *, model_run_id):
+    """Judge a storage answer to a real upload request, as the client does."""
+    request = Endpoints(base_url="https://h", api_key="k", user_agent="ua").upload_recording(
+        UPLOAD_URL, a_recording()
+    )
+    answer = ApiResponse(status=status, headers=CIMultiDict(headers), body=body)
+    decode_upload(answer, request, model_run_id=model_run_id)
+
+
+async def test_the_upload_is_an_api_request_built_like_every_other(endpoints, api_key):
+    """D14: a PUT to the URL verbatim, Content-Type from the format, the exact Content-Length,
+    no API key; its body re-opens the recording from the first byte each time."""
+    request = endpoints.upload_recording(UPLOAD_URL, a_recording(b"RIFF1234WAVE"))
+    assert (request.operation, request.method, request.url) == (
+        "upload_recording",
+        "PUT",
+        UPLOAD_URL,
+    )
+    assert dict(request.headers) == {"Content-Type": "audio/wav", "Content-Length": "12"}
+    assert api_key not in repr(request)
+    assert "s%2Fg" not in repr(request)
+    assert request.idempotent and request.to_storage
+    assert isinstance(request.body, RecordingBody)
+    for _ in range(2):  # every attempt re-reads it all
+        with request.body.open() as chunks:
+            assert b"".join([chunk async for chunk in chunks]) == b"RIFF1234WAVE"
 
 
 @pytest.mark.parametrize("status", [200, 201, 204])

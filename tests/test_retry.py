@@ -25,7 +25,8 @@ from helios_async import (
     UploadError,
     UploadURLExpiredError,
 )
-from helios_async._errors import APIError, error_for_status
+from helios_async._decoding import error_for_status
+from helios_async._errors import APIError
 
 POLICY = RetryPolicy()
 SAMPLES = 2000
