@@ -44,7 +44,11 @@ class PollPolicy:
 
     def delay(self, poll_number: int) -> float:
         """Seconds to wait after poll ``poll_number`` (1-based) before the next."""
-        base = min(self.interval, self.first_interval * self.multiplier ** (poll_number - 1))
+        try:
+            grown = self.first_interval * self.multiplier ** (poll_number - 1)
+        except OverflowError:  # thousands of polls in: long since at the steady interval
+            grown = self.interval
+        base = min(self.interval, grown)
         return base * random.uniform(1.0 - self.jitter, 1.0 + self.jitter)
 
     def controller(

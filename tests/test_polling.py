@@ -147,3 +147,9 @@ async def test_the_before_sleep_hook_sees_each_wait():
         timeout=2, before_sleep=lambda state: waits.append(state.next_action.sleep)
     )(getter)
     assert waits == [0.002, 0.004]
+
+
+def test_the_delay_stays_at_the_interval_however_many_polls_came_before():
+    """A long wait (thousands of polls) keeps the steady interval; the growth never overflows."""
+    policy = PollPolicy(interval=3.0, jitter=0.0)
+    assert policy.delay(100_000) == 3.0
