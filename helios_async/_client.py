@@ -56,8 +56,8 @@ class HeliosClient:
     ``"us"``), ``THYMIA_BASE_URL`` or ``THYMIA_REGION`` (D15). Pass ``session`` to borrow your
     own session: the client then never closes it. Otherwise it owns one with at most
     ``connection_limit`` connections, opened on entry and closed on exit. ``transport``
-    replaces the network altogether (a :class:`~helios_async.Transport`, such as
-    :class:`helios_async.testing.MockTransport`); the client closes it on exit.
+    replaces the network altogether (a ``helios_async.Transport``, such as
+    ``helios_async.testing.MockTransport``); the client closes it on exit.
 
     ``timeouts`` bound each request, ``retry`` governs retrying one request, ``poll`` governs
     waiting for runs; ``legacy_get_path`` reads runs from ``GET /v1/models/{id}`` (D1).

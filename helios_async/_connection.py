@@ -27,11 +27,6 @@ class Connection:
         self._cooldown_until = 0.0  # loop time, seconds
 
     @property
-    def owns_session(self) -> bool:
-        """Whether the client owns what it sends through (False: a borrowed session)."""
-        return not isinstance(self.transport, AiohttpTransport) or self.transport.owns_session
-
-    @property
     def pool_limit(self) -> int:
         """The most requests the transport sends at once (0: no limit known)."""
         return self.transport.pool_limit if isinstance(self.transport, AiohttpTransport) else 0

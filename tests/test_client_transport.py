@@ -15,7 +15,6 @@ from helios_async import (
     ApiRequest,
     ApiResponse,
     BirthSex,
-    DeadlineExceededError,
     HeliosClient,
     Hooks,
     InvalidInputError,
@@ -196,43 +195,6 @@ async def test_the_upload_goes_through_the_same_path_with_exact_headers_and_no_k
         assert "x-api-key" not in request.headers
         assert request.body == data
     assert progress[-1] == (len(data), len(data))
-
-
-async def test_a_deadline_that_runs_out_between_upload_and_poll_is_a_deadline_error():
-    """One deadline, one clock: time running out after the upload ends the check with
-    DeadlineExceededError in the poll phase, naming the run (it used to come out as
-    InvalidInputError "got 0.0")."""
-    from helios_async.testing import sample_recording
-
-    loop = asyncio.get_running_loop()
-    real_time = loop.time
-    skipped = 0.0
-
-    def handler(request: ApiRequest) -> ApiResponse:
-        nonlocal skipped
-        if request.operation == "create_model_run":
-            return mock_response(json={"id": RUN_ID, "recordingUploadUrl": UPLOAD_URL})
-        if request.operation == "upload_recording":
-            skipped = 60.0  # the upload took a minute of the 30 s deadline
-            return mock_response(200)
-        return mock_response(json=RUNNING)
-
-    client, transport = client_on(handler)
-    loop.time = lambda: real_time() + skipped  # type: ignore[method-assign]
-    try:
-        async with client:
-            with pytest.raises(DeadlineExceededError) as caught:
-                await client.run_wellness_check(
-                    sample_recording(), user=user(), language="en-GB", deadline=30
-                )
-    finally:
-        del loop.time  # back to the class's method
-    error = caught.value
-    assert not isinstance(error, InvalidInputError)
-    assert error.phase == "poll"
-    assert error.model_run_id == RUN_ID
-    assert error.timeout == 30
-    assert [r.operation for r in transport.requests] == ["create_model_run", "upload_recording"]
 
 
 async def test_polling_pauses_are_slept_by_the_poll_policy():
