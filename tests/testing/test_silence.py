@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 import struct
 import wave
-from pathlib import Path
 
 import pytest
+from recordings import recording
 
 from helios_async.testing._silence import is_digital_silence
 
@@ -31,15 +31,15 @@ def _float_wav(values: list[float], rate: int = 8000) -> bytes:
     return b"RIFF" + struct.pack("<I", 4 + len(chunks) + len(data)) + b"WAVE" + chunks + data
 
 
-def test_silence_of_the_shared_recordings(audio_dir: Path) -> None:
+def test_silence_of_the_shared_recordings() -> None:
     """silence-15s.wav is digital silence; the speech samples are not; non-WAV is None."""
-    with (audio_dir / "silence-15s.wav").open("rb") as stream:
+    with recording("silence-15s.wav").open("rb") as stream:
         assert is_digital_silence(stream) is True
-    with (audio_dir / "speech-en.wav").open("rb") as stream:
+    with recording("speech-en.wav").open("rb") as stream:
         assert is_digital_silence(stream) is False
-    with (audio_dir / "short.wav").open("rb") as stream:
+    with recording("short.wav").open("rb") as stream:
         assert is_digital_silence(stream) is False
-    with (audio_dir / "speech-en.flac").open("rb") as stream:
+    with recording("speech-en.flac").open("rb") as stream:
         assert is_digital_silence(stream) is None
 
 
@@ -69,8 +69,8 @@ def test_silence_for_float_wav() -> None:
     assert is_digital_silence(io.BytesIO(_float_wav([0.0, 0.5]))) is False
 
 
-def test_silence_restores_position_and_rejects_garbage(audio_dir: Path) -> None:
-    stream = io.BytesIO((audio_dir / "silence-15s.wav").read_bytes())
+def test_silence_restores_position_and_rejects_garbage() -> None:
+    stream = io.BytesIO(recording("silence-15s.wav").read_bytes())
     stream.seek(99)
     assert is_digital_silence(stream) is True
     assert stream.tell() == 99
