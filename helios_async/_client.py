@@ -23,6 +23,7 @@ from ._fanout import (
     WellnessChecks,
     WellnessJob,
     check_concurrency,
+    job_runner,
 )
 from ._hooks import Hooks
 from ._models import (
@@ -43,7 +44,7 @@ from ._retry import RetryPolicy
 from ._sending import Sender
 from ._transport import AiohttpTransport, Transport
 from ._validation import check_seconds
-from ._workflow import job_runner, run_check
+from ._workflow import run_check
 
 logger = logging.getLogger("helios_async")
 

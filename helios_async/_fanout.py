@@ -5,8 +5,8 @@ and the job and outcome models; ``_runner.run_bounded`` drives the tasks. At mos
 ``concurrency`` checks run at a time; a job is taken from the caller's iterable only when a
 slot frees, so memory stays flat however many jobs there are. Each check is the whole flow of
 ``run_wellness_check`` (helios-api.md §2.3 to §5); rate limits are shared client-wide through
-the connection's cool-down (D13), so one ``Retry-After`` pauses every task. Each job is run
-by the check function the client hands in; nothing here knows the client.
+the connection's cool-down (D13), so one ``Retry-After`` pauses every task. Each job is one
+``_workflow`` check on the operations the client hands in; nothing here knows the client.
 """
 
 from __future__ import annotations
@@ -28,20 +28,20 @@ from ._errors import (
     ModelRunFailedError,
     RecordingError,
 )
-from ._models import ModelRun, ModelRunCreated, TagsInput, User
+from ._models import ModelRun, ModelRunCreated, ModelRunRequest, TagsInput, User
 from ._recording import RecordingSource
 from ._runner import run_bounded
 from ._validation import check_seconds
+from ._workflow import CheckOperations, run_check
 
 __all__ = ["WellnessChecks", "WellnessJob", "WellnessOutcome"]
 
 DEFAULT_CONCURRENCY = 10
 
 OnJobCreated = Callable[["WellnessJob", ModelRunCreated], Awaitable[None] | None]
-RunJob = Callable[
-    ["WellnessJob", Callable[[ModelRunCreated], Awaitable[None]]], Awaitable[ModelRun]
-]
-"""Runs one job's whole check, calling back with each run it creates (the client's)."""
+OnRunCreated = Callable[[ModelRunCreated], Awaitable[None]]
+RunJob = Callable[["WellnessJob", OnRunCreated], Awaitable[ModelRun]]
+"""Runs one job's whole check, calling back with each run it creates (see job_runner)."""
 
 
 def _check_deadline(value: object) -> float | None:
@@ -87,6 +87,28 @@ class WellnessJob:
             "delete_data": self.delete_data,
             "data_to_delete": self.data_to_delete,
         }
+
+
+def job_runner(operations: CheckOperations, *, poll_timeout: float) -> RunJob:
+    """What the fan-out runs per job: that job's whole check on ``operations``.
+
+    A job's fields are checked here, inside its check, so a bad one ends as that job's
+    outcome; its ``deadline`` was checked when the job was made.
+    """
+
+    async def run_job(job: WellnessJob, on_created: OnRunCreated) -> ModelRun:
+        body = ModelRunRequest(user=job.user, language=job.language, **job.create_fields())
+        return await run_check(
+            operations,
+            job.recording,
+            body,
+            deadline=job.deadline,
+            poll_timeout=poll_timeout,
+            on_created=on_created,
+            check_duration=job.check_duration,
+        )
+
+    return run_job
 
 
 @attrs.frozen(kw_only=True)

@@ -21,7 +21,6 @@ from ._errors import (
     ModelRunFailedError,
     UploadURLExpiredError,
 )
-from ._fanout import RunJob, WellnessJob
 from ._models import ModelRun, ModelRunCreated, ModelRunRequest, ModelRunStatus
 from ._recording import PreparedRecording, RecordingSource, prepare_recording
 
@@ -79,30 +78,6 @@ async def run_check(
         on_created=on_created,
     )
     return await check.run(expired_url_restarts=expired_url_restarts)
-
-
-def job_runner(operations: CheckOperations, *, poll_timeout: float) -> RunJob:
-    """What the fan-out runs per job: that job's whole check on ``operations``.
-
-    A job's fields are checked here, inside its check, so a bad one ends as that job's
-    outcome; its ``deadline`` was checked when the job was made.
-    """
-
-    async def run_job(
-        job: WellnessJob, on_created: Callable[[ModelRunCreated], Awaitable[None]]
-    ) -> ModelRun:
-        body = ModelRunRequest(user=job.user, language=job.language, **job.create_fields())
-        return await run_check(
-            operations,
-            job.recording,
-            body,
-            deadline=job.deadline,
-            poll_timeout=poll_timeout,
-            on_created=on_created,
-            check_duration=job.check_duration,
-        )
-
-    return run_job
 
 
 class WellnessCheck:
