@@ -1,8 +1,8 @@
 """The client's calls, one method each: build the request, send it, decode the answer.
 
 :class:`Operations` is what the layers above receive (the workflow, the fan-out and the
-client's own methods): nothing there reaches into the client. Each method takes values already
-checked where the user gave them and never re-validates them.
+client's own methods): nothing there reaches into the client. Deadlines and timeouts arrive
+already checked where the user gave them, and are never checked again here.
 """
 
 from __future__ import annotations
