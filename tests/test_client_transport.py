@@ -133,35 +133,39 @@ async def test_retry_after_is_waited_exactly_and_one_over_the_cap_is_raised_at_o
 
 async def test_a_429_pauses_every_request_of_the_client_for_its_retry_after():
     """D13: one rate limit pauses all tasks sharing the client (the cool-down), instead of each
-    hammering on; the pause is slept by the injected sleep."""
+    hammering on; the pause is slept by the injected sleep, in the task that waits."""
     limited = asyncio.Event()
-    answers = {
-        "get_account": iter([mock_response(429, headers={"Retry-After": "30"})]),
-    }
+    log: list[tuple[asyncio.Task[Any] | None, str, float]] = []
+
+    async def sleep(seconds: float) -> None:
+        log.append((asyncio.current_task(), "sleep", seconds))
+        await asyncio.sleep(0)
 
     def handler(request: ApiRequest) -> ApiResponse:
+        log.append((asyncio.current_task(), request.operation, 0.0))
         if request.operation == "get_account" and not limited.is_set():
             limited.set()
-            return next(answers["get_account"])
+            return mock_response(429, headers={"Retry-After": "30"})
         if request.operation == "get_account":
             return mock_response(json=ACCOUNT)
         return mock_response(json=RUNNING)
 
-    sleeps = Sleeps()
-    client, transport = client_on(handler, sleeps)
+    client = HeliosClient(
+        API_KEY,
+        base_url=BASE_URL,
+        transport=MockTransport(handler),
+        retry=RetryPolicy(sleep=sleep),
+    )
     async with client:
         account = asyncio.ensure_future(client.get_account())
         await limited.wait()
-        await client.get_model_run(RUN_ID)
+        await client.get_model_run(RUN_ID)  # another task's request, after the 429
         await account
-    # The model-run GET waited out the cool-down; so did the retry of the account GET.
-    assert sleeps.waits, "the cool-down was slept"
-    assert all(29.0 <= wait <= 30.0 for wait in sleeps.waits)
-    assert [r.operation for r in transport.requests] == [
-        "get_account",
-        "get_model_run",
-        "get_account",
-    ] or [r.operation for r in transport.requests] == [
+    me = asyncio.current_task()
+    mine = [(op, secs) for task, op, secs in log if task is me]
+    assert mine[-1][0] == "get_model_run"
+    assert mine[0][0] == "sleep" and 29.0 <= mine[0][1] <= 30.0  # waited before sending
+    assert sorted(op for _, op, _ in log if op != "sleep") == [
         "get_account",
         "get_account",
         "get_model_run",
