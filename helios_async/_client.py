@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
-import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Self, Unpack
@@ -46,11 +45,9 @@ from ._transport import AiohttpTransport, Transport
 from ._validation import check_seconds
 from ._workflow import run_check
 
-logger = logging.getLogger("helios_async")
-
 
 class HeliosClient:
-    """An asyncio client of the Helios API, on one ``aiohttp.ClientSession``.
+    """An asyncio client of the Helios API, on one ``aiohttp.ClientSession`` by default.
 
     Use it as ``async with HeliosClient() as client:``. The key comes from ``api_key`` or
     ``THYMIA_API_KEY``; the host from ``base_url``, ``region`` (``"default"``, ``"ca"``,
@@ -98,10 +95,9 @@ class HeliosClient:
             user_agent=user_agent(user_agent_suffix),
             legacy_get_path=legacy_get_path,
         )
-        self._connection = Connection(
-            transport or AiohttpTransport(session, connection_limit=connection_limit),
-            needs_open=session is None,
-        )
+        if transport is None:
+            transport = AiohttpTransport(session, connection_limit=connection_limit)
+        self._connection = Connection(transport, needs_open=session is None)
         sender = Sender(
             connection=self._connection,
             timeouts=timeouts or Timeouts(),
