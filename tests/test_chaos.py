@@ -358,7 +358,8 @@ async def test_a_never_finishing_run_ends_in_the_poll_phase_with_its_id(
     assert outcome.phase == "poll"
     assert outcome.model_run_id == sandbox.run_ids("stuck")[0]
     assert set(outcome.phase_seconds) == {"create", "upload", "poll"}
-    assert sum(outcome.phase_seconds.values()) == pytest.approx(DEADLINE, abs=0.3)
+    # The whole deadline was spent (the poll gives up once its next pause would cross it).
+    assert sum(outcome.phase_seconds.values()) >= DEADLINE - 2 * POLL.interval
     assert outcome.last_run is None or outcome.last_run.status is ModelRunStatus.RUNNING
 
 
