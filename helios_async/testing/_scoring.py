@@ -12,14 +12,9 @@ import typing
 
 import attrs
 
-from helios_async._audio import (
-    SNIFF_BYTES,
-    AudioFormat,
-    is_digital_silence,
-    probe_duration,
-    sniff_format,
-)
+from helios_async._audio import SNIFF_BYTES, AudioFormat, probe_duration, sniff_format
 from helios_async._truncation import find_truncation
+from helios_async.testing._silence import is_digital_silence
 
 __all__ = [
     "BUCKET_VALUES",
