@@ -13,6 +13,9 @@ stdout gets three lines, at once (a script can read them)::
 stderr gets one line per request once answered: the time (UTC), the host (``api`` or
 ``storage``), the method, the path without its query (so never a URL signature), the status
 (``-`` if unanswered) and the fault injected, if any. Never a header, a body or a key.
+
+Memory stays flat over a long life but for the runs, kept as the API keeps them (well under
+a kilobyte each; uploads are analysed and dropped, requests are not kept).
 """
 
 from __future__ import annotations
