@@ -197,14 +197,22 @@ def print_summary(stream: TextIO, stats: BatchStats, *, manifest: str, output: s
     # and wrapped to it, which off a terminal leaves trailing spaces and broken paths.
     console.print(f"helios-async batch: {manifest} -> {output}", markup=False, soft_wrap=True)
     console.print(table)
+    # Sentences are one line each, as written (soft_wrap): no padding, no broken run ids.
     if stats.repaired:
-        console.print(f"Removed a partial last line ({stats.repaired} bytes) from {output}.")
+        console.print(
+            f"Removed a partial last line ({stats.repaired} bytes) from {output}.",
+            markup=False,
+            soft_wrap=True,
+        )
     if stats.stopped:
-        console.print(f"Stopped early ({stats.stopped}); rerun with --resume to finish.")
+        console.print(
+            f"Stopped early ({stats.stopped}); rerun with --resume to finish.", soft_wrap=True
+        )
     if stats.abandoned:
         console.print(
             f"{len(stats.abandoned)} check(s) were cancelled in flight; their runs were "
             "created and are not in the output (resuming creates new ones): "
             + ", ".join(stats.abandoned),
             markup=False,
+            soft_wrap=True,
         )
