@@ -90,7 +90,7 @@ def add_check_options(parser: argparse.ArgumentParser, *, per: str) -> None:
         "--no-preflight",
         dest="check_duration",
         action="store_false",
-        help="skip the local duration check and let the API judge the recording",
+        help="skip the local duration and truncation checks; let the API judge the recording",
     )
 
 
@@ -117,7 +117,7 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
             help=f"local {name} time, naive ISO such as 2026-03-26T09:30:00",
         )
     fields.add_argument(
-        "--delete-data", action="store_true", help="ask the API to delete the data afterwards"
+        "--delete-data", action="store_true", help="delete the run's data 12 h after it completes"
     )
     fields.add_argument(
         "--data-to-delete",
