@@ -1,4 +1,4 @@
-"""Waiting for a model run to finish (helios-api.md §5: poll about every 3 s), with tenacity."""
+"""Waiting for a model run to finish (thymia asks for a poll about every 3 s), with tenacity."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ __all__ = ["PollPolicy"]
 
 @attrs.frozen(kw_only=True)
 class PollPolicy:
-    """How the client polls a model run until it finishes (§5, D11).
+    """How the client polls a model run until it finishes.
 
     The first wait is ``first_interval`` seconds; each next one is ``multiplier`` times longer
     up to the steady ``interval`` (the documented 3 s), each scaled by a random factor in
@@ -29,15 +29,23 @@ class PollPolicy:
     Raises:
         ValueError: an interval or ``timeout`` not positive, ``multiplier`` below 1, or
             ``jitter`` outside ``[0, 1)``.
+
+    See https://helios-async.readthedocs.io/helios/#polling and
+    https://helios-async.readthedocs.io/helios/#unknown-values
     """
 
     interval: float = attrs.field(default=3.0, validator=attrs.validators.gt(0))
+    """The steady wait between polls, in seconds (thymia recommends 3)."""
     first_interval: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    """The wait after the first poll, in seconds (the first poll comes at once)."""
     multiplier: float = attrs.field(default=1.5, validator=attrs.validators.ge(1))
+    """How much longer each wait is than the one before, up to ``interval``."""
     jitter: float = attrs.field(
         default=0.1, validator=[attrs.validators.ge(0), attrs.validators.lt(1)]
     )
+    """Each wait is scaled by a random factor in ``[1 - jitter, 1 + jitter]``."""
     timeout: float = attrs.field(default=600.0, validator=attrs.validators.gt(0))
+    """The default deadline of one ``wait_for_model_run``, in seconds, requests included."""
 
     def delay(self, poll_number: int) -> float:
         """Seconds to wait after poll ``poll_number`` (1-based) before the next."""
@@ -76,7 +84,7 @@ async def wait_until_finished(
     timeout: float,
     model_run_id: str,
 ) -> ModelRun:
-    """Call ``look`` until the run it returns is finished (D11), within ``timeout`` seconds.
+    """Call ``look`` until the run it returns is finished, within ``timeout`` seconds.
 
     A run is often finished at the first look; only one that is not gets a poll controller,
     whose first attempt replays that look.
