@@ -10,7 +10,7 @@ Fixtures (all function-scoped):
 * ``helios_client``: an open :class:`~helios_async.HeliosClient` bound to that sandbox, with
   :data:`FAST_POLL` and :data:`FAST_RETRY` so tests do not wait seconds between polls.
 * ``helios_env``: sets ``THYMIA_BASE_URL`` and ``THYMIA_API_KEY`` to the sandbox's (and
-  removes ``THYMIA_REGION``), so code that builds its own ``HeliosClient()`` reaches it (D15).
+  removes ``THYMIA_REGION``), so code that builds its own ``HeliosClient()`` reaches it.
 * ``helios_sample_recording``: the path of the shipped 18.4 s Ogg sample recording.
 
 Configuration: ``--helios-processing-delay=SECONDS`` (or the ini option
@@ -43,7 +43,7 @@ __all__ = [
 
 FAST_POLL = PollPolicy(first_interval=0.01, interval=0.05, timeout=30.0)
 """The poll policy of ``helios_client``: the second poll after 10 ms, then about every
-50 ms, 30 s at most per wait (the real API asks for 3 s, helios-api.md §5)."""
+50 ms, 30 s at most per wait (the real API asks for 3 s)."""
 
 FAST_RETRY = RetryPolicy(attempts=3, backoff_initial=0.01, backoff_max=0.05, total_timeout=10.0)
 """The retry policy of ``helios_client``: 3 attempts, waits of at most 50 ms, 10 s in all."""
@@ -147,7 +147,7 @@ async def helios_client(helios_sandbox: Sandbox) -> AsyncIterator[HeliosClient]:
 
 @pytest.fixture
 def helios_env(helios_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    """Point the D15 environment variables at ``helios_sandbox`` for this test, and return it.
+    """Point the ``THYMIA_*`` variables at ``helios_sandbox`` for this test, and return it.
 
     Sets ``THYMIA_BASE_URL`` and ``THYMIA_API_KEY``, removes ``THYMIA_REGION``; everything is
     restored after the test.
