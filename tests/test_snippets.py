@@ -49,8 +49,7 @@ from sybil import Document, Example, Sybil
 from sybil.parsers.markdown import CodeBlockParser, SkipParser
 
 from helios_async import HeliosClient, User
-from helios_async.testing import Sandbox, sample_recording
-from helios_async.testing._pytest_plugin import FAST_POLL, FAST_RETRY
+from helios_async.testing import FAST_POLL, FAST_RETRY, Sandbox, sample_recording
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
