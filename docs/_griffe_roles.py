@@ -11,7 +11,8 @@
 * the fields of an attrs class, which ``griffe_fieldz`` lists after this extension has run,
   are titled "Fields", come before the other sections, keep the docstring written under each
   field, and show a factory default as the value it makes;
-* an enum's members are listed in a "Members" table, with the docstring under each.
+* an enum's members are listed in a "Members" table, with the docstring under each, and a
+  private base class is not shown.
 
 Loaded by ``mkdocs.yml`` (``plugins.mkdocstrings...extensions``, before ``griffe_fieldz``);
 excluded from the site.
@@ -143,6 +144,8 @@ class SphinxRolesToMarkdown(griffe.Extension):
         runtime = _runtime(cls)
         if isinstance(runtime, type) and issubclass(runtime, enum.Enum):
             self._list_members(cls, runtime)
+            # A private base (``_OpenEnum``) means nothing to a reader: show only public ones.
+            cls.bases = [base for base in cls.bases if not str(base).split(".")[-1].startswith("_")]
         elif isinstance(runtime, type) and attrs.has(runtime):
             self._lay_out_fields(cls, runtime)
 
