@@ -100,7 +100,7 @@ class ErrorStatus(Fault):
     502/503/504 ``{"message": ...}``), the storage host in S3 XML (503 ``SlowDown``). With
     ``after_handler`` the request is handled first (a create makes its run, an upload is
     stored) and only the answer is replaced: the "acted, then failed" case a client must
-    never retry blindly (docs/helios.md#retries-and-idempotency).
+    never retry blindly (see https://helios-async.readthedocs.io/helios/#retries-and-idempotency).
     """
 
     status: int = attrs.field(default=503, validator=_error_status)
