@@ -6,12 +6,14 @@
   and inline code otherwise;
 * a paragraph ending in ``::`` followed by an indented block becomes a fenced code block;
 * a full link to a section of the docs site (``site_url`` of ``mkdocs.yml`` followed by
-  ``page/#anchor``, readable in ``help()``) becomes a link to that heading on this site,
-  titled by the heading, so ``mkdocs build --strict`` fails on an anchor that does not exist;
+  ``page/#anchor``, readable in ``help()``), or ``docs/helios.md#anchor`` as comments write
+  it, becomes a link to that heading on this site, titled by the heading, so
+  ``mkdocs build --strict`` fails on an anchor that does not exist;
 * the fields of an attrs class, which ``griffe_fieldz`` lists after this extension has run,
   are titled "Fields", come before the other sections, keep the docstring written under each
   field, and show a factory default as the value it makes;
-* an enum's members are listed in a "Members" table, with the docstring under each.
+* an enum's members are listed in a "Members" table, with the docstring under each, and a
+  private base class is not shown.
 
 Loaded by ``mkdocs.yml`` (``plugins.mkdocstrings...extensions``, before ``griffe_fieldz``);
 excluded from the site.
@@ -40,7 +42,7 @@ def _site_url() -> str:
 
 
 SITE_URL = _site_url()
-SITE_LINK = re.compile(re.escape(SITE_URL) + r"[\w/-]*?/?#([\w-]+)")
+SITE_LINK = re.compile(re.escape(SITE_URL) + r"[\w/-]*?/?#([\w-]+)|docs/helios\.md#([\w-]+)")
 
 
 def _heading_titles() -> dict[str, str]:
@@ -63,7 +65,7 @@ def _role(match: re.Match[str]) -> str:
 
 
 def _site_link(match: re.Match[str]) -> str:
-    anchor = match.group(1)
+    anchor = match.group(1) or match.group(2)
     return f"[{TITLES.get(anchor, anchor)}][{anchor}]"
 
 
@@ -143,6 +145,8 @@ class SphinxRolesToMarkdown(griffe.Extension):
         runtime = _runtime(cls)
         if isinstance(runtime, type) and issubclass(runtime, enum.Enum):
             self._list_members(cls, runtime)
+            # A private base (``_OpenEnum``) means nothing to a reader: show only public ones.
+            cls.bases = [base for base in cls.bases if not str(base).split(".")[-1].startswith("_")]
         elif isinstance(runtime, type) and attrs.has(runtime):
             self._lay_out_fields(cls, runtime)
 
