@@ -4,8 +4,8 @@
 and the job and outcome models; ``_runner.run_bounded`` drives the tasks. At most
 ``concurrency`` checks run at a time; a job is taken from the caller's iterable only when a
 slot frees, so memory stays flat however many jobs there are. Each check is the whole flow of
-``run_wellness_check`` (helios-api.md §2.3 to §5); rate limits are shared client-wide through
-the connection's cool-down (D13), so one ``Retry-After`` pauses every task. Each job is one
+``run_wellness_check`` (docs/helios.md#the-flow); rate limits are shared client-wide through
+the connection's cool-down, so one ``Retry-After`` pauses every task. Each job is one
 ``_workflow`` check on the operations the client hands in; nothing here knows the client.
 """
 
@@ -53,10 +53,10 @@ class WellnessJob:
     """One wellness check to run among many (the arguments of ``run_wellness_check``).
 
     ``recording`` is a path, bytes or a seekable binary file; ``user`` and ``language`` are
-    required; the optional create fields are those of ``create_model_run`` (§6). ``key`` is
+    required; the optional create fields are those of ``create_model_run``. ``key`` is
     yours and opaque (a row number, a database id, any object): it comes back on the outcome
     so you can match it to its input. ``deadline`` (seconds) bounds this one check;
-    ``check_duration=False`` skips the local length check (D9).
+    ``check_duration=False`` skips the local length check.
 
     Nothing is validated here: a job whose fields break a rule ends as an outcome carrying
     an :class:`~helios_async.InvalidInputError`, without stopping the other jobs.

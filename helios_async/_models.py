@@ -160,7 +160,7 @@ class Tag:
 
 TagsInput = Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None
 """What ``tags`` may be given as: a mapping ``{name: value}``, or a sequence of
-:class:`Tag` or ``(name, value)`` pairs (D7); None for no tags."""
+:class:`Tag` or ``(name, value)`` pairs; None for no tags."""
 
 
 @attrs.frozen(kw_only=True)

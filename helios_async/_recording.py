@@ -50,7 +50,7 @@ class PreparedRecording:
 
 @attrs.frozen(kw_only=True)
 class RecordingBody:
-    """The body of an upload PUT: a checked recording, re-opened for every attempt (D14).
+    """The body of an upload PUT: a checked recording, re-opened for every attempt.
 
     ``size`` is the exact ``Content-Length`` in bytes. ``open()`` is a context manager giving
     the recording's bytes as an async iterator of chunks of at most 256 KiB, from its first
