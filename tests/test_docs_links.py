@@ -65,3 +65,22 @@ def test_the_code_links_to_the_helios_api_page() -> None:
     package = [*(ROOT / "helios_async").rglob("*.py")]
     assert sum(len(_links(p.read_text(encoding="utf-8"))) for p in package) >= 30
     assert len(_anchors()) >= 30
+
+
+def test_every_public_name_has_a_place_in_the_reference() -> None:
+    """Each name of ``helios_async.__all__`` and ``helios_async.testing.__all__`` is rendered by
+    a ``::: name`` directive of ``docs/reference/``, so the reference misses nothing public."""
+    import helios_async
+    import helios_async.testing
+
+    reference = "\n".join(
+        page.read_text(encoding="utf-8") for page in (ROOT / "docs" / "reference").glob("*.md")
+    )
+    rendered = set(re.findall(r"^::: (\S+)", reference, re.MULTILINE))
+    public = [
+        f"{module.__name__}.{name}"
+        for module in (helios_async, helios_async.testing)
+        for name in module.__all__
+        if not name.startswith("__")
+    ]
+    assert sorted(set(public) - rendered) == []
