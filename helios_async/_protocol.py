@@ -32,23 +32,27 @@ UPLOAD = "upload_recording"
 class ApiRequest:
     """One HTTP request, ready to send: to the API, or the recording upload to storage.
 
-    ``operation`` names the call (``"get_model_run"``, ``"upload_recording"``, ...). ``url``
-    is sent verbatim, never re-quoted. ``body`` is None, the bytes of a JSON body, or a
-    :class:`RecordingBody` a transport re-opens and streams on every attempt. ``idempotent``
-    says whether sending it twice is harmless (docs/helios.md#retries-and-idempotency);
-    ``to_storage`` marks the presigned PUT,
-    which goes to object storage rather than the API (no key, its own time limit, its 429s
-    pause nobody else). Headers may carry the key, and the URL a presigned signature, so
-    neither is in the repr.
+    Headers may carry the key, and the URL a presigned signature, so neither is in the repr.
+
+    See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
     """
 
     operation: str
+    """The client method it belongs to (``"get_model_run"``, ``"upload_recording"``, ...)."""
     method: str
+    """The HTTP method."""
     url: str = attrs.field(repr=False)
+    """The full URL, sent verbatim, never re-quoted."""
     headers: Mapping[str, str] = attrs.field(repr=False)
+    """The request headers (the API key among them, for the API)."""
     body: bytes | RecordingBody | None = attrs.field(default=None, repr=False)
+    """None, the bytes of a JSON body, or a :class:`RecordingBody` a transport re-opens and
+    streams on every attempt."""
     idempotent: bool = True
+    """Whether sending it twice is harmless (False for the creates)."""
     to_storage: bool = False
+    """True for the presigned PUT, which goes to object storage rather than the API: no key,
+    its own time limit, and its 429s pause nobody else."""
 
 
 @attrs.frozen(kw_only=True)
@@ -60,8 +64,11 @@ class ApiResponse:
     """
 
     status: int
+    """The HTTP status."""
     headers: Mapping[str, str] = attrs.field(repr=False)
+    """The response headers, looked up case-insensitively."""
     body: bytes = attrs.field(repr=False)
+    """The whole body."""
 
 
 @attrs.frozen(kw_only=True)

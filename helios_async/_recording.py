@@ -58,7 +58,9 @@ class RecordingBody:
     """
 
     recording: PreparedRecording
+    """The checked recording: its format, size and how to open it."""
     on_chunk: Callable[[int], None] | None = attrs.field(default=None, eq=False)
+    """Called with each chunk's size in bytes as it is read (for progress hooks)."""
 
     @property
     def size(self) -> int:

@@ -7,10 +7,18 @@ same links where the docs render them; this test also covers comments and the RE
 
 from __future__ import annotations
 
+import ast
+import inspect
+import itertools
 import re
+import textwrap
 from pathlib import Path
 
+import attrs
 import pytest
+
+import helios_async
+import helios_async.testing
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "helios.md"
@@ -70,9 +78,6 @@ def test_the_code_links_to_the_helios_api_page() -> None:
 def test_every_public_name_has_a_place_in_the_reference() -> None:
     """Each name of ``helios_async.__all__`` and ``helios_async.testing.__all__`` is rendered by
     a ``::: name`` directive of ``docs/reference/``, so the reference misses nothing public."""
-    import helios_async
-    import helios_async.testing
-
     reference = "\n".join(
         page.read_text(encoding="utf-8") for page in (ROOT / "docs" / "reference").glob("*.md")
     )
@@ -84,3 +89,33 @@ def test_every_public_name_has_a_place_in_the_reference() -> None:
         if not name.startswith("__")
     ]
     assert sorted(set(public) - rendered) == []
+
+
+def _documented_fields(cls: type) -> set[str]:
+    """The fields of ``cls`` followed by a docstring in its source."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    node = tree.body[0]
+    assert isinstance(node, ast.ClassDef)
+    body = node.body
+    return {
+        statement.target.id
+        for statement, following in itertools.pairwise(body)
+        if isinstance(statement, ast.AnnAssign)
+        and isinstance(statement.target, ast.Name)
+        and isinstance(following, ast.Expr)
+        and isinstance(following.value, ast.Constant)
+        and isinstance(following.value.value, str)
+    }
+
+
+def test_every_field_of_a_public_attrs_class_has_a_docstring() -> None:
+    """The reference lists each field with its type, default and the docstring under it."""
+    undocumented = [
+        f"{name}.{field.name}"
+        for module in (helios_async, helios_async.testing)
+        for name in module.__all__
+        if isinstance(cls := getattr(module, name), type) and attrs.has(cls)
+        for field in attrs.fields(cls)
+        if field.name not in _documented_fields(cls)
+    ]
+    assert undocumented == []
