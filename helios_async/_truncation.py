@@ -1,4 +1,6 @@
-"""Whether a recording's data ends long before the duration its header declares (D9).
+"""Whether a recording's data ends long before the duration its header declares.
+
+See https://helios-async.readthedocs.io/helios/#recording-limits for the limits it serves.
 
 A header's duration says what the file *should* hold; a copy cut short (an interrupted
 download, a partial upload, ``head -c``) keeps its header and loses its audio. Pre-flight
@@ -43,7 +45,7 @@ __all__ = ["PRESENT_FRACTION", "Truncation", "find_truncation"]
 
 PRESENT_FRACTION: typing.Final[float] = 0.75
 """A recording whose data holds less than this share of its declared duration is truncated."""
-_MIN_SECONDS: typing.Final[float] = 10.0  # as in _recording (§4, D9)
+_MIN_SECONDS: typing.Final[float] = 10.0  # as in _recording (docs/helios.md#recording-limits)
 _TAIL_BYTES: typing.Final[int] = 128 * 1024
 
 

@@ -1,7 +1,7 @@
 """``batch --format csv``: the output as one flat CSV row per check, beside JSON Lines.
 
 The header is ``line,row_hash``, the manifest's columns as it names them, then
-``model_run_id,status``, the eleven scores by their snake_case names (§3.3 order), and
+``model_run_id,status``, the eleven scores by their snake_case names (in the API's order), and
 ``error_type,error_code,error_message``. Empty cells stand for null. A manifest column named
 like one of the output's own gets the prefix ``row_``. Each record is one physical line
 (``\\r\\n`` ends it): a line break inside a cell is written as a space, so a reader, and
