@@ -129,3 +129,22 @@ async def test_a_port_in_use_is_one_line_and_exit_1() -> None:
     assert out == b""
     assert len(err.decode().splitlines()) == 1
     assert b"cannot start the sandbox" in err
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/guides/testing.md"])
+def test_the_docker_compose_example_runs_a_command_the_parser_takes(page: str) -> None:
+    """The documented service's command is one this program accepts, with the flags meant."""
+    import re
+    import shlex
+
+    from helios_async.cli._commands import build_parser
+
+    text = (REPO / page).read_text(encoding="utf-8")
+    compose = re.search(r"```yaml\n(.*?)```", text, re.DOTALL)
+    assert compose is not None
+    command = re.search(r'helios-async (sandbox [^"\n]*)', compose.group(1))
+    assert command is not None
+    args = build_parser().parse_args(shlex.split(command.group(1)))
+    assert (args.host, args.port, args.public_host) == ("0.0.0.0", 8080, "helios")
+    assert f"THYMIA_API_KEY: {args.api_key}" in compose.group(1)
+    assert f"THYMIA_BASE_URL: http://{args.public_host}:{args.port}" in compose.group(1)
