@@ -1,6 +1,7 @@
 """helios_async: the asyncio-native client for thymia's Helios voice-biomarker API.
 
 Everything public is re-exported here; ``helios_async.testing`` holds the local sandbox.
+``HELIOS_LOG=debug`` (or ``info``) in the environment logs to stderr from import on.
 """
 
 from ._audio import AudioFormat
@@ -48,6 +49,7 @@ from ._models import (
 from ._polling import PollPolicy
 from ._recording import RecordingInfo, check_recording
 from ._retry import RetryPolicy
+from ._telemetry import Telemetry
 from ._version import __version__
 
 __all__ = [
@@ -88,6 +90,7 @@ __all__ = [
     "RetryPolicy",
     "Section",
     "Tag",
+    "Telemetry",
     "Timeouts",
     "TransientAPIError",
     "TransportError",
@@ -100,3 +103,7 @@ __all__ = [
     "__version__",
     "check_recording",
 ]
+
+from ._logs import configure_from_env as _configure_logging
+
+_configure_logging()
