@@ -165,7 +165,7 @@ class Runtime:
 _NULL_CONTEXT: AbstractContextManager[None] = contextlib.nullcontext()
 _NULL_HTTP = HttpScope()
 _NULL_POLL = PollScope()
-_NULL_CHECK = CheckScope()
+NULL_CHECK = _NULL_CHECK = CheckScope()
 NULL = Runtime()
 
 

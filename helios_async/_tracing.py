@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import attrs
@@ -112,10 +113,16 @@ class OtelRuntime(Runtime):
 
 def url_template(request: ApiRequest) -> str:
     """The request's low-cardinality ``url.template``: the path, its ids as placeholders."""
-    if request.operation == "upload_recording":
-        return storage_template(request.url)
-    path = URL(request.url, encoded=True).raw_path
-    if request.operation == "get_model_run":
+    return url_template_of(request.operation, request.url)
+
+
+def url_template_of(operation: str, url: str) -> str:
+    """``url.template`` of ``operation`` at ``url``: the storage template of an upload, a
+    run's path with ``{model_run_id}``, any other API path as it is (it holds no id)."""
+    if operation == "upload_recording":
+        return storage_template(url)
+    path = URL(url, encoded=True).raw_path
+    if operation == "get_model_run":
         return path.rpartition("/")[0] + "/{model_run_id}"
     return path
 
@@ -159,33 +166,40 @@ def _fail(span: Span, exc: BaseException) -> None:
     span.set_status(Status(StatusCode.ERROR, kind))
 
 
+@functools.lru_cache(maxsize=1024)  # a run's polls repeat one URL
+def _described(
+    operation: str, method: str, url: str
+) -> tuple[str, Mapping[str, Any], Mapping[str, Any]]:
+    """An attempt's span name, its metric's attributes (low-cardinality) and its span's
+    (those, ``url.full`` and the operation), read-only."""
+    parsed = URL(url, encoded=True)
+    template = url_template_of(operation, url)
+    known = method if method in KNOWN_METHODS else "_OTHER"
+    metric = {
+        HTTP_METHOD: known,
+        SERVER_ADDRESS: parsed.raw_host or "",
+        SERVER_PORT: parsed.port or 0,
+        URL_TEMPLATE: template,
+    }
+    span = {**metric, URL_FULL: full_url(url), OPERATION: operation}
+    name = f"{known if known != '_OTHER' else 'HTTP'} {template}"
+    return name, MappingProxyType(metric), MappingProxyType(span)
+
+
 class _Http(HttpScope):
     __slots__ = ("_attributes", "_rt", "_span", "_started", "_token", "request", "span_name")
 
     def __init__(self, rt: OtelRuntime, request: ApiRequest, attempt: int) -> None:
-        url = URL(request.url, encoded=True)
-        template = url_template(request)
-        method = request.method if request.method in KNOWN_METHODS else "_OTHER"
-        # The metric's attributes: low-cardinality, a subset of the span's.
-        self._attributes: dict[str, Any] = {
-            HTTP_METHOD: method,
-            SERVER_ADDRESS: url.raw_host or "",
-            SERVER_PORT: url.port or 0,
-            URL_TEMPLATE: template,
-        }
+        name, metric_attributes, span_attributes = _described(
+            request.operation, request.method, request.url
+        )
+        self._attributes = dict(metric_attributes)
         self._rt = rt
         self.request = request
-        self.span_name = f"{method if method != '_OTHER' else 'HTTP'} {template}"
-        span_attributes = {
-            **self._attributes,
-            URL_FULL: full_url(request.url),
-            OPERATION: request.operation,
-        }
+        self.span_name = name
         if attempt > 1:
-            span_attributes[RESEND_COUNT] = attempt - 1
-        self._span = rt.tracer.start_span(
-            self.span_name, kind=SpanKind.CLIENT, attributes=span_attributes
-        )
+            span_attributes = {**span_attributes, RESEND_COUNT: attempt - 1}
+        self._span = rt.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=span_attributes)
         self._token: object = None
         self._started = 0.0
 
@@ -332,6 +346,8 @@ class _Check(CheckScope):
         run = self._run
         if run is None and isinstance(exc, errors.ModelRunFailedError):
             run = exc.run
+        elif run is None and isinstance(exc, errors.DeadlineExceededError):
+            run = exc.last_run
         span = self._span
         span.set_attribute(OUTCOME, ended)
         span.set_attribute(POLLS, self._polls)
