@@ -15,6 +15,7 @@ import attrs
 
 from . import _validation as check
 from ._errors import InvalidInputError
+from ._redaction import signed_url
 
 __all__ = [
     "Account",
@@ -183,7 +184,8 @@ class ModelRunCreated:
     """
 
     id: str
-    recording_upload_url: str = attrs.field(repr=False)  # carries a signature
+    # Carries a signature: a SignedURL, a str whose repr leaves the query string out.
+    recording_upload_url: str = attrs.field(repr=False, converter=signed_url)
     request_id: str | None = attrs.field(default=None, eq=False)  # of the response it came in
 
 
