@@ -4,8 +4,8 @@
     THYMIA_API_KEY=... python examples/observability.py   # against the real API
     python examples/observability.py --sandbox            # offline, on a local sandbox
 
-Set the SDK up once, at start-up, before making the client: the client takes the global
-tracer and meter providers (or the ones you pass in ``Telemetry``).
+Set the SDK up once, at start-up: the client takes the global tracer and meter providers
+(or the ones you pass in ``Telemetry``).
 """
 
 from __future__ import annotations

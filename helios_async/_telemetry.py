@@ -35,8 +35,8 @@ class Telemetry:
     up the SDK in your application). Without it, or with ``enabled=False``, the client makes
     no span or metric and costs nothing.
 
-    ``tracer_provider`` and ``meter_provider`` default to OpenTelemetry's global ones (read
-    when the client is made: set the SDK up first). ``poll_spans=True`` makes each poll of a
+    ``tracer_provider`` and ``meter_provider`` default to OpenTelemetry's global ones (its
+    proxies: an SDK set up after the client was made is used from then on). ``poll_spans=True`` makes each poll of a
     wait a span of its own instead of an event on the wait span. ``include_labels=True``
     is the one switch that lets user labels out: the ``helios.user.label`` attribute on
     each check's span, and the unredacted run in the ``on_poll`` hook. Transcripts and

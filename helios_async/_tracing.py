@@ -166,7 +166,7 @@ def _fail(span: Span, exc: BaseException) -> None:
     span.set_status(Status(StatusCode.ERROR, kind))
 
 
-@functools.lru_cache(maxsize=1024)  # a run's polls repeat one URL
+@functools.lru_cache(maxsize=1024)
 def _described(
     operation: str, method: str, url: str
 ) -> tuple[str, Mapping[str, Any], Mapping[str, Any]]:
@@ -190,7 +190,9 @@ class _Http(HttpScope):
     __slots__ = ("_attributes", "_rt", "_span", "_started", "_token", "request", "span_name")
 
     def __init__(self, rt: OtelRuntime, request: ApiRequest, attempt: int) -> None:
-        name, metric_attributes, span_attributes = _described(
+        # Polls repeat one URL: cached. An upload's is signed and used once: never kept.
+        describe = _described.__wrapped__ if request.to_storage else _described
+        name, metric_attributes, span_attributes = describe(
             request.operation, request.method, request.url
         )
         self._attributes = dict(metric_attributes)
