@@ -118,7 +118,7 @@ class Operations:
             if seen is not None:
                 seen(run)
             if on_poll is not None:
-                on_poll(run if labelled else without_personal_data(run))
+                on_poll(without_personal_data(run, keep_label=labelled))
             return run
 
         return await wait_until_finished(

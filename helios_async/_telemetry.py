@@ -36,11 +36,12 @@ class Telemetry:
     no span or metric and costs nothing.
 
     ``tracer_provider`` and ``meter_provider`` default to OpenTelemetry's global ones (its
-    proxies: an SDK set up after the client was made is used from then on). ``poll_spans=True`` makes each poll of a
-    wait a span of its own instead of an event on the wait span. ``include_labels=True``
-    is the one switch that lets user labels out: the ``helios.user.label`` attribute on
-    each check's span, and the unredacted run in the ``on_poll`` hook. Transcripts and
-    tags are never included, and labels never become metric attributes.
+    proxies: an SDK set up after the client was made is used from then on).
+    ``poll_spans=True`` makes each poll of a wait a span of its own instead of an event on
+    the wait span. ``include_labels=True`` is the one switch that lets user labels out: the
+    ``helios.user.label`` attribute on each check's span, and the label of the run the
+    ``on_poll`` hook gets. Transcripts and tags never go out, and labels never become
+    metric attributes.
 
     While enabled, the client's spans stand for its HTTP requests: it marks the context so
     that an HTTP-client instrumentation (such as opentelemetry-instrumentation-aiohttp-client)
