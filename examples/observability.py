@@ -38,7 +38,7 @@ def set_up_opentelemetry() -> tuple[TracerProvider, MeterProvider]:
 
 
 async def main(base_url: str | None, api_key: str | None) -> None:
-    """One check; ``base_url``/``api_key`` of None fall back to the environment (D15)."""
+    """One check; ``base_url``/``api_key`` of None fall back to the environment."""
     user = User(user_label="user-42", date_of_birth=dt.date(1990, 8, 24), birth_sex="FEMALE")
     telemetry = Telemetry(poll_spans=False)  # the default: each poll is a span event
     async with HeliosClient(api_key, base_url=base_url, telemetry=telemetry) as client:

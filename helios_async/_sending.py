@@ -50,7 +50,7 @@ class Sender:
         """Send ``request`` under the retry policy; return what ``decoder`` makes of the answer.
 
         ``decoder`` is a pure function of the response that returns a model or raises the
-        error it means; what it raises is retried per the policy (D2, D13). ``on_sent`` is
+        error it means; what it raises is retried per the policy. ``on_sent`` is
         called each time an attempt is past the cool-down and on its way out.
 
         Raises:

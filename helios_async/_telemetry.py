@@ -49,10 +49,15 @@ class Telemetry:
     """
 
     enabled: bool = True
+    """False: no span, no metric, no trace context, whatever is installed."""
     tracer_provider: Any = None
+    """An ``opentelemetry.trace.TracerProvider``; None: the global one."""
     meter_provider: Any = None
+    """An ``opentelemetry.metrics.MeterProvider``; None: the global one."""
     poll_spans: bool = False
+    """Each poll a ``helios.poll`` span of its own, instead of an event on the wait span."""
     include_labels: bool = False
+    """Let user labels out: on each check's span and in the ``on_poll`` hook's run."""
 
 
 # -- the scopes: what the core calls; these null ones do nothing -------------------------

@@ -125,7 +125,7 @@ class AiohttpTransport:
     async def send(self, request: ApiRequest, *, timeouts: Timeouts) -> ApiResponse:
         """Send one request and read the whole response.
 
-        The URL is sent exactly as given (``encoded=True``: never re-quoted, D14) and redirects
+        The URL is sent exactly as given (``encoded=True``: never re-quoted) and redirects
         are not followed, so the key can never travel to another host.
 
         Raises:

@@ -1,4 +1,6 @@
-"""One wellness check, end to end: create, upload, poll, under one deadline (§2.3 to §5).
+"""One wellness check, end to end: create, upload, poll, under one deadline.
+
+See docs/helios.md#the-flow.
 
 The check receives the :class:`~._operations.Operations` it needs and never the client. Its
 deadline is one clock: the event loop's time when it ends, set once from the seconds the user
@@ -148,7 +150,7 @@ class WellnessCheck:
             raise self._deadline_error(self._deadline, None) from None
         if run.status == ModelRunStatus.COMPLETE_OK and run.section is None:
             raise DecodeError(
-                f"model run {run.id} is COMPLETE_OK but carries no results (§3.3)",
+                f"model run {run.id} is COMPLETE_OK but carries no results",
                 body=json.dumps(dict(run.raw)).encode(),
             )
         if not run.succeeded:
@@ -199,7 +201,7 @@ class WellnessCheck:
     async def _recording_arrived(self, created: ModelRunCreated) -> bool:
         """Whether the run has its recording after all: a retried PUT can meet an expired URL
         after an earlier attempt was stored but its answer lost. Restarting then would bill
-        the check twice (D13), so ask the run."""
+        the check twice, so ask the run."""
         run = await self._operations.get_model_run(created.id)
         self._seen(run)
         return run.status != ModelRunStatus.CREATED or run.run_at is not None
