@@ -2,6 +2,7 @@
 
 Everything public is re-exported here, and its classes report ``helios_async`` as their
 module (``_naming``); ``helios_async.testing`` holds the local sandbox.
+``HELIOS_LOG=debug`` (or ``info``) in the environment logs to stderr from import on.
 """
 
 from . import _naming
@@ -52,6 +53,7 @@ from ._polling import PollPolicy
 from ._protocol import ApiRequest, ApiResponse
 from ._recording import RecordingBody, RecordingInfo, RecordingSource, check_recording
 from ._retry import RetryPolicy, Sleep
+from ._telemetry import Telemetry
 from ._transport import AiohttpTransport, Transport
 from ._version import __version__
 
@@ -100,6 +102,7 @@ __all__ = [
     "Sleep",
     "Tag",
     "TagsInput",
+    "Telemetry",
     "Timeouts",
     "TransientAPIError",
     "Transport",
@@ -114,4 +117,7 @@ __all__ = [
     "check_recording",
 ]
 
+from ._logs import configure_from_env as _configure_logging
+
 _naming.adopt(__name__, globals(), __all__)
+_configure_logging()

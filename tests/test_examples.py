@@ -281,7 +281,7 @@ def test_the_testing_example_passes_with_the_plugin(
 
 
 async def test_every_example_runs_as_a_script_on_an_embedded_sandbox() -> None:
-    scripts = ["quickstart", "aiohttp_app", "fastapi_app", "worker", "fan_out"]
+    scripts = ["quickstart", "aiohttp_app", "fastapi_app", "worker", "fan_out", "observability"]
     assert {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("test_")} == set(scripts)
     env = {k: v for k, v in os.environ.items() if not k.startswith("THYMIA_")}
     env["PYTHONPATH"] = str(PACKAGE_ROOT)
@@ -309,6 +309,15 @@ async def test_every_example_runs_as_a_script_on_an_embedded_sandbox() -> None:
     assert "'status': 'COMPLETE_OK'" in outputs["fastapi_app"]
     assert "job-3 rejected" in outputs["worker"]
     assert "'COMPLETE_OK': 9" in outputs["fan_out"]
+    # The console exporters print the spans and metrics of the check, and no label.
+    assert outputs["observability"].startswith("COMPLETE_OK\n")
+    for name in (
+        "helios.wellness_check",
+        "POST /v1/models/mental-wellness",
+        "helios.check.duration",
+    ):
+        assert f'"name": "{name}"' in outputs["observability"], name
+    assert "user-42" not in outputs["observability"]
 
 
 # --- the docs' own snippets -----------------------------------------------------------------
@@ -349,14 +358,25 @@ def _requirement_names(requirements: list[str]) -> set[str]:
 
 
 def test_every_example_says_what_it_needs_beyond_the_package_and_the_extra_declares_it() -> None:
-    """An example importing a package that is not a dependency says so in its docstring
-    ("Needs ... pip install 'helios-async[EXTRA]'"), and that extra brings the package."""
+    """An example importing a package that is not a dependency says so in its docstring, on
+    one line: ``Needs ...: pip install 'helios-async[EXTRA]' [other packages]``; the extra (or
+    a package named there) brings every package it imports (for a namespace package such as
+    ``opentelemetry``, one of its distributions)."""
     import tomllib
 
     project = tomllib.loads((PACKAGE_ROOT / "pyproject.toml").read_text())["project"]
     extras: dict[str, list[str]] = project["optional-dependencies"]
-    core = _requirement_names(project["dependencies"]) | {"helios_async", "helios-async"}
+    core = _requirement_names(project["dependencies"]) | {"helios-async"}
     owners = importlib.metadata.packages_distributions()
+
+    def extra_requirements(name: str) -> set[str]:
+        names = _requirement_names(extras[name])
+        for requirement in extras[name]:
+            if requirement.startswith("helios-async["):
+                for nested in requirement.partition("[")[2].partition("]")[0].split(","):
+                    names |= extra_requirements(nested)
+        return names - {"helios-async"}
+
     for path in sorted(EXAMPLES.glob("*.py")):
         tree = ast.parse(path.read_text())
         modules = {
@@ -366,22 +386,19 @@ def test_every_example_says_what_it_needs_beyond_the_package_and_the_extra_decla
             and not (isinstance(node, ast.ImportFrom) and (node.level or not node.module))
             for alias in node.names
         }
-        third_party = {
-            owners[module][0].lower()
+        needed = {
+            module: {name.lower() for name in owners[module]}
             for module in modules - set(sys.stdlib_module_names)
-            if module in owners and owners[module][0].lower() not in core
+            if module in owners and not {name.lower() for name in owners[module]} & core
         }
-        if not third_party:
+        if not needed:
             continue
         docstring = ast.get_docstring(tree) or ""
-        found = re.search(r"Needs .*?pip install 'helios-async\[(\w+)\]'", docstring, re.DOTALL)
-        assert found, f"{path.name} imports {sorted(third_party)} but does not say what it needs"
-        declared = _requirement_names(extras[found.group(1)])
-        for requirement in list(extras[found.group(1)]):  # one level of helios-async[...]
-            if requirement.startswith("helios-async["):
-                for extra in requirement.partition("[")[2].rstrip("]").split(","):
-                    declared |= _requirement_names(extras[extra])
+        found = re.search(r"pip install 'helios-async\[(\w+)\]'([^`\n]*)", docstring)
+        assert found, f"{path.name} imports {sorted(needed)} but does not say what it needs"
+        declared = extra_requirements(found.group(1)) | _requirement_names(found.group(2).split())
         brought = set(declared)
-        for name in declared - {"helios-async"}:
+        for name in declared:
             brought |= _requirement_names(importlib.metadata.requires(name) or [])
-        assert third_party <= brought, (path.name, sorted(third_party - brought))
+        missing = sorted(module for module, dists in needed.items() if not dists & brought)
+        assert not missing, (path.name, missing)

@@ -30,6 +30,8 @@ from helios_async import (
     User,
     __version__,
 )
+from helios_async._logs import enable as enable_logging
+from helios_async._logs import verbosity_level
 from helios_async._models import BUCKETED_SCORES
 
 from ._args import (
@@ -42,6 +44,7 @@ from ._args import (
     add_check_options,
     add_create_options,
     add_target,
+    add_verbose,
     create_cells,
     date_arg,
     delay_arg,
@@ -68,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score mental wellness from a voice recording with thymia's Helios API.",
     )
     parser.add_argument("--version", action="version", version=f"helios-async {__version__}")
+    add_verbose(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser(
@@ -102,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     account.add_argument("--json", action="store_true", help="print the account as the API's JSON")
     _add_batch_parser(commands)
     add_sandbox_parser(commands)
+    for command in commands.choices.values():
+        add_verbose(command)
     return parser
 
 
@@ -285,6 +291,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 
 
 def _main(args: argparse.Namespace, out: TextIO) -> int:
+    level = verbosity_level(args.verbose)
+    if level is not None:
+        enable_logging(level)
     try:
         return asyncio.run(_run(args, out))
     except KeyboardInterrupt:
