@@ -47,7 +47,9 @@ class _WireForm:
         strings, enums as their string values, each score as ``{"value": x}``; fields not set
         are ``null``. ``raw`` and ``request_id`` are left out (``raw`` is the JSON as
         received). Reading it back gives an equal model, so it round-trips, and for a
-        complete answer it equals what the API sent, unknown fields aside.
+        complete answer it equals what the API sent, unknown fields aside. A presigned URL
+        stays the ``str`` that hides its signature in a ``repr``; ``json.dumps`` writes it
+        whole.
         """
         from ._converter import unstructure  # the converter imports the models
 
