@@ -262,6 +262,7 @@ class HeliosClient:
             delete_data=delete_data,
             data_to_delete=data_to_delete,
         )
+        tags = request.tags  # rebound: this frame's locals show the tags' redacted repr
         return await self._operations.create(request)
 
     async def create_activity_run(
@@ -284,6 +285,7 @@ class HeliosClient:
         https://helios-async.readthedocs.io/helios/#activity-link
         """
         body = ModelRunRequest(user=user, language=language, **fields)
+        del fields  # the caller's tags, raw: a traceback's locals show the body's repr only
         return await self._operations.create_activity(body)
 
     async def get_model_run(self, model_run_id: str) -> ModelRun:
@@ -389,6 +391,7 @@ class HeliosClient:
         See https://helios-async.readthedocs.io/helios/#the-flow
         """
         body = ModelRunRequest(user=user, language=language, **fields)
+        del fields  # the caller's tags, raw: a traceback's locals show the body's repr only
         return await run_check(
             self._operations,
             recording,

@@ -29,6 +29,7 @@ from ._errors import (
 )
 from ._models import ActivityRunCreated, ModelRunCreated
 from ._protocol import API_KEY_HEADER, ApiRequest, ApiResponse, check_model_run_id, redact_url
+from ._redaction import personal_bytes
 
 T = TypeVar("T")
 
@@ -142,7 +143,7 @@ def raise_for_status(response: ApiResponse, request: ApiRequest) -> None:
     body = response.body
     key = request.headers.get(API_KEY_HEADER, "").encode()
     if key and key in body:  # a server that echoes the key must not put it in our errors
-        body = body.replace(key, b"<redacted>")
+        body = personal_bytes(body.replace(key, b"<redacted>"))
     raise error_for_status(
         response.status,
         body,

@@ -1,4 +1,4 @@
-"""Secrets that hide themselves: the API key and presigned URLs, and how URLs are shown.
+"""Secrets and personal data that hide themselves from reprs, and how URLs are shown.
 
 The key and a presigned upload URL are held as :class:`Secret` and :class:`SignedURL`: plain
 ``str`` subclasses (so every API that takes a string takes them, and they go on the wire
@@ -9,6 +9,11 @@ without its query string, where the signature lives.
 
 A copy made by a string operation (slicing, ``str(x)``, concatenation) is a plain ``str``
 again: the library never makes one, and neither should code that handles these values.
+
+Personal data is hidden the same way. A model's personal fields (a user label, a date of
+birth, a tag's value, a transcript) show as ``<redacted>`` in its repr through
+:func:`hidden`, their values unchanged as attributes and in equality; and a JSON body, to the
+API or from it, is :class:`PersonalBytes`, whose repr gives only its size.
 """
 
 from __future__ import annotations
@@ -29,6 +34,30 @@ class Secret(str):
 
     def __repr__(self) -> str:
         return "'<redacted>'"
+
+
+class PersonalBytes(bytes):
+    """A JSON body that may hold personal data, whose ``repr`` gives only its size, and so
+    does ``str`` (which for bytes is only ever a display: ``%s`` in a log line, an f-string).
+    Its bytes are unchanged: ``json.loads`` and the wire see them all."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} bytes, redacted>"
+
+    __str__ = __repr__
+
+
+def personal_bytes(body: bytes) -> PersonalBytes:
+    """``body`` as :class:`PersonalBytes` (itself if it is already); an attrs converter."""
+    return body if isinstance(body, PersonalBytes) else PersonalBytes(body)
+
+
+def hidden(value: object) -> str:
+    """What a repr shows of a personal field: ``<redacted>``, or the value itself when it
+    is None or empty (an empty string or tuple hides nothing); an attrs ``repr=``."""
+    return repr(value) if value is None or value == "" or value == () else "<redacted>"
 
 
 class SignedURL(str):

@@ -65,9 +65,9 @@ def check_date_of_birth(value: object, *, today: dt.date | None = None) -> dt.da
             "user.date_of_birth", f"must be a datetime.date, not {type(value).__name__}"
         )
     if value > (today or dt.date.today()):
-        raise InvalidInputError("user.date_of_birth", f"must not be in the future, got {value}")
+        raise InvalidInputError("user.date_of_birth", "must not be in the future")
     if value.year < 1900:
-        raise InvalidInputError("user.date_of_birth", f"must be in 1900 or later, got {value}")
+        raise InvalidInputError("user.date_of_birth", "must be in 1900 or later")
     return value
 
 
