@@ -29,7 +29,7 @@ from ._errors import (
 )
 from ._models import ActivityRunCreated, ModelRunCreated
 from ._protocol import API_KEY_HEADER, ApiRequest, ApiResponse, check_model_run_id, redact_url
-from ._redaction import personal_bytes
+from ._redaction import drop_inner_frames, personal_bytes
 
 T = TypeVar("T")
 
@@ -218,6 +218,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError) as exc:
+        drop_inner_frames(exc)  # json's frames hold the body decoded, as a plain str
         raise DecodeError(f"the response is not JSON ({exc})", body=body, malformed=True) from exc
     if not isinstance(payload, dict):
         raise DecodeError("the response is not a JSON object", body=body)

@@ -111,20 +111,26 @@ def storage_template(url: str) -> str:
 
 def drop_inner_frames(exc: BaseException) -> None:
     """Cut ``exc``'s traceback below the frame that caught it, and drop the frames of its
-    causes and contexts altogether. Call it in an ``except`` block, before ``raise``.
+    causes, contexts and (for an exception group) members altogether. Call it in an
+    ``except`` block, before ``raise``.
 
     The frames below the transport are aiohttp's, whose locals hold the request's URL (a
-    ``yarl.URL``, signature and all) and headers: a traceback formatted with its locals would
-    show them. The exceptions themselves, and their messages, are kept.
+    ``yarl.URL``, signature and all) and headers; those below the decoder are json's and
+    cattrs's, whose locals hold the body and its parsed values: a traceback formatted with
+    its locals would show them. The exceptions themselves, and their messages, are kept.
     """
     if exc.__traceback__ is not None:
         exc.__traceback__.tb_next = None
     seen: set[int] = {id(exc)}
-    chained = [exc.__cause__, exc.__context__]
+    chained = [exc.__cause__, exc.__context__, *_members(exc)]
     while chained:
         inner = chained.pop()
         if inner is None or id(inner) in seen:
             continue
         seen.add(id(inner))
         inner.__traceback__ = None
-        chained += [inner.__cause__, inner.__context__]
+        chained += [inner.__cause__, inner.__context__, *_members(inner)]
+
+
+def _members(exc: BaseException) -> tuple[BaseException, ...]:
+    return exc.exceptions if isinstance(exc, BaseExceptionGroup) else ()

@@ -24,6 +24,7 @@ from helios_async import (
     BirthSex,
     CreateDeadlineExceededError,
     DeadlineExceededError,
+    DecodeError,
     HeliosClient,
     HeliosError,
     Hooks,
@@ -49,11 +50,13 @@ from helios_async.cli._manifest import ManifestRow
 from helios_async.testing import (
     FaultPlan,
     MalformedJson,
+    MockTransport,
     NeverFinishes,
     Reset,
     ResetMidBody,
     Sandbox,
     Slow,
+    mock_response,
     sample_recording,
 )
 from helios_async.testing._scoring import SIMULATED_TRANSCRIPT
@@ -276,6 +279,26 @@ async def test_a_failed_create_s_traceback_with_its_locals_shows_no_personal_dat
     text = "".join(exception.format())
     assert f"in {create.__name__}" in text and "<redacted>" in text
     for secret in [TB_LABEL, TAG_VALUE, *BIRTH_SHOWN]:
+        assert secret not in text, f"{secret!r} in the traceback"
+
+
+async def test_a_body_that_does_not_fit_leaves_no_personal_data_in_the_traceback() -> None:
+    """A 2xx run whose JSON does not fit the model: the decoder's frames (and cattrs's
+    under them) would hold the parsed payload, label and transcript in it."""
+    payload = {
+        "id": "ddebd75b-99b3-42b4-ac65-5ce852c688e9",
+        "status": "COMPLETE_OK",
+        "userLabel": TB_LABEL,
+        "results": {"sections": [{"startSecs": "soon", "transcript": SIMULATED_TRANSCRIPT}]},
+    }
+    transport = MockTransport(lambda _request: mock_response(200, json=payload))
+    async with HeliosClient("hk-key", transport=transport, retry=RETRY) as client:
+        error = await _failing(client.get_model_run(str(payload["id"])))
+    assert isinstance(error, DecodeError), repr(error)
+    exception = traceback.TracebackException.from_exception(error, capture_locals=True)
+    text = "".join(exception.format())
+    assert "in structure" in text and "bytes, redacted>" in text
+    for secret in [TB_LABEL, SIMULATED_TRANSCRIPT[:20]]:
         assert secret not in text, f"{secret!r} in the traceback"
 
 
