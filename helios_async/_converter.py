@@ -24,7 +24,6 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from ._errors import DecodeError
 from ._models import SCORE_NAMES, ModelRun, ModelRunRequest, Section
-from ._redaction import drop_inner_frames
 
 T = TypeVar("T")
 
@@ -249,10 +248,6 @@ def structure(payload: Any, cls: type[T], *, body: bytes = b"", request_id: str 
         if isinstance(failure, cattrs.BaseValidationError)
         else str(failure)
     )
-    # The payload holds labels and transcripts, as do the frames of cattrs that judged it:
-    # a traceback's locals must show neither.
-    del payload
-    drop_inner_frames(failure)
     raise DecodeError(
         f"the response does not fit {cls.__name__}: {problems}", body=body
     ) from failure
@@ -264,16 +259,11 @@ def structure_json(body: bytes, cls: type[T], *, request_id: str | None = None) 
     Raises:
         DecodeError: the body is not JSON, or does not fit; ``body`` is attached.
     """
-    return structure(_loads(body), cls, body=body, request_id=request_id)
-
-
-def _loads(body: bytes) -> Any:
-    """The decoded JSON (never a local of the caller's frame: it holds personal data)."""
     try:
-        return json.loads(body)
+        payload = json.loads(body)
     except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        drop_inner_frames(exc)  # json's frames hold the body decoded, as a plain str
         raise DecodeError(f"the response is not JSON ({exc})", body=body, malformed=True) from exc
+    return structure(payload, cls, body=body, request_id=request_id)
 
 
 def unstructure(instance: Any) -> Any:

@@ -162,7 +162,13 @@ def decode(response: ApiResponse, request: ApiRequest, cls: type[T]) -> T:
         DecodeError: a 2xx body that is not the contract's JSON.
     """
     raise_for_status(response, request)
-    return structure_json(response.body, cls, request_id=request_id(response.headers))
+    try:
+        return structure_json(response.body, cls, request_id=request_id(response.headers))
+    except DecodeError as exc:
+        # The frames below hold the body decoded and its values (labels, transcripts), as do
+        # the json and cattrs errors chained to it: a traceback's locals show none of them.
+        drop_inner_frames(exc)
+        raise
 
 
 def decode_created(response: ApiResponse, request: ApiRequest) -> ModelRunCreated:
