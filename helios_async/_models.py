@@ -111,6 +111,11 @@ class ErrorCode(_OpenEnum):
     """The service failed: try a new run, and contact thymia if it keeps failing."""
 
 
+def _redacted(_value: object) -> str:
+    """How a personal field shows in a repr: reprs end up in logs and tracebacks."""
+    return "<redacted>"
+
+
 def _to_birth_sex(value: object) -> BirthSex:
     if isinstance(value, BirthSex):
         return value
@@ -134,9 +139,9 @@ class User:
     See https://helios-async.readthedocs.io/helios/#the-user
     """
 
-    user_label: str = attrs.field(converter=check.check_user_label)
+    user_label: str = attrs.field(converter=check.check_user_label, repr=_redacted)
     """Your own identifier for the person: 1 to 50 characters, not blank, no personal data.
-    The same label means the same person."""
+    The same label means the same person. Shown as ``<redacted>`` in the repr."""
     date_of_birth: dt.date = attrs.field(converter=check.check_date_of_birth)
     """A ``datetime.date`` in 1900 or later, not in the future; use day or month 1 where
     it is unknown."""
@@ -274,8 +279,9 @@ class Section:
     """Where the section starts, in seconds from the start of the recording."""
     finish_secs: float
     """Where it ends, in seconds from the start of the recording."""
-    transcript: str
-    """The speech of the section, transcribed. Personal: never logged by the client."""
+    transcript: str = attrs.field(repr=_redacted)
+    """The speech of the section, transcribed. Personal: never logged by the client, and
+    shown as ``<redacted>`` in the repr."""
     mental_strain: float
     """An overall measure of mental wellness, continuous in [0, 1]; no bucketed form."""
     distress: float
@@ -343,8 +349,8 @@ class ModelRun:
     value the API does not document, kept as received)."""
     created_at: dt.datetime | None = None  # documented as always set: lenient all the same
     """When the run was created."""
-    user_label: str = ""
-    """The ``user_label`` of the person the run is for."""
+    user_label: str = attrs.field(default="", repr=_redacted)
+    """The ``user_label`` of the person the run is for (``<redacted>`` in the repr)."""
     delete_data: bool = False
     """Whether the run's data is deleted 12 hours after it finishes."""
     run_at: dt.datetime | None = None
