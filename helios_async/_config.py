@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import aiohttp
 import attrs
+from yarl import URL
 
 from ._errors import InvalidInputError
 from ._version import __version__
@@ -52,7 +53,8 @@ def resolve_base_url(
     ``THYMIA_REGION``, else ``https://api.thymia.ai``. No trailing slash.
 
     Raises:
-        InvalidInputError: an unknown region, or a base URL that is not http(s).
+        InvalidInputError: an unknown region, or a base URL that is not a usable API root
+            (see :func:`check_base_url`).
     """
     environ = os.environ if environ is None else environ
     if base_url is None and region is None:
@@ -65,9 +67,42 @@ def resolve_base_url(
                 "region", f"must be one of {', '.join(REGIONS)}; got {region!r}"
             )
         return REGIONS[name]
+    return check_base_url(base_url)
+
+
+def check_base_url(base_url: str) -> str:
+    """``base_url`` without its trailing slashes, if it is a usable API root.
+
+    That is an ``http://`` or ``https://`` URL with a host, a valid port if any, and an
+    optional path prefix; no user or password (the key travels in ``x-api-key``, and a
+    password would show in error messages), no query or fragment (the API's paths are
+    appended to it), no whitespace.
+
+    Raises:
+        InvalidInputError: any of these is broken; the message never shows a password.
+    """
+    if not isinstance(base_url, str):
+        raise InvalidInputError("base_url", f"must be a string, not {type(base_url).__name__}")
     if not base_url.startswith(("http://", "https://")):
         raise InvalidInputError(
             "base_url", f"must start with http:// or https://; got {base_url!r}"
+        )
+    try:
+        url = URL(base_url)  # checks the port and an IPv6 host's brackets too
+    except ValueError as exc:
+        raise InvalidInputError(
+            "base_url", f"is not a valid URL ({exc}); got {base_url!r}"
+        ) from None
+    if url.user is not None or url.password is not None:
+        shown = str(url.with_user(None))
+        raise InvalidInputError(
+            "base_url", f"must not carry a user or password; got {shown!r} with one"
+        )
+    if not url.host or any(char.isspace() for char in base_url):
+        raise InvalidInputError("base_url", f"must name a host, without spaces; got {base_url!r}")
+    if "?" in base_url or "#" in base_url:
+        raise InvalidInputError(
+            "base_url", f"must not carry a query or fragment (paths are appended); got {base_url!r}"
         )
     return base_url.rstrip("/")
 
