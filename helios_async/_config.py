@@ -88,7 +88,8 @@ def check_base_url(base_url: str) -> str:
             "base_url", f"must start with http:// or https://; got {base_url!r}"
         )
     try:
-        url = URL(base_url)  # checks the port and an IPv6 host's brackets too
+        url = URL(base_url)
+        host, _port = url.host, url.port  # the port and an IPv6 host's brackets too
     except ValueError as exc:
         raise InvalidInputError(
             "base_url", f"is not a valid URL ({exc}); got {base_url!r}"
@@ -98,7 +99,7 @@ def check_base_url(base_url: str) -> str:
         raise InvalidInputError(
             "base_url", f"must not carry a user or password; got {shown!r} with one"
         )
-    if not url.host or any(char.isspace() for char in base_url):
+    if not host or any(char.isspace() for char in base_url):
         raise InvalidInputError("base_url", f"must name a host, without spaces; got {base_url!r}")
     if "?" in base_url or "#" in base_url:
         raise InvalidInputError(
