@@ -42,7 +42,7 @@ from ._recording import RecordingSource, prepare_recording
 from ._retry import RetryPolicy
 from ._sending import Sender
 from ._transport import AiohttpTransport, Transport
-from ._validation import check_seconds
+from ._validation import check_seconds, check_upload_url
 from ._workflow import run_check
 
 
@@ -300,6 +300,7 @@ class HeliosClient:
         https://helios-async.readthedocs.io/helios/#upload-rules
 
         Raises:
+            InvalidInputError: the URL is not an absolute http(s) URL; nothing was sent.
             RecordingError: the recording fails a local check; nothing was sent.
             UploadURLExpiredError: the URL expired or was refused (403): create a new run.
             UploadError: storage refused the upload otherwise.
@@ -315,6 +316,7 @@ class HeliosClient:
             url, run_id = created_or_url.recording_upload_url, created_or_url.id
         else:
             url, run_id = created_or_url, None
+        check_upload_url(url)
         prepared = await asyncio.to_thread(
             prepare_recording, recording, check_duration=check_duration
         )
