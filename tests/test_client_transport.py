@@ -230,6 +230,23 @@ async def test_an_upload_url_that_is_no_http_url_is_refused_before_any_request(u
     assert sleeps.waits == []
 
 
+async def test_errors_never_show_the_user_or_password_of_the_base_url():
+    """A base URL may carry credentials; an API error quotes the request's URL without them."""
+    from helios_async import NotFoundError
+
+    transport = MockTransport(lambda request: mock_response(404, json={"detail": "Not Found"}))
+    client = HeliosClient(
+        API_KEY, base_url="https://me:hunter2@helios.example", transport=transport
+    )
+    async with client:
+        with pytest.raises(NotFoundError) as caught:
+            await client.get_model_run(RUN_ID)
+    assert "hunter2" not in str(caught.value)
+    assert "me@" not in str(caught.value)
+    assert "https://helios.example/v1/models/mental-wellness/" in str(caught.value)
+    assert "hunter2" not in repr(client)
+
+
 async def test_polling_pauses_are_slept_by_the_poll_policy():
     """§5: the wait backs off from first_interval towards interval between looks."""
     answers = iter(
