@@ -45,7 +45,7 @@ from ._sending import Sender
 from ._telemetry import Telemetry
 from ._telemetry import runtime as telemetry_runtime
 from ._transport import AiohttpTransport, Transport
-from ._validation import check_seconds
+from ._validation import check_seconds, check_upload_url
 from ._workflow import run_check
 
 
@@ -314,6 +314,7 @@ class HeliosClient:
         https://helios-async.readthedocs.io/helios/#upload-rules
 
         Raises:
+            InvalidInputError: the URL is not an absolute http(s) URL; nothing was sent.
             RecordingError: the recording fails a local check; nothing was sent.
             UploadURLExpiredError: the URL expired or was refused (403): create a new run.
             UploadError: storage refused the upload otherwise.
@@ -331,6 +332,7 @@ class HeliosClient:
             # Rebound, so this frame's locals show the URL's repr, never its signature.
             created_or_url = url = signed_url(created_or_url)
             run_id = None
+        check_upload_url(url)
         prepared = await asyncio.to_thread(
             prepare_recording, recording, check_duration=check_duration
         )

@@ -187,7 +187,10 @@ class WellnessChecks:
 
         async with client.run_wellness_checks(jobs, concurrency=20) as outcomes:
             async for outcome in outcomes:
-                print(outcome.key, outcome.run.status if outcome.ok else outcome.error)
+                if outcome.run is not None and outcome.ok:  # ``ok`` does not narrow ``run``
+                    print(outcome.key, outcome.run.status)
+                else:
+                    print(outcome.key, outcome.error)
 
     Closing it (``aclose()``, leaving ``async with``, or cancelling the task iterating it)
     cancels the checks in flight and waits until each has stopped; runs they created stay

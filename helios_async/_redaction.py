@@ -75,9 +75,11 @@ def signed_url(url: str) -> SignedURL:
 
 
 def redact_url(url: str) -> str:
-    """The URL without its query string, where presigned URLs keep their signature."""
+    """The URL without its query string, where presigned URLs keep their signature, and
+    without any user or password (a base URL may carry them)."""
     parsed = URL(url, encoded=True)
-    return str(parsed.with_query(None)) + ("?<redacted>" if parsed.raw_query_string else "")
+    shown = parsed.with_query(None).with_user(None)
+    return str(shown) + ("?<redacted>" if parsed.raw_query_string else "")
 
 
 def full_url(url: str) -> str:
