@@ -144,7 +144,7 @@ class _Check:
         if entry is not None and entry.state == JobState.CREATING:
             lost = {"type": "OutcomeUnknownError", "message": LOST_CREATE, "code": None}
             return await self._write(entry, JobState.UNKNOWN, error={**lost, "http_status": None})
-        if entry is None or entry.state == JobState.CREATED:
+        if entry is None:  # a created run needs only its upload, which checks the recording
             await self._check_inputs()
         deadline = self.job.deadline
         if deadline is not None:

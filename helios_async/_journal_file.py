@@ -200,6 +200,8 @@ class FileJournal:
                     self._owners.pop(key, None)
             else:
                 self._index[key] = _Where(entry.state, offset, len(data))
+                if entry.is_final:  # no write can follow: the claim is no longer needed
+                    self._owners.pop(key, None)
 
     def _read(self, key: str) -> JournalEntry | None:
         where = self._index.get(key)
