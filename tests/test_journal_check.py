@@ -394,3 +394,47 @@ async def test_the_arguments_are_checked(journal: Journal, client: HeliosClient)
     with pytest.raises(InvalidInputError, match="url_ttl"):
         await run_journaled_check(client, journal, KEY, job(), url_ttl=0)
     assert await journal.get(KEY) is None
+
+
+async def test_a_check_cancelled_during_its_create_still_journals_the_run(
+    journal: Journal, sandbox: Sandbox, client: HeliosClient
+) -> None:
+    """Cancelling waits for the create's answer, so the run is journaled, not unknown, and
+    the next call uploads to it instead of creating another."""
+    sandbox.faults.add("create", Slow(0.3), times=1)
+    seen: list[JobState] = []
+    task = asyncio.create_task(
+        run_journaled_check(client, journal, KEY, job(), on_entry=lambda e: seen.append(e.state))
+    )
+    async with asyncio.timeout(10):
+        while seen != [JobState.CREATING]:  # noqa: ASYNC110 (a state to watch, no event)
+            await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stored = await journal.get(KEY)
+    assert stored is not None and stored.state == JobState.CREATED
+    entry = await run_journaled_check(client, journal, KEY, job())
+    assert entry.ok and entry.model_run_id == stored.model_run_id
+    assert sandbox.runs_created(LABEL) == 1 and uploads(sandbox) == 1
+
+
+async def test_a_create_that_does_not_answer_within_the_grace_stays_creating(
+    journal: Journal, sandbox: Sandbox, client: HeliosClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("helios_async._journal_check.CANCEL_GRACE", 0.05)
+    sandbox.faults.add("create", Slow(5), times=1)
+    seen: list[JobState] = []
+    task = asyncio.create_task(
+        run_journaled_check(client, journal, KEY, job(), on_entry=lambda e: seen.append(e.state))
+    )
+    async with asyncio.timeout(10):
+        while seen != [JobState.CREATING]:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stored = await journal.get(KEY)
+    assert stored is not None and stored.state == JobState.CREATING
+    entry = await run_journaled_check(client, journal, KEY, job())
+    assert entry.state == JobState.UNKNOWN and uploads(sandbox) == 0

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 from cli_helpers import HEADER, write_csv
 
-from helios_async import HeliosClient, PollPolicy
+from helios_async import FileJournal, HeliosClient, JobState, PollPolicy
 from helios_async.cli import main
 from helios_async.cli._args import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_SOME_FAILED
-from helios_async.cli._batch import BatchOptions, run_batch
+from helios_async.cli._batch import BatchOptions, journal_path, run_batch
 from helios_async.testing import Sandbox, sample_recording
 
 REPO = Path(__file__).resolve().parents[2]
@@ -178,11 +178,12 @@ async def shared_sandbox() -> AsyncIterator[tuple[Sandbox, HeliosClient]]:
         yield sandbox, client
 
 
-async def test_cancelled_then_resumed_every_row_once_and_only_missing_rows_created(
+async def test_cancelled_then_resumed_every_row_once_and_no_label_billed_twice(
     tmp_path: Path, shared_sandbox: tuple[Sandbox, HeliosClient]
 ) -> None:
-    """Cancel the batch task half way, resume: 60 distinct rows, each run id once, and the
-    second invocation creates runs only for rows the first did not write."""
+    """Cancel the batch task half way, resume: 60 distinct rows and at most one run per label.
+    The runs cancelled in flight are picked up from the journal, not created again; a create
+    cancelled in flight ends ``unknown`` and is never repeated (D13)."""
     sandbox, client = shared_sandbox
     manifest, out = speech_manifest(tmp_path, 60), tmp_path / "out.jsonl"
     options = BatchOptions(manifest=manifest, out=out, concurrency=8, progress=False)
@@ -197,24 +198,41 @@ async def test_cancelled_then_resumed_every_row_once_and_only_missing_rows_creat
         await first
     written = records(out)  # a valid file: every line whole
     assert 20 <= len(written) < 60
+    in_create, picked_up = journal_lines(out)
 
     resumed = BatchOptions(manifest=manifest, out=out, concurrency=8, resume=True, progress=False)
     summary = io.StringIO()
-    assert await run_batch(resumed, out=summary, err=io.StringIO(), client=client) == EXIT_OK
-    final = records(out)
-    assert len(final) == 60
-    assert sorted(record["line"] for record in final) == list(range(2, 62))
-    assert len({record["model_run_id"] for record in final}) == 60
-    # Per row, not in total: a create cancelled in flight may still be counted by the sandbox
-    # after the first invocation returned. A row written by the first invocation has exactly
-    # its one run; any other row has its resumed run plus at most one abandoned in flight.
-    first_rows = {record["row"]["user_label"] for record in written}
-    for record in final:
+    status = await run_batch(resumed, out=summary, err=io.StringIO(), client=client)
+    assert status == (EXIT_SOME_FAILED if in_create else EXIT_OK)
+    final = {record["line"]: record for record in records(out)}
+    assert sorted(final) == list(range(2, 62))
+    for line, record in final.items():
         label = record["row"]["user_label"]
-        runs = sandbox.runs_created(label)
-        assert runs == 1 if label in first_rows else 1 <= runs <= 2, (label, runs)
-    assert sandbox.runs_created() <= 60 + options.concurrency
+        assert sandbox.runs_created(label) <= 1 and sandbox.runs_started(label) <= 1, label
+        if line in in_create:
+            assert record["journal"] == "unknown" and record["model_run_id"] is None
+        else:
+            assert record["status"] == "COMPLETE_OK", record
+            assert sandbox.runs_created(label) == 1
+    for line in picked_up:  # cancelled with a run: the resumed row has that same run
+        assert final[line]["model_run_id"] == picked_up[line]
     assert "already in the output (skipped)" in summary.getvalue()
+
+
+def journal_lines(out: Path) -> tuple[set[int], dict[int, str]]:
+    """From a stopped batch's journal: the lines whose create was in flight, and the lines
+    whose run exists but had not finished (with its id)."""
+    with FileJournal(journal_path(out)) as journal:
+        in_create = {_line(e.key) for e in journal.entries(JobState.CREATING)}
+        picked_up = {
+            _line(e.key): e.model_run_id or ""
+            for e in journal.entries(JobState.CREATED, JobState.UPLOADED)
+        }
+    return in_create, picked_up
+
+
+def _line(key: str) -> int:
+    return int(key.partition("#")[0].removeprefix("line:"))
 
 
 # -- the command, as a process: a real Ctrl-C -----------------------------------------------
@@ -258,7 +276,7 @@ def test_ctrl_c_half_way_then_resume_gives_every_row_once_and_no_run_twice(
             process.kill()
             process.communicate()
     assert process.returncode == EXIT_INTERRUPTED, stderr
-    assert "Stopping: no new rows" in stderr
+    assert "Stopping (Ctrl-C): no new rows" in stderr
     first = records(out)
     assert 15 <= len(first) < 60
     assert sandbox_runs(stdout) == len(first)  # nothing was left in flight
