@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -60,7 +60,7 @@ from ._output import (
     failure_record,
     load_recorded,
 )
-from ._signals import catching_signals, exit_status
+from ._signals import DrainOnSignal, catching_signals, exit_status
 
 __all__ = ["BatchOptions", "batch_command", "journal_path", "run_batch"]
 
@@ -135,10 +135,19 @@ async def run_batch(
     manifest = Manifest(options.manifest)
     recorded = _recorded(options)
     stats = BatchStats(repaired=recorded.repaired)
+    undecided = 0
     for row, _ in _rows(manifest):  # a first pass, one row at a time, for the totals
         stats.rows += 1
-        stats.to_do += _to_run(recorded.status(row), options)
+        status = recorded.status(row)
+        stats.to_do += _to_run(status, options)
+        undecided += status == "unknown" and not options.retry_unknown
     stats.already_done = stats.rows - stats.to_do
+    if undecided:
+        print(
+            f"note: {undecided} row(s) whose create's outcome is unknown are not retried "
+            "(a run may exist for them); --retry-unknown creates them again",
+            file=notes,
+        )
     if manifest.unknown_columns:
         print(f"note: columns not sent: {', '.join(manifest.unknown_columns)}", file=notes)
     if recorded.unreadable:
@@ -149,7 +158,7 @@ async def run_batch(
             file=notes,
         )
 
-    stop = _Stop(asyncio.current_task())
+    stop = DrainOnSignal(asyncio.current_task())
     cancelled = False
     try:
         await _run(options, manifest, recorded, stats, stop, err=notes, client=client)
@@ -197,7 +206,7 @@ async def _run(
     manifest: Manifest,
     recorded: Recorded,
     stats: BatchStats,
-    stop: _Stop,
+    stop: DrainOnSignal,
     *,
     err: TextIO,
     client: HeliosClient | None,
@@ -324,7 +333,7 @@ def _jobs(
     results: ResultsFile,
     display: BatchDisplay,
     stats: BatchStats,
-    stop: _Stop,
+    stop: DrainOnSignal,
     options: BatchOptions,
 ) -> Iterator[tuple[ManifestRow, WellnessJob, str]]:
     """The rows still to do, lazily, with their jobs and journal keys; bad rows are written
@@ -383,29 +392,3 @@ def _count(stats: BatchStats, record: dict[str, Any]) -> None:
 def _uncancel() -> int:
     task = asyncio.current_task()
     return task.uncancel() if task is not None else 0
-
-
-class _Stop:
-    """Ctrl-C and SIGTERM while a batch runs.
-
-    The first one (``first``) sets ``draining``: no new rows are taken, the checks in flight
-    finish. A second one cancels the batch's task at once (``reason``).
-    """
-
-    def __init__(self, task: asyncio.Task[Any] | None) -> None:
-        self._task = task
-        self.draining = False
-        self.first: str | None = None
-        self.reason: str | None = None
-
-    def signalled(self, name: str, note: Callable[[str], None]) -> None:
-        if not self.draining:
-            self.draining, self.first = True, name
-            note(
-                f"Stopping ({name}): no new rows; waiting for the checks in flight to finish "
-                "(Ctrl-C again to cancel them: their runs are journaled for --resume)."
-            )
-            return
-        self.reason = name
-        if self._task is not None:
-            self._task.cancel()

@@ -16,10 +16,17 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 from ._args import EXIT_INTERRUPTED, EXIT_TERMINATED
 
-__all__ = ["SIGNAL_NAMES", "catching_signals", "exit_status"]
+__all__ = [
+    "SIGNAL_NAMES",
+    "CancelOnSignal",
+    "DrainOnSignal",
+    "catching_signals",
+    "exit_status",
+]
 
 SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
@@ -65,3 +72,29 @@ class CancelOnSignal:
             self.received = name
             if self._task is not None:
                 self._task.cancel()
+
+
+class DrainOnSignal:
+    """Ctrl-C and SIGTERM while a batch runs: drain on the first, cancel on the second.
+
+    The first one (``first``) sets ``draining``: no new rows are taken, the checks in flight
+    finish. A second one cancels the batch's task at once (``reason``).
+    """
+
+    def __init__(self, task: asyncio.Task[Any] | None) -> None:
+        self._task = task
+        self.draining = False
+        self.first: str | None = None
+        self.reason: str | None = None
+
+    def signalled(self, name: str, note: Callable[[str], None]) -> None:
+        if not self.draining:
+            self.draining, self.first = True, name
+            note(
+                f"Stopping ({name}): no new rows; waiting for the checks in flight to finish "
+                "(Ctrl-C again to cancel them: their runs are journaled for --resume)."
+            )
+            return
+        self.reason = name
+        if self._task is not None:
+            self._task.cancel()
