@@ -231,8 +231,11 @@ async def _run(
 
         async def check(row: ManifestRow, job: WellnessJob, key: str) -> dict[str, Any]:
             started = time.monotonic()
-            if options.retry_unknown and journal.state_of(key) in _UNDECIDED:
+            state = journal.state_of(key)
+            if options.retry_unknown and state in _UNDECIDED:
                 await journal.forget(key)  # the user's decision: create it again
+            elif state in (JobState.CREATED, JobState.UPLOADED):
+                stats.picked_up += 1
             try:
                 entry = await run_journaled_check(client, journal, key, job, on_entry=track)
             except HeliosError as exc:

@@ -44,6 +44,7 @@ class BatchStats:
     bad: int = 0  # rows refused before sending anything
     abandoned: list[str] = attrs.field(factory=list)  # run ids in flight when cancelled
     unknown: list[str] = attrs.field(factory=list)  # rows whose create's outcome is unknown
+    picked_up: int = 0  # rows resumed on a run the journal had, instead of a new one
     stopped: str | None = None  # why the run ended early, if it did
     repaired: int = 0  # bytes of a partial last output line removed on resume
     runs_created: int | None = None  # as counted by the embedded sandbox
@@ -175,6 +176,8 @@ def print_summary(
         table.add_row("already in the output (skipped)", str(stats.already_done))
     if stats.changed:
         table.add_row("changed since recorded (checked again)", str(stats.changed))
+    if stats.picked_up:
+        table.add_row("runs picked up from the journal (not created again)", str(stats.picked_up))
     table.add_row("checked now: COMPLETE_OK", str(stats.ok), style="green")
     for label, count in sorted(stats.failures.items()):
         table.add_row(f"checked now: {label}", str(count), style="red")

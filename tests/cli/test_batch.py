@@ -449,6 +449,9 @@ async def test_a_batch_killed_with_sigkill_and_resumed_bills_no_run_twice(
         assert final[line]["model_run_id"] == run_id
     if in_create:
         assert b"--retry-unknown" in stdout
+    if picked_up:
+        found = re.search(rb"runs picked up from the journal\D+(\d+)", stdout)
+        assert found is not None and int(found.group(1)) == len(picked_up), stdout
     print(
         f"\nSIGKILL after {written} rows: {len(picked_up)} runs in flight picked up, "
         f"{len(in_create)} creates in flight (unknown); {sandbox.runs_created()} runs created "
