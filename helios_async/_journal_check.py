@@ -13,13 +13,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 
 from ._errors import (
-    APIError,
     BadRequestError,
     CreateDeadlineExceededError,
     DeadlineExceededError,
@@ -32,7 +31,15 @@ from ._errors import (
     UploadURLExpiredError,
 )
 from ._fanout import WellnessJob
-from ._journal import JobState, Journal, JournalConflictError, JournalEntry, check_key
+from ._journal import (
+    JobState,
+    Journal,
+    JournalConflictError,
+    JournalEntry,
+    check_key,
+    error_json,
+    write_through,
+)
 from ._models import ModelRun, ModelRunCreated, ModelRunRequest, ModelRunStatus
 from ._recording import check_recording
 from ._validation import check_seconds
@@ -40,7 +47,7 @@ from ._validation import check_seconds
 if TYPE_CHECKING:
     from ._client import HeliosClient
 
-__all__ = ["LOST_CREATE", "error_json", "run_journaled_check"]
+__all__ = ["CANCEL_GRACE", "LOST_CREATE", "run_journaled_check"]
 
 logger = logging.getLogger("helios_async")
 
@@ -48,19 +55,6 @@ OnEntry = Callable[[JournalEntry], Awaitable[None] | None]
 LOST_CREATE = "a create request was in flight when the process handling this job stopped"
 CANCEL_GRACE = 10.0
 """Seconds a cancelled check still waits for the answer of a create it sent, to journal it."""
-
-
-def error_json(error: BaseException) -> dict[str, Any]:
-    """``{"type", "message", "code", "http_status"}`` of an error: its class name, message,
-    §3.4 ``errorCode`` (where it has one) and the HTTP status of a refusal (API or storage)."""
-    code = getattr(error, "error_code", None)
-    status = error.status if isinstance(error, APIError | UploadError) else None
-    return {
-        "type": type(error).__name__,
-        "message": str(error),
-        "code": getattr(code, "value", code),
-        "http_status": status,
-    }
 
 
 async def run_journaled_check(
@@ -175,9 +169,10 @@ class _Check:
     ) -> JournalEntry:
         """Journal ``creating``, create the run, journal its outcome.
 
-        Cancelled meanwhile, it still lets a create request that was sent be answered (at
-        most its read timeout) and journals the answer before re-raising the cancellation,
-        so cancelling a check never makes its create's outcome unknown; a deadline does.
+        Cancelled meanwhile, it still lets a create request that was sent be answered (for
+        up to :data:`CANCEL_GRACE` seconds) and journals the answer before re-raising the
+        cancellation, so cancelling a check does not make its create's outcome unknown; a
+        deadline does.
         """
         self.phase = "create"
         reset = {"model_run_id": None, "upload_url": None, "url_expires_at": None}
@@ -187,7 +182,7 @@ class _Check:
             )
         except asyncio.CancelledError:  # cancelled before the request was sent: no run
             with contextlib.suppress(JournalConflictError, ValueError):
-                await _through(self.journal.release(key, token=self.token))
+                await write_through(self.journal.release(key, token=self.token))
             raise
         sending = asyncio.ensure_future(
             self.client.create_model_run(
@@ -208,7 +203,7 @@ class _Check:
         except BadRequestError as exc:
             entry = await self._write(creating, JobState.DONE, error=error_json(exc))
         except HeliosError:
-            await _through(self.journal.release(key, token=self.token))  # no run: free again
+            await write_through(self.journal.release(key, token=self.token))  # no run: free again
             if cancelled is not None:
                 raise cancelled from None
             raise
@@ -348,7 +343,7 @@ class _Check:
     ) -> JournalEntry:
         base = old if old is not None else JournalEntry(key=key, state=state)
         entry = attrs.evolve(base, state=state, updated_at=self.clock(), **fields)
-        await _through(self.journal.put(entry, token=self.token))
+        await write_through(self.journal.put(entry, token=self.token))
         if self.on_entry is not None:
             outcome = self.on_entry(entry)
             if outcome is not None:
@@ -398,22 +393,6 @@ async def _answer(
         await asyncio.wait([sending])
         raise cancelled
     return sending.result()
-
-
-async def _through(write: Coroutine[Any, Any, None]) -> None:
-    """Await a journal write to its end even if the check is cancelled meanwhile (then
-    re-raise the cancellation), so a cancelled check never leaves a write half done behind
-    it, nor one that lands after its store was closed."""
-    task = asyncio.ensure_future(write)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        while not task.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait([task])
-        if not task.cancelled():
-            task.exception()  # retrieved: the cancellation is what the caller must see
-        raise
 
 
 def _arrived(run: ModelRun) -> bool:
