@@ -438,3 +438,30 @@ async def test_a_create_that_does_not_answer_within_the_grace_stays_creating(
     assert stored is not None and stored.state == JobState.CREATING
     entry = await run_journaled_check(client, journal, KEY, job())
     assert entry.state == JobState.UNKNOWN and uploads(sandbox) == 0
+
+
+async def test_a_run_that_is_gone_is_done_with_not_found(
+    journal: Journal, sandbox: Sandbox, client: HeliosClient
+) -> None:
+    """The journal names a run the API no longer knows (deleted, or another account's)."""
+    missing = "0b7f3c1e-5a4d-4e8b-9c2a-1d6e8f0a2b3c"
+    await dead_owner(
+        journal,
+        JournalEntry(key=KEY, state=JobState.CREATING, creates=1),
+        JournalEntry(key=KEY, state=JobState.CREATED, model_run_id=missing, upload_url="x"),
+    )
+    entry = await run_journaled_check(client, journal, KEY, job())
+    assert entry.state == JobState.DONE
+    assert entry.error is not None and entry.error["http_status"] == 404
+    assert sandbox.runs_created() == 0 and uploads(sandbox) == 0
+
+
+async def test_storage_refusing_the_upload_for_good_ends_the_job_done_with_that_error(
+    journal: Journal, sandbox: Sandbox, client: HeliosClient
+) -> None:
+    sandbox.faults.add("upload", ErrorStatus(400), times=1)
+    entry = await run_journaled_check(client, journal, KEY, job())
+    assert entry.state == JobState.DONE and entry.model_run_id is not None
+    assert entry.error is not None
+    assert (entry.error["type"], entry.error["http_status"]) == ("UploadError", 400)
+    assert sandbox.runs_created(LABEL) == 1 and sandbox.runs_started(LABEL) == 0
