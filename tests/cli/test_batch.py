@@ -448,7 +448,7 @@ async def test_a_batch_killed_with_sigkill_and_resumed_bills_no_run_twice(
     for line, run_id in picked_up.items():
         assert final[line]["model_run_id"] == run_id
     if in_create:
-        assert b"--retry-unknown" in stdout
+        assert b"--retry-unknown" in b" ".join(stdout.split())
     if picked_up:
         found = re.search(rb"runs picked up from the journal\D+(\d+)", stdout)
         assert found is not None and int(found.group(1)) == len(picked_up), stdout
@@ -493,3 +493,45 @@ async def test_sigterm_drains_like_ctrl_c_and_resume_finishes_with_one_run_per_r
     assert sorted(final) == list(range(2, rows + 2))
     assert all(sandbox.runs_created(label_of(line)) == 1 for line in final)
     assert len({record["model_run_id"] for record in final.values()}) == rows
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+async def test_a_second_ctrl_c_cancels_at_once_and_resume_picks_up_every_run_in_flight(
+    tmp_path: Path, outside_sandbox: Sandbox
+) -> None:
+    """Two Ctrl-Cs: the checks in flight are cancelled, but each run they made is journaled
+    (a create in flight is let answer first), so none is unknown and --resume creates no run
+    for them."""
+    sandbox = outside_sandbox
+    rows = 30
+    manifest, out = speech_manifest(tmp_path, rows), tmp_path / "out.jsonl"
+    argv = (manifest, "--out", out, "--concurrency", "6", "--no-progress")
+    process = await start_batch(sandbox, *argv)
+    try:
+        await until_lines(out, 6, process)
+        process.send_signal(signal.SIGINT)
+        assert process.stderr is not None
+        async with asyncio.timeout(30):  # the first is taken (signals do not queue up)
+            while b"Stopping (Ctrl-C)" not in await process.stderr.readline():
+                pass
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+    assert process.returncode == EXIT_INTERRUPTED, stderr
+    in_create, picked_up = journal_lines(out)
+    print(f"\ntwo Ctrl-Cs: {len(picked_up)} runs in flight journaled, {len(in_create)} unknown")
+    assert in_create == set()
+    if picked_up:
+        assert b"--resume waits on them" in b" ".join(stdout.split())  # however it wraps
+
+    process = await start_batch(sandbox, *argv, "--resume")
+    _, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == EXIT_OK, stderr
+    final = {record["line"]: record for record in records(out)}
+    assert sorted(final) == list(range(2, rows + 2))
+    assert all(sandbox.runs_created(label_of(line)) == 1 for line in final)
+    for line, run_id in picked_up.items():
+        assert final[line]["model_run_id"] == run_id
