@@ -113,8 +113,10 @@ def _add_batch_parser(commands: Any) -> None:
         description=(
             "Run a wellness check for every row of MANIFEST (CSV with the header "
             f"{','.join(REQUIRED_COLUMNS)}, plus optional accent, sleep_time, wake_time, "
-            "recording_time, tags as name=value;name=value, delete_data, data_to_delete). "
-            "Each finished row appends one JSON line to --out."
+            "recording_time, tags as name=value;name=value, delete_data, data_to_delete, and "
+            "key: a unique id per row). Each finished row appends one JSON line to --out; "
+            "every run is journaled in --out plus .journal before its recording is uploaded, "
+            "so --resume never creates a run twice, whatever stopped the batch."
         ),
         epilog=f"exit codes:\n{codes}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
