@@ -1,4 +1,7 @@
-"""Where the client talks to and with what key: arguments, then environment, then defaults (D15)."""
+"""Where the client talks to and with what key: arguments, then environment, then defaults.
+
+See https://helios-async.readthedocs.io/helios/#configuration-sources
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import attrs
 from ._errors import InvalidInputError
 from ._version import __version__
 
-# helios-api.md §1.1
+# docs/helios.md#hosts-and-regions
 REGIONS: Mapping[str, str] = {
     "default": "https://api.thymia.ai",
     "ca": "https://ca.api.thymia.ai",
@@ -24,7 +27,7 @@ ENV_REGION = "THYMIA_REGION"
 
 
 def resolve_api_key(api_key: str | None, environ: Mapping[str, str] | None = None) -> str:
-    """The key from the argument, else ``THYMIA_API_KEY`` (D15).
+    """The key from the argument, else ``THYMIA_API_KEY``.
 
     Raises:
         InvalidInputError: neither gives a non-blank key. The message never shows a key.
@@ -46,7 +49,7 @@ def resolve_base_url(
     base_url: str | None, region: str | None, environ: Mapping[str, str] | None = None
 ) -> str:
     """The API root: ``base_url``, else ``region``, else ``THYMIA_BASE_URL``, else
-    ``THYMIA_REGION``, else ``https://api.thymia.ai`` (§1.1, D15). No trailing slash.
+    ``THYMIA_REGION``, else ``https://api.thymia.ai``. No trailing slash.
 
     Raises:
         InvalidInputError: an unknown region, or a base URL that is not http(s).
@@ -74,27 +77,21 @@ class Timeouts:
     """Per-request time limits, in seconds.
 
     ``connect`` bounds opening a connection; ``read`` bounds each wait for response bytes on
-    API calls; ``upload`` bounds a whole recording upload (the presigned PUT, helios-api.md
-    §4), which moves far more bytes. An API call has no overall limit of its own: each wait
-    for bytes is bounded by ``read``. Running out raises
-    :class:`~helios_async.RequestTimeoutError`, retried only where the request is safe to
-    repeat (D13).
+    API calls; ``upload`` bounds a whole recording upload (the presigned PUT), which moves
+    far more bytes. An API call has no overall limit of its own: each wait for bytes is
+    bounded by ``read``. Running out raises :class:`~helios_async.RequestTimeoutError`,
+    retried only where the request is safe to repeat. The transport turns them into its own
+    timeouts (aiohttp's ``ClientTimeout`` for the default one).
+
+    See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
     """
 
     connect: float = 10.0
+    """Seconds to open a connection."""
     read: float = 30.0
+    """Seconds of each wait for response bytes on an API call."""
     upload: float = 300.0
-
-    def for_api(self) -> aiohttp.ClientTimeout:
-        """The aiohttp timeout of one API call: ``connect`` and ``read``, no total."""
-        return aiohttp.ClientTimeout(total=None, sock_connect=self.connect, sock_read=self.read)
-
-    def for_upload(self) -> aiohttp.ClientTimeout:
-        """The aiohttp timeout of one upload attempt: ``upload`` in total, plus ``connect``
-        and ``read``."""
-        return aiohttp.ClientTimeout(
-            total=self.upload, sock_connect=self.connect, sock_read=self.read
-        )
+    """Seconds for one whole upload attempt of a recording."""
 
 
 def user_agent(suffix: str | None = None) -> str:
