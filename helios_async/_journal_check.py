@@ -24,6 +24,7 @@ from ._errors import (
     CreateDeadlineExceededError,
     DeadlineExceededError,
     HeliosError,
+    InvalidInputError,
     ModelRunFailedError,
     NotFoundError,
     OutcomeUnknownError,
@@ -115,10 +116,11 @@ async def run_journaled_check(
     check_key(key)
     ttl = check_seconds("url_ttl", url_ttl)
     assert ttl is not None
-    if isinstance(expired_url_restarts, bool) or not isinstance(expired_url_restarts, int):
-        raise TypeError("expired_url_restarts must be an int")
+    restarts = expired_url_restarts
+    if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 0:
+        raise InvalidInputError("expired_url_restarts", f"must be an int, 0 or more: {restarts!r}")
     token, entry = await journal.claim(key)
-    check = _Check(client, journal, token, job, ttl, expired_url_restarts, on_entry, clock, sleep)
+    check = _Check(client, journal, token, job, ttl, restarts, on_entry, clock, sleep)
     return await check.run(key, entry)
 
 
