@@ -39,8 +39,11 @@ from ._operations import Operations
 from ._polling import PollPolicy
 from ._protocol import Endpoints, redact_url
 from ._recording import RecordingSource, prepare_recording
+from ._redaction import Secret, signed_url
 from ._retry import RetryPolicy
 from ._sending import Sender
+from ._telemetry import Telemetry
+from ._telemetry import runtime as telemetry_runtime
 from ._transport import AiohttpTransport, Transport
 from ._validation import check_seconds
 from ._workflow import run_check
@@ -62,7 +65,12 @@ class HeliosClient:
     ``hooks`` see every request, response, retry, poll and upload chunk;
     ``user_agent_suffix`` is appended to ``User-Agent: helios-async/<v> Python/<v>
     aiohttp/<v>``. The key travels only in the ``x-api-key`` header to the API host,
-    never to the upload host and never in a repr, log line or error.
+    never to the upload host and never in a repr, log line, error or span.
+
+    ``telemetry`` (a :class:`~helios_async.Telemetry`) sets how the client traces and meters
+    itself with OpenTelemetry, on by default when ``opentelemetry-api`` is installed (the
+    ``otel`` extra) and costing nothing when it is not: a span per check, per phase and per
+    HTTP attempt, and the metrics of the Observability guide.
 
     One client is meant to be shared by every task of a process; it is not thread-safe.
 
@@ -86,7 +94,10 @@ class HeliosClient:
         hooks: Hooks | None = None,
         user_agent_suffix: str | None = None,
         connection_limit: int = 100,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        if isinstance(api_key, str):
+            api_key = Secret(api_key)  # so no traceback from here shows it among the locals
         if session is not None and transport is not None:
             raise InvalidInputError("transport", "pass a session or a transport, not both")
         endpoints = Endpoints(
@@ -103,6 +114,7 @@ class HeliosClient:
             timeouts=timeouts or Timeouts(),
             retry=retry or RetryPolicy(),
             hooks=hooks or Hooks(),
+            telemetry=telemetry_runtime(telemetry),
         )
         self._operations = Operations(endpoints=endpoints, sender=sender, poll=poll or PollPolicy())
         self._is_view = False
@@ -314,7 +326,9 @@ class HeliosClient:
         if isinstance(created_or_url, ModelRunCreated):
             url, run_id = created_or_url.recording_upload_url, created_or_url.id
         else:
-            url, run_id = created_or_url, None
+            # Rebound, so this frame's locals show the URL's repr, never its signature.
+            created_or_url = url = signed_url(created_or_url)
+            run_id = None
         prepared = await asyncio.to_thread(
             prepare_recording, recording, check_duration=check_duration
         )

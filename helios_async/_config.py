@@ -13,6 +13,7 @@ import aiohttp
 import attrs
 
 from ._errors import InvalidInputError
+from ._redaction import Secret
 from ._version import __version__
 
 # docs/helios.md#hosts-and-regions
@@ -26,23 +27,28 @@ ENV_BASE_URL = "THYMIA_BASE_URL"
 ENV_REGION = "THYMIA_REGION"
 
 
-def resolve_api_key(api_key: str | None, environ: Mapping[str, str] | None = None) -> str:
-    """The key from the argument, else ``THYMIA_API_KEY``.
+def resolve_api_key(api_key: str | None, environ: Mapping[str, str] | None = None) -> Secret:
+    """The key from the argument, else ``THYMIA_API_KEY``, as a :class:`Secret`: a
+    ``str`` whose repr is ``'<redacted>'``, so no traceback's locals show it.
 
     Raises:
         InvalidInputError: neither gives a non-blank key. The message never shows a key.
     """
-    environ = os.environ if environ is None else environ
-    key = api_key if api_key is not None else environ.get(ENV_API_KEY)
+    key = (
+        api_key
+        if api_key is not None
+        else (os.environ if environ is None else environ).get(ENV_API_KEY)
+    )
     if key is not None and not isinstance(key, str):
         raise InvalidInputError("api_key", f"must be a string, not {type(key).__name__}")
+    api_key = key = None if key is None else Secret(key)  # from here on, locals hide it
     if not key or not key.strip():
         raise InvalidInputError(
             "api_key", f"no API key: pass api_key=... or set the {ENV_API_KEY} environment variable"
         )
     if not key.isascii() or not key.strip().isprintable():
         raise InvalidInputError("api_key", "must be printable ASCII (it travels in a header)")
-    return key.strip()
+    return Secret(key.strip())
 
 
 def resolve_base_url(

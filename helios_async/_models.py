@@ -15,6 +15,7 @@ import attrs
 
 from . import _validation as check
 from ._errors import InvalidInputError
+from ._redaction import signed_url
 
 __all__ = [
     "Account",
@@ -233,9 +234,10 @@ class ModelRunCreated:
 
     id: str
     """The new run's id (a UUID): keep it to read the run later."""
-    recording_upload_url: str = attrs.field(repr=False)  # carries a signature
+    recording_upload_url: str = attrs.field(repr=False, converter=signed_url)
     """The presigned URL to PUT the recording to, valid for 1 hour, used exactly as given;
-    never shown in a repr, since its signature is a credential."""
+    never shown in a repr, since its signature is a credential: a ``str`` whose own
+    repr leaves the query string out, so no traceback's locals show it either."""
     request_id: str | None = attrs.field(default=None, eq=False)
     """The request id of the response it came in, if the API sent one."""
 
