@@ -23,6 +23,7 @@ from ._errors import HeliosError, InvalidInputError, ModelRunFailedError
 from ._models import BUCKETED_SCORES, BirthSex, ModelRun, User
 from ._polling import PollPolicy
 from ._version import __version__
+from .fleet._commands import add_fleet_parser, fleet_command
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     account = commands.add_parser("account", help="show the account behind the API key")
     add_target(account)
     add_batch_parser(commands)
+    add_fleet_parser(commands)
     return parser
 
 
@@ -88,6 +90,8 @@ async def _client(args: argparse.Namespace, **options: Any) -> AsyncGenerator[He
 async def _run(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "batch":
         return await batch_command(args, out)
+    if args.command == "fleet":
+        return await fleet_command(args, out)
     if args.command == "demo":
         from .testing import sample_recording
 

@@ -1,0 +1,142 @@
+"""A fleet worker process: one :class:`~helios_async.HeliosClient`, opened at start-up and
+closed at shutdown, running the fleet's jobs ``concurrency`` at a time.
+
+Stopping: the first SIGTERM or Ctrl-C drains (no new jobs are taken; the checks in flight
+finish and their results are written); a second one stops at once. Jobs stopped at once are
+delivered again to another worker after the redelivery timeout, and the run journal makes
+that worker pick their runs up instead of creating new ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+
+import attrs
+
+from helios_async import HeliosClient, Hooks, PollPolicy, RateLimitError, RetryEvent
+
+from ._check import CheckRunner
+from ._cooldown import FleetCooldown
+from ._docket import Engine
+from ._names import FleetNames
+
+__all__ = ["DEFAULT_REDELIVERY_TIMEOUT", "WorkerOptions", "run_worker"]
+
+logger = logging.getLogger("helios_async.fleet")
+
+DEFAULT_CONCURRENCY = 10
+DEFAULT_REDELIVERY_TIMEOUT = 30.0
+
+
+@attrs.frozen(kw_only=True)
+class WorkerOptions:
+    """A worker's settings. ``redelivery_timeout`` (seconds) is how long a dead worker's
+    jobs wait before another worker takes them; ``creates_per_minute`` and
+    ``max_in_flight`` are fleet-wide limits (give every worker the same);
+    ``poll_interval`` (seconds) the steady interval between polls of a run (default 3);
+    ``api_key`` defaults to ``HELIOS_API_KEY``; ``until_finished`` stops the worker once no
+    job is left (for tests and one-off runs)."""
+
+    redis_url: str
+    fleet: str = "default"
+    concurrency: int = DEFAULT_CONCURRENCY
+    redelivery_timeout: float = DEFAULT_REDELIVERY_TIMEOUT
+    creates_per_minute: int | None = None
+    max_in_flight: int | None = None
+    base_url: str | None = None
+    region: str | None = None
+    poll_interval: float | None = None
+    until_finished: bool = False
+    api_key: str | None = attrs.field(default=None, repr=False)
+
+
+async def run_worker(options: WorkerOptions) -> None:
+    """Run a worker until stopped (SIGTERM, Ctrl-C, cancellation) or, with
+    ``until_finished``, until no job is left.
+
+    Raises:
+        InvalidInputError: a bad option, or no API key (HELIOS_API_KEY).
+    """
+    names = FleetNames(options.fleet)
+    async with Engine(options.redis_url, names) as engine:
+        cooldown = FleetCooldown(engine.redis, names, pubsub=engine.pubsub)
+        poll = (
+            PollPolicy(interval=options.poll_interval, first_interval=options.poll_interval)
+            if options.poll_interval
+            else None
+        )
+        client = HeliosClient(
+            options.api_key,
+            base_url=options.base_url,
+            region=options.region,
+            poll=poll,
+            hooks=cooldown_hooks(cooldown),
+            connection_limit=max(100, options.concurrency),
+        )
+        async with client, cooldown.listening():
+            runner = CheckRunner(client, engine.redis, names, cooldown)
+            work = asyncio.ensure_future(
+                engine.work(
+                    runner,
+                    concurrency=options.concurrency,
+                    redelivery_timeout=options.redelivery_timeout,
+                    creates_per_minute=options.creates_per_minute,
+                    max_in_flight=options.max_in_flight,
+                    until_finished=options.until_finished,
+                )
+            )
+            with _draining_on_signals(work):
+                logger.info(
+                    "fleet worker up: fleet %s, %d at a time", names.fleet, options.concurrency
+                )
+                try:
+                    await work
+                except asyncio.CancelledError:
+                    if not work.cancelled():
+                        work.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await work
+                    raise
+
+
+def cooldown_hooks(cooldown: FleetCooldown) -> Hooks:
+    """Client hooks that turn every 429 with ``Retry-After`` into a fleet-wide pause."""
+
+    def on_retry(event: RetryEvent) -> None:
+        if isinstance(event.error, RateLimitError) and event.error.retry_after:
+            cooldown.note(event.error.retry_after)
+
+    return Hooks(on_retry=on_retry)
+
+
+@contextlib.contextmanager
+def _draining_on_signals(work: asyncio.Future[None]) -> Iterator[None]:
+    """First SIGTERM/SIGINT: drain (cancel the worker loop, which waits for its jobs).
+    Second: cancel the drain too. Main thread only; previous handlers restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    received: list[int] = []
+
+    def handle(signum: int) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            logger.warning("draining: no new jobs; waiting for the checks in flight")
+        else:
+            logger.warning("stopping now: jobs in flight go to another worker")
+        work.cancel()
+
+    for sig in signals:
+        loop.add_signal_handler(sig, handle, sig)
+    try:
+        yield
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
