@@ -1,5 +1,5 @@
 """``python -m helios_async``: the same as the ``helios-async`` command."""
 
-from ._cli import main
+from helios_async.cli import main
 
 raise SystemExit(main())

@@ -272,7 +272,7 @@ def test_the_testing_example_passes_with_the_plugin(
     monkeypatch.setenv("PYTHONPATH", str(PACKAGE_ROOT))
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     result = pytester.runpytest_subprocess(
-        "-p", "pytest_asyncio.plugin", "-p", "helios_async.testing._pytest_plugin"
+        "-p", "pytest_asyncio.plugin", "-p", "helios_async_pytest"
     )
     result.assert_outcomes(passed=6)
 

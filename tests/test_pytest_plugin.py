@@ -4,18 +4,21 @@ of their own, with pytest-asyncio, warnings as errors and strict markers."""
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
 import helios_async
-from helios_async.testing import _pytest_plugin as plugin
+import helios_async_pytest as plugin
 
 pytest_plugins = ["pytester"]
 
 PACKAGE_ROOT = Path(helios_async.__file__).resolve().parents[1]
-PLUGIN = "helios_async.testing._pytest_plugin"
+PLUGIN = "helios_async_pytest"
 INI = """[pytest]
 asyncio_mode = {mode}
 asyncio_default_fixture_loop_scope = function
@@ -52,8 +55,7 @@ def test_the_fixtures_give_a_running_sandbox_and_a_fast_client_bound_to_it(
         import pytest
 
         from helios_async import ClientClosedError, HeliosClient, ModelRunStatus, User
-        from helios_async.testing import Sandbox
-        from helios_async.testing._pytest_plugin import FAST_POLL, FAST_RETRY
+        from helios_async.testing import FAST_POLL, FAST_RETRY, Sandbox
 
         seen = []
 
@@ -177,11 +179,32 @@ def test_the_option_and_marker_are_documented_in_pytest_help(project: pytest.Pyt
     fixtures.stdout.fnmatch_lines(["*helios_sandbox*", "*helios_client*", "*helios_env*"])
 
 
-def test_the_entry_point_names_the_plugin_module() -> None:
+def test_the_entry_point_names_the_plugin_module_and_the_wheel_ships_it() -> None:
     pyproject = tomllib.loads((PACKAGE_ROOT / "pyproject.toml").read_text())
     assert pyproject["project"]["entry-points"]["pytest11"] == {"helios_async": PLUGIN}
+    wheel = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert f"{PLUGIN}.py" in wheel["only-include"]
     assert plugin.__name__ == PLUGIN
     assert {"helios_sandbox", "helios_client", "helios_env"} <= set(plugin.__all__)
+
+
+def test_loading_the_plugin_imports_nothing_of_helios_async() -> None:
+    """pytest loads entry-point plugins into every session, before coverage starts: loading
+    this one must not run ``helios_async/__init__`` nor pull in aiohttp or the sandbox."""
+    code = (
+        "import json, sys, pytest, helios_async_pytest\n"
+        "print(json.dumps(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('helios_async', 'helios_async_pytest', 'aiohttp'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PACKAGE_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(result.stdout) == ["helios_async_pytest"]
 
 
 def test_the_installed_entry_point_loads_the_plugin_by_itself(

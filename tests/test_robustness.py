@@ -23,7 +23,7 @@ from helios_async import (
     User,
     WellnessJob,
 )
-from helios_async._batch_output import load_recorded
+from helios_async.cli._output import load_recorded
 from helios_async.testing import sample_recording
 
 BASE_URL = "https://helios.example"

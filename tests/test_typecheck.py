@@ -18,7 +18,7 @@ PUBLIC_API = ROOT / "tests" / "typecheck_public_api.py"
 CHECKED = [
     PUBLIC_API,
     ROOT / "examples",
-    ROOT / "helios_async" / "testing" / "_pytest_plugin.py",
+    ROOT / "helios_async_pytest.py",
 ]
 IGNORE = re.compile(r"\s*# type: ignore\[[a-z-]+\]$")
 

@@ -1,9 +1,7 @@
-"""``helios-async fleet worker|submit|collect|status|unknown``: the fleet's command line.
+"""What ``helios-async fleet worker|submit|collect|status|unknown`` do, once parsed.
 
-Every command takes ``--redis URL`` (default: the ``HELIOS_REDIS_URL`` environment
-variable) and ``--fleet NAME`` (default: ``HELIOS_FLEET``, else ``default``). The parser is
-built without importing the engine; each command imports it when it runs, and without the
-``fleet`` extra says how to install it.
+The parser lives in ``helios_async.cli._fleet`` (so building the CLI never imports the
+engine); it calls :func:`fleet_command` here when a fleet command runs.
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -24,100 +21,7 @@ if TYPE_CHECKING:
     from ._state import BatchCounts
     from ._submit import Submission
 
-__all__ = ["ENV_FLEET", "ENV_REDIS_URL", "add_fleet_parser", "fleet_command"]
-
-ENV_REDIS_URL = "HELIOS_REDIS_URL"
-ENV_FLEET = "HELIOS_FLEET"
-NEEDS_FLEET = "helios-async: fleet commands need the fleet extra: pip install 'helios-async[fleet]'"
-
-
-def add_fleet_parser(commands: Any) -> None:
-    """Register ``fleet`` and its subcommands on the CLI's subparsers."""
-    fleet = commands.add_parser(
-        "fleet",
-        help="run wellness checks on a fleet of workers (Docket on Redis)",
-        description="Run wellness checks on a fleet of worker processes sharing one Redis.",
-    )
-    sub = fleet.add_subparsers(dest="fleet_command", required=True, metavar="SUBCOMMAND")
-
-    worker = sub.add_parser("worker", help="run a worker until SIGTERM (which drains)")
-    _common(worker)
-    worker.add_argument("--concurrency", type=_positive, default=10, help="checks at once")
-    worker.add_argument(
-        "--redelivery-timeout",
-        type=_seconds,
-        default=30.0,
-        help="seconds before a dead worker's jobs go to another worker (default 30)",
-    )
-    worker.add_argument(
-        "--creates-per-minute", type=_positive, help="fleet-wide cap (give every worker the same)"
-    )
-    worker.add_argument(
-        "--max-in-flight", type=_positive, help="fleet-wide checks at once (same on every worker)"
-    )
-    worker.add_argument("--poll-interval", type=_seconds, help="seconds between polls of a run")
-    worker.add_argument("--base-url", help="API root (default: THYMIA_BASE_URL or the region's)")
-    worker.add_argument("--region", choices=["default", "ca", "us"], help="API region")
-
-    submit = sub.add_parser("submit", help="queue a CSV manifest's rows as a batch (resumable)")
-    submit.add_argument("manifest", type=Path, help="the CSV manifest (the columns of batch)")
-    submit.add_argument("--batch", required=True, help="the batch's name")
-    submit.add_argument(
-        "--max-pending", type=_positive, default=1000, help="jobs queued or running at once"
-    )
-    submit.add_argument("--deadline", type=_seconds, help="seconds allowed for each check")
-    _common(submit)
-
-    collect = sub.add_parser("collect", help="write a batch's results as JSON Lines")
-    collect.add_argument("batch", help="the batch's name")
-    collect.add_argument("--out", required=True, type=Path, help="the JSON Lines file (appended)")
-    collect.add_argument(
-        "--follow", action="store_true", help="keep collecting until the batch is complete"
-    )
-    _common(collect)
-
-    status = sub.add_parser("status", help="a batch's counts per state and its rate")
-    status.add_argument("batch", help="the batch's name")
-    status.add_argument("--watch", action="store_true", help="redraw until the batch completes")
-    status.add_argument("--interval", type=_seconds, default=2.0, help="seconds between redraws")
-    _common(status)
-
-    unknown = sub.add_parser("unknown", help="list the creates whose outcome is unknown")
-    unknown.add_argument("batch", help="the batch's name")
-    _common(unknown)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--redis",
-        default=os.environ.get(ENV_REDIS_URL),
-        help=f"the Redis URL (default: {ENV_REDIS_URL}); redis://, rediss:// or memory://",
-    )
-    parser.add_argument(
-        "--fleet",
-        default=os.environ.get(ENV_FLEET, "default"),
-        help=f"the fleet's name (default: {ENV_FLEET}, else 'default')",
-    )
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"not a whole number above 0: {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"not a number of seconds above 0: {text!r}")
-    return value
+__all__ = ["fleet_command", "format_counts", "manifest_submissions"]
 
 
 async def fleet_command(args: argparse.Namespace, out: TextIO) -> int:
@@ -127,12 +31,7 @@ async def fleet_command(args: argparse.Namespace, out: TextIO) -> int:
         InvalidInputError: no Redis URL, a bad name or manifest (the CLI exits 2).
     """
     if not args.redis:
-        raise InvalidInputError("--redis", f"give --redis URL or set {ENV_REDIS_URL}")
-    try:
-        import docket  # noqa: F401
-    except ImportError:
-        print(NEEDS_FLEET, file=sys.stderr)
-        return 1
+        raise InvalidInputError("--redis", "give --redis URL or set HELIOS_REDIS_URL")
     command = args.fleet_command
     if command == "worker":
         return await _worker(args)
@@ -194,7 +93,7 @@ def manifest_submissions(
     Raises:
         InvalidInputError: the manifest cannot be read or its header is unusable.
     """
-    from helios_async._batch_manifest import Manifest, row_to_job
+    from helios_async.cli._manifest import Manifest, row_to_job
 
     from ._payload import RowInfo, encode_job
     from ._records import job_record

@@ -49,10 +49,13 @@ from helios_async.testing._faults import (
     UrlExpired,
     chaos_menu,
 )
+from helios_async.testing._policies import FAST_POLL, FAST_RETRY
 from helios_async.testing._recording import RecordedRequest
 from helios_async.testing._sandbox import Sandbox, sample_recording
 
 __all__ = [
+    "FAST_POLL",
+    "FAST_RETRY",
     "MAX_SLOW_SECONDS",
     "ROUTES",
     "ErrorStatus",

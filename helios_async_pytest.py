@@ -4,11 +4,17 @@ Installed with the package and loaded by pytest through the ``pytest11`` entry p
 ``helios_async``; nothing to import. The fixtures are async, so the test session needs
 ``pytest-asyncio`` (``asyncio_mode = "auto"``, or ``@pytest.mark.asyncio`` in strict mode).
 
+Loading the plugin costs nothing: pytest loads it into every session of every project that
+installs helios-async, before coverage measurement starts, so this module sits outside the
+``helios_async`` package (importing anything inside it would run ``helios_async/__init__``)
+and imports nothing of helios-async until a fixture is first used, then only public names.
+
 Fixtures (all function-scoped):
 
 * ``helios_sandbox``: a running :class:`~helios_async.testing.Sandbox`, closed after the test.
 * ``helios_client``: an open :class:`~helios_async.HeliosClient` bound to that sandbox, with
-  :data:`FAST_POLL` and :data:`FAST_RETRY` so tests do not wait seconds between polls.
+  :data:`~helios_async.testing.FAST_POLL` and :data:`~helios_async.testing.FAST_RETRY` so
+  tests do not wait seconds between polls.
 * ``helios_env``: sets ``THYMIA_BASE_URL`` and ``THYMIA_API_KEY`` to the sandbox's (and
   removes ``THYMIA_REGION``), so code that builds its own ``HeliosClient()`` reaches it (D15).
 * ``helios_sample_recording``: the path of the shipped 18.4 s Ogg sample recording.
@@ -23,30 +29,15 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pytest
 
-from helios_async._client import HeliosClient
-from helios_async._polling import PollPolicy
-from helios_async._retry import RetryPolicy
-from helios_async.testing._sandbox import Sandbox, sample_recording
+if TYPE_CHECKING:
+    from helios_async import HeliosClient
+    from helios_async.testing import Sandbox
 
-__all__ = [
-    "FAST_POLL",
-    "FAST_RETRY",
-    "helios_client",
-    "helios_env",
-    "helios_sample_recording",
-    "helios_sandbox",
-]
-
-FAST_POLL = PollPolicy(first_interval=0.01, interval=0.05, timeout=30.0)
-"""The poll policy of ``helios_client``: the second poll after 10 ms, then about every
-50 ms, 30 s at most per wait (the real API asks for 3 s, helios-api.md §5)."""
-
-FAST_RETRY = RetryPolicy(attempts=3, backoff_initial=0.01, backoff_max=0.05, total_timeout=10.0)
-"""The retry policy of ``helios_client``: 3 attempts, waits of at most 50 ms, 10 s in all."""
+__all__ = ["helios_client", "helios_env", "helios_sample_recording", "helios_sandbox"]
 
 _MARKER = "helios"
 _MARKER_KEYWORDS = frozenset({"processing_delay", "api_key", "upload_url_ttl"})
@@ -125,6 +116,8 @@ async def helios_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbo
     else ``--helios-processing-delay``, else the ``helios_processing_delay`` ini option, else
     0 (runs finish as soon as the recording is uploaded).
     """
+    from helios_async.testing import Sandbox
+
     async with Sandbox(**_sandbox_settings(request)) as sandbox:
         yield sandbox
 
@@ -133,9 +126,13 @@ async def helios_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbo
 async def helios_client(helios_sandbox: Sandbox) -> AsyncIterator[HeliosClient]:
     """An open :class:`~helios_async.HeliosClient` bound to ``helios_sandbox``.
 
-    It polls with :data:`FAST_POLL` and retries with :data:`FAST_RETRY`; it is closed after
-    the test. Use ``helios_client.with_options(...)`` for other policies or hooks.
+    It polls with :data:`~helios_async.testing.FAST_POLL` and retries with
+    :data:`~helios_async.testing.FAST_RETRY`; it is closed after the test. Use
+    ``helios_client.with_options(...)`` for other policies or hooks.
     """
+    from helios_async import HeliosClient
+    from helios_async.testing import FAST_POLL, FAST_RETRY
+
     async with HeliosClient(
         helios_sandbox.api_key,
         base_url=helios_sandbox.base_url,
@@ -164,4 +161,6 @@ def helios_sample_recording() -> pathlib.Path:
 
     A wellness check with it ends ``COMPLETE_OK`` on the sandbox.
     """
+    from helios_async.testing import sample_recording
+
     return sample_recording()

@@ -1,14 +1,12 @@
-"""``helios-async batch``: the manifest, the JSON Lines output, resume and interruption (issue 4).
+"""``helios-async batch`` end to end: one line per row, resume and interruption (issue 4).
 
-The end-to-end tests run the command against its embedded sandbox, in-process or as a
-subprocess (for a real SIGINT), on small manifests of the shared recordings.
+The tests run the command against its embedded sandbox, in-process or as a subprocess (for
+a real SIGINT), on small manifests of the shared recordings.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import datetime as dt
 import io
 import json
 import os
@@ -23,31 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import HEADER, write_csv
 
-from helios_async import HeliosClient, InvalidInputError, PollPolicy, User
-from helios_async._batch import (
-    EXIT_INTERRUPTED,
-    EXIT_INVALID,
-    EXIT_OK,
-    EXIT_SOME_FAILED,
-    BatchOptions,
-    run_batch,
-)
-from helios_async._batch_display import BatchDisplay, BatchStats
-from helios_async._batch_manifest import Manifest, row_to_job
-from helios_async._batch_output import ResultsFile, load_recorded
-from helios_async._cli import main
+from helios_async import HeliosClient, PollPolicy
+from helios_async.cli import main
+from helios_async.cli._args import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_SOME_FAILED
+from helios_async.cli._batch import BatchOptions, run_batch
 from helios_async.testing import Sandbox, sample_recording
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 AUDIO = REPO.parent / "shared" / "audio"
-HEADER = ["recording", "user_label", "date_of_birth", "birth_sex", "language"]
-
-
-def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as stream:
-        csv.writer(stream).writerows([header, *rows])
-    return path
 
 
 def speech_manifest(folder: Path, count: int) -> Path:
@@ -81,115 +64,6 @@ def sandbox_runs(summary: str) -> int:
     found = re.search(r"runs created by the sandbox\D+(\d+)", summary)
     assert found is not None, summary
     return int(found.group(1))
-
-
-# -- the manifest ---------------------------------------------------------------------------
-
-
-def test_the_header_must_name_every_required_column(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "m.csv", [], header=["recording", "user_label", "language"])
-    with pytest.raises(InvalidInputError, match="date_of_birth, birth_sex"):
-        Manifest(path)
-    with pytest.raises(InvalidInputError, match="repeats language"):
-        Manifest(write_csv(tmp_path / "twice.csv", [], header=[*HEADER, "Language"]))
-    (tmp_path / "empty.csv").write_text("")
-    with pytest.raises(InvalidInputError, match="empty"):
-        Manifest(tmp_path / "empty.csv")
-    with pytest.raises(InvalidInputError, match="cannot read"):
-        Manifest(tmp_path / "missing.csv")
-
-
-def test_rows_know_their_line_even_after_blank_and_multi_line_rows(tmp_path: Path) -> None:
-    path = tmp_path / "m.csv"
-    path.write_text(
-        "\ufeffRecording, User_Label ,date_of_birth,birth_sex,language,notes\n"
-        "a.wav,u1,1990-01-01,MALE,en-GB,x\n"
-        "\n"
-        'b.wav,u2,1990-01-01,MALE,en-GB,"two\nlines"\n'
-        "c.wav,u3,1990-01-01,MALE,en-GB,y\n",
-        encoding="utf-8",
-    )
-    manifest = Manifest(path)
-    assert manifest.unknown_columns == ("notes",)
-    rows = list(manifest.rows())
-    assert [row.line for row in rows] == [2, 4, 6]
-    assert rows[0].cells["user_label"] == "u1"
-    assert rows[1].cells["notes"] == "two\nlines"
-
-
-def test_a_row_to_a_job_with_every_optional_field(tmp_path: Path) -> None:
-    header = [*HEADER, "accent", "sleep_time", "wake_time", "recording_time", "tags"]
-    header += ["delete_data", "data_to_delete"]
-    row = ["sub/a.wav", "u1", "1990-08-24", "female", "en-GB", "scottish", "2026-03-25T23:10:00"]
-    row += ["2026-03-26T06:45:00", "", "site=depot-7; shift=early", "yes", "recordings;results"]
-    manifest = Manifest(write_csv(tmp_path / "m.csv", [row], header=header))
-    job = row_to_job(next(manifest.rows()), manifest.folder)
-    assert job.recording == tmp_path / "sub" / "a.wav"
-    assert job.user == User(user_label="u1", date_of_birth=dt.date(1990, 8, 24), birth_sex="FEMALE")
-    assert job.accent == "scottish"
-    assert job.sleep_time == dt.datetime(2026, 3, 25, 23, 10)
-    assert job.recording_time is None
-    assert job.tags == {"site": "depot-7", "shift": "early"}
-    assert job.delete_data is True
-    assert job.data_to_delete == ("recordings", "results")
-    assert job.key.line == 2
-
-
-@pytest.mark.parametrize(
-    ("column", "value", "message"),
-    [
-        ("date_of_birth", "24/08/1990", "date_of_birth: must be a YYYY-MM-DD"),
-        ("birth_sex", "other", "birth_sex"),
-        ("language", "english", "language"),
-        ("user_label", "x" * 51, "user_label"),
-        ("recording", "", "recording: is empty"),
-        ("tags", "site", "tags: must be name=value"),
-        ("tags", "a=1;a=2", "unique"),
-        ("delete_data", "maybe", "delete_data"),
-        ("sleep_time", "yesterday", "sleep_time"),
-        ("sleep_time", "2026-03-25T23:10:00+01:00", "sleep_time"),  # aware: refused (D8)
-    ],
-)
-def test_a_bad_cell_is_refused_naming_its_column(
-    tmp_path: Path, column: str, value: str, message: str
-) -> None:
-    header = [*HEADER, "tags", "delete_data", "sleep_time"]
-    cells = dict.fromkeys(header, "")
-    cells.update(recording="a.wav", user_label="u1", date_of_birth="1990-08-24")
-    cells.update(birth_sex="MALE", language="en-GB")
-    cells[column] = value
-    manifest = Manifest(write_csv(tmp_path / "m.csv", [[cells[h] for h in header]], header))
-    with pytest.raises(InvalidInputError, match=message):
-        row_to_job(next(manifest.rows()), manifest.folder)
-
-
-def test_the_row_hash_changes_when_the_row_is_edited(tmp_path: Path) -> None:
-    first = [["a.wav", "u1", "1990-08-24", "MALE", "en-GB"]]
-    before = next(Manifest(write_csv(tmp_path / "m.csv", first)).rows())
-    first[0][2] = "1990-08-25"
-    after = next(Manifest(write_csv(tmp_path / "m.csv", first)).rows())
-    assert before.line == after.line and before.digest != after.digest
-
-
-# -- the output -----------------------------------------------------------------------------
-
-
-def test_results_are_whole_lines_and_a_partial_last_line_is_cut_on_resume(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "out.jsonl"
-    with ResultsFile(path) as results:
-        results.write({"line": 2, "row_hash": "aa", "note": "two\nlines, one record"})
-        results.write({"line": 3, "row_hash": "bb"})
-    assert len(path.read_bytes().splitlines()) == 2
-    with path.open("ab") as stream:
-        stream.write(b'not json\n{"line": 4, "row_hash": "c')  # a killed writer's leftovers
-    recorded = load_recorded(path)
-    assert recorded.digests == {2: "aa", 3: "bb"}
-    assert recorded.unreadable == 1
-    assert recorded.repaired == len(b'{"line": 4, "row_hash": "c')
-    assert path.read_bytes().endswith(b"not json\n")
-    assert load_recorded(path).repaired == 0
 
 
 # -- the command, in-process ----------------------------------------------------------------
@@ -398,23 +272,3 @@ def test_ctrl_c_half_way_then_resume_gives_every_row_once_and_no_run_twice(
     assert len({record["line"] for record in final}) == 60
     assert len({record["model_run_id"] for record in final}) == 60
     assert sandbox_runs(stdout) == 60 - len(first)
-
-
-# -- the progress view ----------------------------------------------------------------------
-
-
-class FakeTerminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_the_progress_bar_shows_done_failed_in_flight_and_rate() -> None:
-    stream = FakeTerminal()
-    stats = BatchStats(rows=10, to_do=10)
-    with BatchDisplay(stream, stats, in_flight=lambda: 4) as display:
-        stats.ok, stats.bad = 3, 1
-        display.advance()
-        display.note("line 7: bad row, skipped: nope")
-    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue())
-    for text in ("4/10", "1 failed", "4 in flight", "rows/s", "line 7: bad row"):
-        assert text in shown

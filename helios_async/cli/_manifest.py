@@ -27,10 +27,9 @@ from typing import TextIO
 
 import attrs
 
-from ._cli_args import parse_date
-from ._errors import InvalidInputError
-from ._fanout import WellnessJob
-from ._models import ModelRunRequest, User
+from helios_async import InvalidInputError, ModelRunRequest, User, WellnessJob
+
+from ._args import parse_date
 
 __all__ = ["OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "Manifest", "ManifestRow", "row_to_job"]
 

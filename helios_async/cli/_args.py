@@ -1,4 +1,4 @@
-"""Argument types and options shared by the ``helios-async`` commands."""
+"""Argument types, options and exit codes shared by the ``helios-async`` commands."""
 
 from __future__ import annotations
 
@@ -8,6 +8,27 @@ import math
 import re
 import sys
 from typing import NoReturn
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_SOME_FAILED = 3
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+BATCH_EXIT_CODES = {
+    EXIT_OK: "every row checked in this run ended COMPLETE_OK",
+    EXIT_FAILED: "the batch could not go on (the output cannot be written, an unexpected error)",
+    EXIT_INVALID: "nothing was run: bad arguments, an unusable manifest header, an output that "
+    "exists without --resume, or no API key",
+    EXIT_SOME_FAILED: "the batch ran to the end but some rows failed or were bad (see the output)",
+    EXIT_INTERRUPTED: "stopped by Ctrl-C; the output is valid: rerun with --resume",
+    EXIT_TERMINATED: "stopped by SIGTERM; the output is valid: rerun with --resume",
+}
+"""What each exit status of ``helios-async batch`` means (the other commands use 0, 1, 2
+and 130 alike)."""
+DEFAULT_CONCURRENCY = 10
+"""Checks at once in ``batch`` unless ``--concurrency`` says otherwise (the library's default
+for ``HeliosClient.run_wellness_checks`` too)."""
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

@@ -1,16 +1,16 @@
 """``helios-async batch MANIFEST.csv --out results.jsonl``: a wellness check per manifest row.
 
-Rows are read lazily (``_batch_manifest``) and run ``--concurrency`` at a time through
+Rows are read lazily (``_manifest``) and run ``--concurrency`` at a time through
 ``HeliosClient.run_wellness_checks``; each finished row appends one whole JSON line to the
-output (``_batch_output``); a progress view and a closing summary show how it went
-(``_batch_display``). ``--resume`` skips the rows the output already has, by line number
-and row hash, after cutting off a partial last line left by a killed run.
+output (``_output``); a progress view and a closing summary show how it went (``_display``,
+the one module that needs ``rich``). ``--resume`` skips the rows the output already has, by
+line number and row hash, after cutting off a partial last line left by a killed run.
 
 Stopping: the first Ctrl-C stops taking new rows and lets the checks in flight finish and
 be written, so no run is left behind; a second Ctrl-C (or SIGTERM, or cancelling the task)
 cancels them at once. Either way the output stays valid and ``--resume`` carries on.
 
-Exit codes (also in ``helios-async batch --help``): see :data:`EXIT_CODES`.
+Exit codes (also in ``helios-async batch --help``): see ``_args.BATCH_EXIT_CODES``.
 """
 
 from __future__ import annotations
@@ -29,33 +29,30 @@ from typing import Any, TextIO
 
 import attrs
 
-from ._batch_display import BatchDisplay, BatchStats, print_summary
-from ._batch_manifest import REQUIRED_COLUMNS, Manifest, row_to_job
-from ._batch_output import Recorded, ResultsFile, bad_row_record, load_recorded, outcome_record
-from ._cli_args import add_check_options, add_target, delay_arg
-from ._client import HeliosClient
-from ._errors import InvalidInputError
-from ._fanout import DEFAULT_CONCURRENCY, WellnessChecks, WellnessJob, WellnessOutcome
-from ._models import ModelRunCreated
-from ._polling import PollPolicy
+from helios_async import (
+    HeliosClient,
+    InvalidInputError,
+    ModelRunCreated,
+    PollPolicy,
+    WellnessChecks,
+    WellnessJob,
+    WellnessOutcome,
+)
 
-__all__ = ["EXIT_CODES", "BatchOptions", "add_batch_parser", "batch_command", "run_batch"]
+from ._args import (
+    DEFAULT_CONCURRENCY,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_TERMINATED,
+)
+from ._display import BatchDisplay, BatchStats, print_summary
+from ._manifest import Manifest, row_to_job
+from ._output import Recorded, ResultsFile, bad_row_record, load_recorded, outcome_record
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_INVALID = 2
-EXIT_SOME_FAILED = 3
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
-EXIT_CODES = {
-    EXIT_OK: "every row checked in this run ended COMPLETE_OK",
-    EXIT_ERROR: "the batch could not go on (the output cannot be written, an unexpected error)",
-    EXIT_INVALID: "nothing was run: bad arguments, an unusable manifest header, an output that "
-    "exists without --resume, or no API key",
-    EXIT_SOME_FAILED: "the batch ran to the end but some rows failed or were bad (see the output)",
-    EXIT_INTERRUPTED: "stopped by Ctrl-C; the output is valid: rerun with --resume",
-    EXIT_TERMINATED: "stopped by SIGTERM; the output is valid: rerun with --resume",
-}
+__all__ = ["BatchOptions", "batch_command", "run_batch"]
+
 SANDBOX_POLL = PollPolicy(first_interval=0.2, interval=0.5)
 
 
@@ -75,42 +72,6 @@ class BatchOptions:
     deadline: float | None = None
     check_duration: bool = True
     progress: bool = True
-
-
-def add_batch_parser(commands: Any) -> None:
-    """Register ``batch`` on the CLI's subparsers."""
-    codes = "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
-    batch = commands.add_parser(
-        "batch",
-        help="run a wellness check for every row of a CSV manifest, resumably",
-        description=(
-            "Run a wellness check for every row of MANIFEST (CSV with the header "
-            f"{','.join(REQUIRED_COLUMNS)}, plus optional accent, sleep_time, wake_time, "
-            "recording_time, tags as name=value;name=value, delete_data, data_to_delete). "
-            "Each finished row appends one JSON line to --out."
-        ),
-        epilog=f"exit codes:\n{codes}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    batch.add_argument("manifest", type=Path, help="the CSV manifest")
-    batch.add_argument("--out", required=True, type=Path, help="the JSON Lines output file")
-    batch.add_argument(
-        "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="checks at once (default 10)"
-    )
-    batch.add_argument(
-        "--resume", action="store_true", help="skip rows already in --out (by line and row hash)"
-    )
-    add_check_options(batch, per="each check")
-    batch.add_argument(
-        "--no-progress", dest="progress", action="store_false", help="no progress display"
-    )
-    add_target(batch)
-    batch.add_argument(
-        "--sandbox-delay",
-        type=delay_arg,
-        default=0.5,
-        help="with --sandbox: seconds each run takes to process (default 0.5)",
-    )
 
 
 def options_from(args: argparse.Namespace) -> BatchOptions:
@@ -136,12 +97,12 @@ async def run_batch(
     err: TextIO | None = None,
     client: HeliosClient | None = None,
 ) -> int:
-    """Run the batch; returns its exit code (:data:`EXIT_CODES`). The summary goes to ``out``,
+    """Run the batch; returns its exit code (``BATCH_EXIT_CODES``). The summary goes to ``out``,
     progress and notes to ``err`` (stderr). ``client`` is an open client to use instead of
     making one (it is left open).
 
     Raises:
-        InvalidInputError: nothing was run (see :data:`EXIT_INVALID`).
+        InvalidInputError: nothing was run (exit status 2).
         OSError: the output could not be read, repaired or written.
         asyncio.CancelledError: the task was cancelled (after writing what finished).
     """
@@ -195,7 +156,7 @@ async def batch_command(args: argparse.Namespace, out: TextIO) -> int:
         return await run_batch(options_from(args), out=out)
     except OSError as exc:
         print(f"helios-async: batch stopped: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_FAILED
 
 
 async def _run(
@@ -263,7 +224,7 @@ async def _make_client(options: BatchOptions, stats: BatchStats) -> AsyncIterato
         ) as client:
             yield client
         return
-    from .testing import Sandbox
+    from helios_async.testing import Sandbox
 
     async with (
         Sandbox(processing_delay=options.sandbox_delay, record_bodies=False) as sandbox,

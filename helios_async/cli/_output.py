@@ -30,9 +30,16 @@ from typing import Any, Self
 
 import attrs
 
-from ._batch_manifest import ManifestRow
-from ._errors import APIError, HeliosError, ModelRunFailedError, RecordingError, UploadError
-from ._fanout import WellnessOutcome
+from helios_async import (
+    APIError,
+    HeliosError,
+    ModelRunFailedError,
+    RecordingError,
+    UploadError,
+    WellnessOutcome,
+)
+
+from ._manifest import ManifestRow
 
 __all__ = ["Recorded", "ResultsFile", "bad_row_record", "load_recorded", "outcome_record"]
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from helios_async._cli import EXIT_FAILED, EXIT_INVALID, main
+from helios_async.cli import main
+from helios_async.cli._args import EXIT_FAILED, EXIT_INVALID
 
-AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
+AUDIO = Path(__file__).resolve().parents[3] / "shared" / "audio"
 PERSON = ["--user-label", "cli-user", "--date-of-birth", "1990-08-24", "--birth-sex", "female"]
 
 
@@ -105,3 +106,22 @@ def test_python_dash_m_runs_the_same_command() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("helios-async ")
+
+
+def test_batch_without_rich_says_to_install_the_cli_extra_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rich`` is the ``cli`` extra: without it, ``batch`` prints one line naming the extra
+    (the import failure is simulated: ``None`` in ``sys.modules`` makes ``import rich`` fail)."""
+    for name in [n for n in sys.modules if n.partition(".")[0] == "rich"] + ["rich"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    for name in ("helios_async.cli._batch", "helios_async.cli._display"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    status, printed = run_cli("batch", str(tmp_path / "m.csv"), "--out", str(tmp_path / "o"))
+    assert status == EXIT_FAILED
+    assert printed == ""
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "helios-async: the batch command needs rich: pip install 'helios-async[cli]'"
+    ]
+    assert not (tmp_path / "o").exists()

@@ -1,7 +1,9 @@
-"""The ``helios-async`` command: demo, check, get, account, batch.
+"""The ``helios-async`` command tree: demo, check, get, account, batch, fleet.
 
 Errors print one line on stderr and exit non-zero: 2 for input refused locally, 1 otherwise,
 130 when interrupted. ``batch`` adds 3 (some rows failed) and 143 (SIGTERM); see ``_batch``.
+Only ``batch`` needs ``rich`` (the ``cli`` extra); it is imported when that command runs, and
+without it the command says how to install it and exits 1.
 """
 
 from __future__ import annotations
@@ -16,18 +18,37 @@ from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._batch import add_batch_parser, batch_command
-from ._cli_args import Parser, add_check_options, add_target, date_arg
-from ._client import HeliosClient
-from ._errors import HeliosError, InvalidInputError, ModelRunFailedError
-from ._models import BUCKETED_SCORES, BirthSex, ModelRun, User
-from ._polling import PollPolicy
-from ._version import __version__
-from .fleet._commands import add_fleet_parser, fleet_command
+from helios_async import (
+    BirthSex,
+    HeliosClient,
+    HeliosError,
+    InvalidInputError,
+    ModelRun,
+    ModelRunFailedError,
+    PollPolicy,
+    User,
+    __version__,
+)
+from helios_async._models import BUCKETED_SCORES
 
-EXIT_FAILED = 1
-EXIT_INVALID = 2
-EXIT_INTERRUPTED = 130
+from ._args import (
+    BATCH_EXIT_CODES,
+    DEFAULT_CONCURRENCY,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    Parser,
+    add_check_options,
+    add_target,
+    date_arg,
+    delay_arg,
+)
+from ._fleet import add_fleet_parser, run_fleet
+from ._manifest import REQUIRED_COLUMNS
+
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_INVALID", "build_parser", "main"]
+
+NEEDS_RICH = "helios-async: the batch command needs rich: pip install 'helios-async[cli]'"
 _BAR = 20
 
 
@@ -65,16 +86,54 @@ def build_parser() -> argparse.ArgumentParser:
 
     account = commands.add_parser("account", help="show the account behind the API key")
     add_target(account)
-    add_batch_parser(commands)
+    _add_batch_parser(commands)
     add_fleet_parser(commands)
     return parser
+
+
+def _add_batch_parser(commands: Any) -> None:
+    codes = "\n".join(f"  {code:>3}  {meaning}" for code, meaning in BATCH_EXIT_CODES.items())
+    batch = commands.add_parser(
+        "batch",
+        help="run a wellness check for every row of a CSV manifest, resumably",
+        description=(
+            "Run a wellness check for every row of MANIFEST (CSV with the header "
+            f"{','.join(REQUIRED_COLUMNS)}, plus optional accent, sleep_time, wake_time, "
+            "recording_time, tags as name=value;name=value, delete_data, data_to_delete). "
+            "Each finished row appends one JSON line to --out."
+        ),
+        epilog=f"exit codes:\n{codes}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    batch.add_argument("manifest", type=Path, help="the CSV manifest")
+    batch.add_argument("--out", required=True, type=Path, help="the JSON Lines output file")
+    batch.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"checks at once (default {DEFAULT_CONCURRENCY})",
+    )
+    batch.add_argument(
+        "--resume", action="store_true", help="skip rows already in --out (by line and row hash)"
+    )
+    add_check_options(batch, per="each check")
+    batch.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress display"
+    )
+    add_target(batch)
+    batch.add_argument(
+        "--sandbox-delay",
+        type=delay_arg,
+        default=0.5,
+        help="with --sandbox: seconds each run takes to process (default 0.5)",
+    )
 
 
 @contextlib.asynccontextmanager
 async def _client(args: argparse.Namespace, **options: Any) -> AsyncGenerator[HeliosClient, None]:
     """A client on the real API, or on an embedded sandbox when ``--sandbox`` is given."""
     if getattr(args, "sandbox", False):
-        from .testing import Sandbox
+        from helios_async.testing import Sandbox
 
         async with (
             Sandbox(processing_delay=options.pop("processing_delay", 0.5)) as sandbox,
@@ -89,11 +148,18 @@ async def _client(args: argparse.Namespace, **options: Any) -> AsyncGenerator[He
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "batch":
+        try:
+            from ._batch import batch_command
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] != "rich":
+                raise
+            print(NEEDS_RICH, file=sys.stderr)
+            return EXIT_FAILED
         return await batch_command(args, out)
     if args.command == "fleet":
-        return await fleet_command(args, out)
+        return await run_fleet(args, out)
     if args.command == "demo":
-        from .testing import sample_recording
+        from helios_async.testing import sample_recording
 
         args.sandbox, args.base_url, args.region = True, None, None
         args.file, args.check_duration, args.deadline = sample_recording(), True, 60.0
@@ -187,7 +253,3 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except HeliosError as exc:
         print(f"helios-async: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,46 @@
+"""What ``import helios_async`` costs: the client alone, never the command line's ``rich``,
+the sandbox (``helios_async.testing``) or the server half of aiohttp (``aiohttp.web``).
+Each import runs in a fresh interpreter, so what other tests imported does not count."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def loaded_after(statement: str) -> set[str]:
+    """The names in ``sys.modules`` of a fresh interpreter after running ``statement``."""
+    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return set(json.loads(result.stdout))
+
+
+def under(modules: set[str], package: str) -> set[str]:
+    return {m for m in modules if m == package or m.startswith(f"{package}.")}
+
+
+def test_importing_the_library_loads_no_rich_no_sandbox_no_cli_no_aiohttp_web() -> None:
+    modules = loaded_after("import helios_async")
+    assert "helios_async._client" in modules  # the import really ran
+    for heavy in ("rich", "aiohttp.web", "helios_async.testing", "helios_async.cli"):
+        assert not under(modules, heavy), heavy
+
+
+def test_the_command_line_loads_rich_only_for_batch() -> None:
+    """``demo``, ``check``, ``get`` and ``account`` work without the ``cli`` extra."""
+    command_line = loaded_after("import helios_async.cli")
+    assert "helios_async.cli._commands" in command_line
+    assert not under(command_line, "rich")
+    assert not under(command_line, "helios_async.testing")
+    assert under(loaded_after("import helios_async.cli._batch"), "rich")
