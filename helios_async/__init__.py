@@ -30,6 +30,9 @@ from ._errors import (
 )
 from ._fanout import WellnessChecks, WellnessJob, WellnessOutcome
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
+from ._journal import JobState, Journal, JournalConflictError, JournalEntry
+from ._journal_check import run_journaled_check
+from ._journal_file import FileJournal
 from ._models import (
     Account,
     ActivityRunCreated,
@@ -65,10 +68,15 @@ __all__ = [
     "DeadlineExceededError",
     "DecodeError",
     "ErrorCode",
+    "FileJournal",
     "HeliosClient",
     "HeliosError",
     "Hooks",
     "InvalidInputError",
+    "JobState",
+    "Journal",
+    "JournalConflictError",
+    "JournalEntry",
     "ModelRun",
     "ModelRunCreated",
     "ModelRunFailedError",
@@ -99,4 +107,5 @@ __all__ = [
     "WellnessOutcome",
     "__version__",
     "check_recording",
+    "run_journaled_check",
 ]
