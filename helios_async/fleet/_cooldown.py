@@ -115,6 +115,10 @@ class FleetCooldown:
             logger.info("fleet cool-down: creates paused for %.1f s", until - self._clock())
         return bool(moved)
 
+    def pending(self) -> bool:
+        """Whether this worker knows of a cool-down in force (no Redis read)."""
+        return self.until > self._clock()
+
     async def wait(self) -> None:
         """Return once no cool-down is in force, here or anywhere in the fleet."""
         while True:

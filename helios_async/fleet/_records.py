@@ -11,6 +11,7 @@ manifest row (null for a job submitted from Python); the other fields are those 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from helios_async import (
@@ -32,11 +33,14 @@ def job_record(
     row: RowInfo | None,
     *,
     run: ModelRun | None,
-    error: BaseException | None,
+    error: BaseException | Mapping[str, Any] | None,
     model_run_id: str | None,
     seconds: float,
 ) -> dict[str, Any]:
-    """The record of a job that ended with ``run`` (the last seen) or ``error``."""
+    """The record of a job that ended with ``run`` (the last seen) or ``error`` (an
+    exception, or its fields as the journal keeps them)."""
+    if isinstance(error, BaseException):
+        error = error_fields(error)
     section = run.section if run is not None else None
     return {
         "key": key,
@@ -47,7 +51,7 @@ def job_record(
         "status": run.status.value if run is not None else None,
         "scores": section.scores() if section is not None and error is None else None,
         "warnings": list(run.warnings) if run is not None else [],
-        "error": error_fields(error) if error is not None else None,
+        "error": dict(error) if error is not None else None,
         "seconds": round(seconds, 3),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
     }
