@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -39,7 +40,7 @@ class WorkerOptions:
     jobs wait before another worker takes them; ``creates_per_minute`` and
     ``max_in_flight`` are fleet-wide limits (give every worker the same);
     ``poll_interval`` (seconds) the steady interval between polls of a run (default 3);
-    ``api_key`` defaults to ``HELIOS_API_KEY``; ``until_finished`` stops the worker once no
+    ``api_key`` defaults to ``THYMIA_API_KEY``; ``until_finished`` stops the worker once no
     job is left (for tests and one-off runs)."""
 
     redis_url: str
@@ -60,7 +61,7 @@ async def run_worker(options: WorkerOptions) -> None:
     ``until_finished``, until no job is left.
 
     Raises:
-        InvalidInputError: a bad option, or no API key (HELIOS_API_KEY).
+        InvalidInputError: a bad option, or no API key (THYMIA_API_KEY).
     """
     names = FleetNames(options.fleet)
     async with Engine(options.redis_url, names) as engine:
@@ -77,6 +78,7 @@ async def run_worker(options: WorkerOptions) -> None:
             poll=poll,
             hooks=cooldown_hooks(cooldown),
             connection_limit=max(100, options.concurrency),
+            user_agent_suffix=f"helios-fleet-worker/{os.getpid()}",
         )
         async with client, cooldown.listening():
             runner = CheckRunner(client, engine.redis, names, cooldown)

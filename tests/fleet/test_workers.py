@@ -1,0 +1,154 @@
+"""The fleet as deployed: worker subprocesses on a real Redis against the sandbox.
+
+A worker killed with SIGKILL mid-run loses no job and bills no run twice; one 429 with
+``Retry-After`` pauses the creates of every worker. Workers run with a 2 s redelivery
+timeout and fast polls, so the whole file takes well under a minute."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections import Counter
+
+import pytest
+
+from helios_async import User, WellnessJob
+from helios_async.fleet import Fleet, FleetOutcome
+from helios_async.testing import FaultPlan, RateLimited, RecordedRequest, Sandbox, sample_recording
+
+from .conftest import Workers
+
+pytestmark = pytest.mark.usefixtures("clean_redis")
+
+
+def jobs(count: int, prefix: str) -> list[WellnessJob]:
+    return [
+        WellnessJob(
+            recording=sample_recording(),
+            user=User(
+                user_label=f"{prefix}-{index:03d}",
+                date_of_birth=dt.date(1990, 8, 24),
+                birth_sex="FEMALE",
+            ),
+            language="en-GB",
+            key=f"{prefix}-{index:03d}",
+        )
+        for index in range(count)
+    ]
+
+
+def worker_args(redis_url: str, fleet: str, sandbox: Sandbox, concurrency: int) -> list[str]:
+    return [
+        "--redis",
+        redis_url,
+        "--fleet",
+        fleet,
+        "--concurrency",
+        str(concurrency),
+        "--redelivery-timeout",
+        "2",
+        "--poll-interval",
+        "0.2",
+        "--base-url",
+        sandbox.base_url,
+    ]
+
+
+def creates(sandbox: Sandbox) -> list[RecordedRequest]:
+    return [r for r in sandbox.requests if r.host == "api" and r.method == "POST"]
+
+
+def label_of(request: RecordedRequest) -> str:
+    return str(json.loads(request.body)["user"]["userLabel"])
+
+
+def sent_by(request: RecordedRequest, pid: int) -> bool:
+    return f"helios-fleet-worker/{pid}" in request.headers.get("User-Agent", "")
+
+
+async def test_a_worker_killed_mid_run_loses_no_job_and_bills_no_run_twice(
+    redis_url: str, fleet_name: str, workers: Workers
+) -> None:
+    """200 jobs, two workers, one SIGKILLed after 50 results: every job has exactly one
+    result; every label has exactly one run created and one uploaded, except a job whose
+    create was in flight at the kill, which is reported unknown and never repeated."""
+    async with Sandbox(processing_delay=1.0) as sandbox:
+        args = worker_args(redis_url, fleet_name, sandbox, concurrency=10)
+        victim = await workers.start(*args, api_key=sandbox.api_key)
+        survivor = await workers.start(*args, api_key=sandbox.api_key)
+        outcomes: dict[str, FleetOutcome] = {}
+        finished_at_kill: set[str] = set()
+        killed_at: dt.datetime | None = None
+        async with asyncio.timeout(120), Fleet(redis_url, batch="kill", fleet=fleet_name) as fleet:
+            await fleet.submit(jobs(200, "kill"))
+            async for outcome in fleet.outcomes():
+                assert outcome.key not in outcomes, f"two results for {outcome.key}"
+                outcomes[outcome.key] = outcome
+                if killed_at is None and len(outcomes) >= 50:
+                    victim.kill()
+                    killed_at = dt.datetime.now(dt.UTC)
+                    finished_at_kill = set(outcomes)
+            counts = await fleet.counts()
+            unknown_keys = set(await fleet.unknown())
+        assert await victim.wait() == -9
+        assert survivor.returncode is None, workers.log(1)
+
+    assert killed_at is not None
+    assert sorted(outcomes) == [f"kill-{index:03d}" for index in range(200)]
+    assert (counts.submitted, counts.finished, counts.pending) == (200, 200, 0)
+    unknown = {key for key, outcome in outcomes.items() if outcome.unknown}
+    assert unknown == unknown_keys
+    victims_creates = [r for r in creates(sandbox) if sent_by(r, victim.pid)]
+    in_flight_at_kill = {label_of(r) for r in victims_creates} - finished_at_kill
+    assert in_flight_at_kill, "the kill hit no job in flight on the killed worker"
+    for label in outcomes:
+        if label in unknown:
+            # a create in flight at the kill: at most one run, never uploaded, never repeated
+            made = [r for r in creates(sandbox) if label_of(r) == label]
+            assert all(sent_by(r, victim.pid) and r.received_at <= killed_at for r in made)
+            assert sandbox.runs_created(label) <= 1
+            assert sandbox.runs_started(label) == 0
+        else:
+            assert outcomes[label].ok, outcomes[label].error
+            assert sandbox.runs_created(label) == 1, label
+            assert sandbox.runs_started(label) == 1, label
+    print(
+        f"\nkill test: 200 jobs, 200 results; killed worker had {len(in_flight_at_kill)} in "
+        f"flight, finished by the survivor; {len(unknown)} unknown; "
+        f"{sandbox.runs_created()} runs created, {sandbox.runs_started()} uploaded"
+    )
+
+
+async def test_one_429_pauses_the_creates_of_every_worker_for_its_retry_after(
+    redis_url: str, fleet_name: str, workers: Workers
+) -> None:
+    """A 429 with ``Retry-After: 6`` on one worker's create: no create reaches the API from
+    any worker until 6 s after it was answered, except one already on its way then (allowed:
+    0.5 s for that, a broadcast needs milliseconds); then both workers create again."""
+    plan = FaultPlan(seed=11)
+    async with Sandbox(processing_delay=0.3, faults=plan) as sandbox:
+        args = worker_args(redis_url, fleet_name, sandbox, concurrency=4)
+        first = await workers.start(*args, api_key=sandbox.api_key)
+        second = await workers.start(*args, api_key=sandbox.api_key)
+        results: list[FleetOutcome] = []
+        async with asyncio.timeout(60), Fleet(redis_url, batch="cool", fleet=fleet_name) as fleet:
+            await fleet.submit(jobs(60, "cool"))
+            async for outcome in fleet.outcomes():
+                results.append(outcome)
+                if len(results) == 10:
+                    plan.add("create", RateLimited(6.0), times=1)
+    assert len(results) == 60 and all(outcome.ok for outcome in results)
+    answered = [r for r in creates(sandbox) if isinstance(r.fault, RateLimited)]
+    assert len(answered) == 1
+    limited_at = answered[0].received_at
+    quiet_from = limited_at + dt.timedelta(seconds=0.5)
+    quiet_until = limited_at + dt.timedelta(seconds=6)
+    during = [r for r in creates(sandbox) if quiet_from <= r.received_at < quiet_until]
+    assert during == [], [r.received_at - limited_at for r in during]
+    after = [r for r in creates(sandbox) if r.received_at >= quiet_until]
+    by_worker = Counter(pid for r in after for pid in (first.pid, second.pid) if sent_by(r, pid))
+    assert by_worker[first.pid] > 0 and by_worker[second.pid] > 0, by_worker
+    before = [r for r in creates(sandbox) if r.received_at < limited_at]
+    assert any(sent_by(r, first.pid) for r in before)
+    assert any(sent_by(r, second.pid) for r in before)
