@@ -94,6 +94,11 @@ class FleetCooldown:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def settled(self) -> None:
+        """Wait for the publishes :meth:`note` started."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def publish(self, until: float) -> bool:
         """Move the fleet's cool-down to ``until`` (Unix seconds) unless it is later already,
         and broadcast it; returns whether it moved."""
@@ -145,8 +150,7 @@ class FleetCooldown:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.settled()
 
     async def _listen(self) -> None:
         assert self._pubsub is not None

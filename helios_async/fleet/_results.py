@@ -83,13 +83,15 @@ class ResultReader:
         """Entries read before and not yet acknowledged (a crashed reader's), oldest first."""
         await self._group()
         entries: list[Entry] = []
+        seen: set[str] = set()
         after = "0"
         while True:
-            batch = await self._read(after, count, block=None)
-            if not batch:
+            fresh = [e for e in await self._read(after, count, block=None) if e.id not in seen]
+            if not fresh:  # (the in-memory backend answers from the start every time)
                 return entries
-            entries.extend(batch)
-            after = batch[-1].id
+            entries.extend(fresh)
+            seen.update(entry.id for entry in fresh)
+            after = fresh[-1].id
 
     async def next(self, count: int, *, block: float) -> list[Entry]:
         """Up to ``count`` entries nobody has read yet, waiting up to ``block`` seconds."""

@@ -56,9 +56,11 @@ class WorkerOptions:
     api_key: str | None = attrs.field(default=None, repr=False)
 
 
-async def run_worker(options: WorkerOptions) -> None:
+async def run_worker(options: WorkerOptions, *, handle_signals: bool = True) -> None:
     """Run a worker until stopped (SIGTERM, Ctrl-C, cancellation) or, with
-    ``until_finished``, until no job is left.
+    ``until_finished``, until no job is left. With ``handle_signals`` (in the main thread)
+    the first SIGTERM or SIGINT drains and a second stops at once; cancelling the task
+    running this drains too.
 
     Raises:
         InvalidInputError: a bad option, or no API key (THYMIA_API_KEY).
@@ -92,17 +94,20 @@ async def run_worker(options: WorkerOptions) -> None:
                     until_finished=options.until_finished,
                 )
             )
-            with _draining_on_signals(work):
+            with _draining_on_signals(work, enabled=handle_signals):
                 logger.info(
                     "fleet worker up: fleet %s, %d at a time", names.fleet, options.concurrency
                 )
                 try:
                     await work
                 except asyncio.CancelledError:
-                    if not work.cancelled():
-                        work.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await work
+                    # The cancel reached the worker loop too: it drains. Wait for that; a
+                    # second cancel meanwhile stops the jobs in flight at once.
+                    while not work.done():
+                        try:
+                            await asyncio.wait([work])
+                        except asyncio.CancelledError:
+                            work.cancel()
                     raise
 
 
@@ -117,10 +122,10 @@ def cooldown_hooks(cooldown: FleetCooldown) -> Hooks:
 
 
 @contextlib.contextmanager
-def _draining_on_signals(work: asyncio.Future[None]) -> Iterator[None]:
+def _draining_on_signals(work: asyncio.Future[None], *, enabled: bool) -> Iterator[None]:
     """First SIGTERM/SIGINT: drain (cancel the worker loop, which waits for its jobs).
     Second: cancel the drain too. Main thread only; previous handlers restored after."""
-    if threading.current_thread() is not threading.main_thread():
+    if not enabled or threading.current_thread() is not threading.main_thread():
         yield
         return
     loop = asyncio.get_running_loop()

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from helios_async.fleet._docket import Engine
+from helios_async.fleet._names import FleetNames
+
 ENV_REDIS = "HELIOS_TEST_REDIS_URL"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,3 +114,30 @@ async def workers(tmp_path: Path) -> AsyncIterator[Workers]:
         yield started
     finally:
         await started.stop_all()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend_url(request: pytest.FixtureRequest) -> str:
+    """Docket's in-memory backend, then the real Redis."""
+    if request.param == "memory":
+        return f"memory://{uuid.uuid4().hex}"
+    return str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture
+async def engine(backend_url: str, fleet_name: str) -> AsyncIterator[Engine]:
+    """The fleet's engine on ``backend_url``; on Redis, the fleet's keys are deleted after."""
+    async with Engine(backend_url, FleetNames(fleet_name)) as opened:
+        try:
+            yield opened
+        finally:
+            if not backend_url.startswith("memory://"):
+                await delete_fleet(opened, fleet_name)
+
+
+async def delete_fleet(engine: Engine, fleet_name: str) -> None:
+    async with engine.redis() as redis:
+        for pattern in (f"helios-fleet:{fleet_name}*", f"helios:journal:{{{fleet_name}:*"):
+            keys = [key async for key in redis.scan_iter(match=pattern, count=1000)]
+            if keys:
+                await redis.delete(*keys)
