@@ -98,17 +98,10 @@ async def run_worker(options: WorkerOptions, *, handle_signals: bool = True) -> 
                 logger.info(
                     "fleet worker up: fleet %s, %d at a time", names.fleet, options.concurrency
                 )
-                try:
-                    await work
-                except asyncio.CancelledError:
-                    # The cancel reached the worker loop too: it drains. Wait for that; a
-                    # second cancel meanwhile stops the jobs in flight at once.
-                    while not work.done():
-                        try:
-                            await asyncio.wait([work])
-                        except asyncio.CancelledError:
-                            work.cancel()
-                    raise
+                await work  # a cancel of this task reaches the worker loop, which drains
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise asyncio.CancelledError  # the drain swallowed it: pass it on
 
 
 def cooldown_hooks(cooldown: FleetCooldown) -> Hooks:
