@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import recordings
 from aiohttp import ClientResponse
 from aioresponses import aioresponses
 from aioresponses.core import normalize_url
@@ -18,7 +19,6 @@ from helios_async import HeliosClient, PollPolicy, RetryPolicy
 API_KEY = "hk-test-Sup3rS3cretKey-0123456789"
 BASE_URL = "https://helios.example"
 RUN_ID = "ddebd75b-99b3-42b4-ac65-5ce852c688e9"
-AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 
 # helios-api.md §7, verbatim.
 MINIMAL_CREATE: dict[str, Any] = {
@@ -157,8 +157,8 @@ def run_id() -> str:
 
 @pytest.fixture
 def audio_dir() -> Path:
-    """The sample recordings of ../shared/audio beside the repository (see its README)."""
-    return AUDIO
+    """The shipped test recordings, ``tests/data/audio`` (see its README and recordings.py)."""
+    return recordings.audio_dir()
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 import struct
 import wave
-from pathlib import Path
 
 import pytest
+from recordings import recording
 
 from helios_async._audio import (
     SNIFF_BYTES,
@@ -18,7 +18,6 @@ from helios_async._audio import (
     sniff_format,
 )
 
-AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 SPEECH_SECONDS = 18.41  # README: the same 18.4 s passage in four formats
 
 
@@ -97,7 +96,7 @@ def test_content_types_are_the_d14_mime_types() -> None:
 )
 def test_sniff_recognises_the_shared_recordings(name: str, expected: AudioFormat) -> None:
     """D9: the format comes from the leading bytes alone (§4 lists the six formats)."""
-    assert sniff_format((AUDIO / name).read_bytes()[:SNIFF_BYTES]) is expected
+    assert sniff_format(recording(name).read_bytes()[:SNIFF_BYTES]) is expected
 
 
 @pytest.mark.parametrize(
@@ -142,7 +141,7 @@ def test_sniff_rejects_garbage(head: bytes) -> None:
 @pytest.mark.parametrize("suffix", ["wav", "flac", "mp3", "ogg"])
 def test_probe_duration_of_the_shared_speech(suffix: str) -> None:
     """D9: the duration of the 18.4 s sample is read in every shared format."""
-    with (AUDIO / f"speech-en.{suffix}").open("rb") as stream:
+    with recording(f"speech-en.{suffix}").open("rb") as stream:
         duration = probe_duration(stream, AudioFormat(suffix))
     assert duration == pytest.approx(SPEECH_SECONDS, abs=0.1)
 
@@ -150,13 +149,13 @@ def test_probe_duration_of_the_shared_speech(suffix: str) -> None:
 @pytest.mark.parametrize(("name", "seconds"), [("short.wav", 0.965), ("silence-15s.wav", 15.0)])
 def test_probe_duration_of_short_and_extensible_wavs(name: str, seconds: float) -> None:
     """silence-15s.wav is WAVE_FORMAT_EXTENSIBLE (which stdlib wave rejects on 3.11)."""
-    with (AUDIO / name).open("rb") as stream:
+    with recording(name).open("rb") as stream:
         assert probe_duration(stream, AudioFormat.WAV) == pytest.approx(seconds, abs=0.01)
 
 
 def test_probe_duration_ignores_and_restores_the_stream_position() -> None:
     """The caller's position does not matter and is put back afterwards."""
-    stream = io.BytesIO((AUDIO / "speech-en.flac").read_bytes())
+    stream = io.BytesIO(recording("speech-en.flac").read_bytes())
     stream.seek(1234)
     assert probe_duration(stream, AudioFormat.FLAC) == pytest.approx(SPEECH_SECONDS, abs=0.1)
     assert stream.tell() == 1234
@@ -202,7 +201,7 @@ def test_probe_duration_never_raises_on_garbage(fmt: AudioFormat, payload: bytes
 def test_probe_duration_of_truncated_shared_files_does_not_raise() -> None:
     """Truncated real files: a number or None, never an exception."""
     for name in ("speech-en.flac", "speech-en.mp3", "speech-en.ogg", "speech-en.wav"):
-        head = (AUDIO / name).read_bytes()[:300]
+        head = recording(name).read_bytes()[:300]
         fmt = sniff_format(head)
         assert fmt is not None
         result = probe_duration(io.BytesIO(head), fmt)
@@ -214,13 +213,13 @@ def test_probe_duration_of_truncated_shared_files_does_not_raise() -> None:
 
 def test_silence_of_the_shared_recordings() -> None:
     """silence-15s.wav is digital silence; the speech samples are not; non-WAV is None."""
-    with (AUDIO / "silence-15s.wav").open("rb") as stream:
+    with recording("silence-15s.wav").open("rb") as stream:
         assert is_digital_silence(stream) is True
-    with (AUDIO / "speech-en.wav").open("rb") as stream:
+    with recording("speech-en.wav").open("rb") as stream:
         assert is_digital_silence(stream) is False
-    with (AUDIO / "short.wav").open("rb") as stream:
+    with recording("short.wav").open("rb") as stream:
         assert is_digital_silence(stream) is False
-    with (AUDIO / "speech-en.flac").open("rb") as stream:
+    with recording("speech-en.flac").open("rb") as stream:
         assert is_digital_silence(stream) is None
 
 
@@ -251,7 +250,7 @@ def test_silence_for_float_wav() -> None:
 
 
 def test_silence_restores_position_and_rejects_garbage() -> None:
-    stream = io.BytesIO((AUDIO / "silence-15s.wav").read_bytes())
+    stream = io.BytesIO(recording("silence-15s.wav").read_bytes())
     stream.seek(99)
     assert is_digital_silence(stream) is True
     assert stream.tell() == 99

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from recordings import recording
 
 from helios_async import (
     ErrorCode,
@@ -27,7 +28,6 @@ from helios_async import (
 )
 from helios_async.testing import Sandbox, sample_recording
 
-AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 FAST_POLL = PollPolicy(first_interval=0.01, interval=0.02, timeout=10.0)
 GOOD_USER: dict[str, Any] = {
     "user_label": "contract-user",
@@ -138,7 +138,7 @@ BAD_INPUTS: list[tuple[str, str, Callable[[Path], dict[str, Any]]]] = [
     ("empty recording", "recording", lambda tmp: {"recording": empty_file(tmp)}),
     ("text named .mp3", "recording", lambda tmp: {"recording": text_file(tmp)}),
     ("181 s recording", "recording", lambda tmp: {"recording": long_wav(tmp)}),
-    ("1 s recording", "recording", lambda _: {"recording": AUDIO / "short.wav"}),
+    ("1 s recording", "recording", lambda _: {"recording": recording("short.wav")}),
     ("text bytes", "recording", lambda _: {"recording": b"not audio at all" * 10}),
     ("non-seekable stream", "recording", lambda _: {"recording": _Unseekable()}),
     ("recording of wrong type", "recording", lambda _: {"recording": 12345}),
@@ -325,7 +325,7 @@ async def test_the_documented_quickstart_calls_work_against_the_sandbox(sandbox:
             created = await response.json()
         assert set(created) == {"id", "recordingUploadUrl"}
         # curl "$URL" -X PUT -H 'Content-Type: audio/mpeg' --data-binary '@recording.mp3'
-        mp3 = (AUDIO / "speech-en.mp3").read_bytes()
+        mp3 = recording("speech-en.mp3").read_bytes()
         async with (
             aiohttp.ClientSession() as storage,
             storage.put(

@@ -1,4 +1,4 @@
-"""Tier 3: the client end to end against the sandbox, on the shared real recordings."""
+"""Tier 3: the client end to end against the sandbox, on the real test recordings."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import recordings
 from yarl import URL
 
 from helios_async import (
@@ -24,16 +25,13 @@ from helios_async import (
 from helios_async._models import BUCKETED_SCORES, SCORE_NAMES
 from helios_async.testing import Sandbox, sample_recording
 
-AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 FAST_POLL = PollPolicy(first_interval=0.01, interval=0.02, timeout=10.0)
 USER = User(user_label="e2e-user", date_of_birth=dt.date(1990, 8, 24), birth_sex=BirthSex.MALE)
 
 
 def shared(name: str) -> Path:
-    path = AUDIO / name
-    if not path.exists():
-        pytest.skip(f"{path} is not on this machine")
-    return path
+    """A test recording's path (see tests/recordings.py)."""
+    return recordings.recording(name)
 
 
 @pytest.fixture

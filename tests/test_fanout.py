@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import recordings
 from aiohttp import web
 
 from helios_async import (
@@ -36,7 +37,6 @@ from helios_async import (
 )
 from helios_async.testing import Sandbox, sample_recording
 
-AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 FAST_POLL = PollPolicy(first_interval=0.01, interval=0.02, timeout=10.0)
 SPEECH = sample_recording()
 
@@ -57,10 +57,8 @@ def job(
 
 
 def shared(name: str) -> Path:
-    path = AUDIO / name
-    if not path.exists():
-        pytest.skip(f"{path} is not on this machine")
-    return path
+    """A test recording's path (see tests/recordings.py)."""
+    return recordings.recording(name)
 
 
 def check_tasks() -> list[asyncio.Task[Any]]:

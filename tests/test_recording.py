@@ -13,7 +13,7 @@ import pytest
 from helios_async import ErrorCode, InvalidInputError, RecordingError
 from helios_async._recording import CHUNK_BYTES, FileChunks, prepare_recording
 
-SPEECH_SECONDS = 18.41  # the four speech-en files (README of /work/shared/audio)
+SPEECH_SECONDS = 18.41  # the four speech-en files (tests/data/audio/README.md)
 
 
 def wav_bytes(seconds: float, rate: int = 1000) -> bytes:

@@ -1,7 +1,7 @@
 """``helios-async batch`` end to end: one line per row, resume and interruption (issue 4).
 
 The tests run the command against its embedded sandbox, in-process or as a subprocess (for
-a real SIGINT), on small manifests of the shared recordings.
+a real SIGINT), on small manifests of the test recordings.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from cli_helpers import HEADER, write_csv
+from recordings import recording
 
 from helios_async import HeliosClient, PollPolicy
 from helios_async.cli import main
@@ -30,7 +31,6 @@ from helios_async.cli._batch import BatchOptions, run_batch
 from helios_async.testing import Sandbox, sample_recording
 
 REPO = Path(__file__).resolve().parents[2]
-AUDIO = REPO.parent / "shared" / "audio"
 
 
 def speech_manifest(folder: Path, count: int) -> Path:
@@ -74,9 +74,7 @@ def test_a_batch_writes_one_line_per_row_with_scores_or_errors(tmp_path: Path) -
     line; the batch goes on and exits 3 (some rows failed)."""
     (tmp_path / "audio").mkdir()
     for name in ("speech-en.wav", "short.wav", "silence-15s.wav"):
-        if not (AUDIO / name).exists():
-            pytest.skip(f"{AUDIO / name} is not on this machine")
-        shutil.copy(AUDIO / name, tmp_path / "audio" / name)
+        shutil.copy(recording(name), tmp_path / "audio" / name)
     header = [*HEADER, "tags"]
     rows = [
         ["audio/speech-en.wav", "ok-1", "1990-08-24", "MALE", "en-GB", "site=a"],

@@ -9,19 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from recordings import recording
 
 from helios_async.cli import main
 from helios_async.cli._args import EXIT_FAILED, EXIT_INVALID
 
-AUDIO = Path(__file__).resolve().parents[3] / "shared" / "audio"
 PERSON = ["--user-label", "cli-user", "--date-of-birth", "1990-08-24", "--birth-sex", "female"]
 
 
 def shared(name: str) -> str:
-    path = AUDIO / name
-    if not path.exists():
-        pytest.skip(f"{path} is not on this machine")
-    return str(path)
+    """A test recording's path as a command-line argument (see tests/recordings.py)."""
+    return str(recording(name))
 
 
 def run_cli(*argv: str) -> tuple[int, str]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sandbox_helpers import SHARED_AUDIO, Api, FakeClock
+import recordings
+from sandbox_helpers import Api, FakeClock
 
 from helios_async.testing import Sandbox
 
@@ -37,5 +38,5 @@ def api(http: aiohttp.ClientSession, sandbox: Sandbox) -> Api:
 
 @pytest.fixture
 def audio() -> Path:
-    """The shared sample recordings (../shared/audio beside the repository, see its README)."""
-    return SHARED_AUDIO
+    """The shipped test recordings, ``tests/data/audio`` (see its README and recordings.py)."""
+    return recordings.audio_dir()

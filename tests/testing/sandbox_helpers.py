@@ -7,7 +7,6 @@ library), so they check the server's behaviour against ``helios-api.md`` on its 
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,7 +14,6 @@ import yarl
 
 from helios_async.testing import Sandbox
 
-SHARED_AUDIO = Path(__file__).resolve().parents[3] / "shared" / "audio"
 START = datetime.datetime(2026, 3, 26, 9, 30, 5, tzinfo=datetime.UTC)
 MINIMAL_BODY: dict[str, Any] = {  # helios-api.md §7, the documented minimal create body
     "user": {

@@ -14,7 +14,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sandbox_helpers import SHARED_AUDIO, START, Api, FakeClock
+from recordings import recording
+from sandbox_helpers import START, Api, FakeClock
 
 from helios_async.testing import RecordedRequest, Sandbox, sample_recording
 
@@ -105,7 +106,7 @@ def test_sample_recording_is_shipped_with_the_package() -> None:
     path = sample_recording()
     assert path.is_file()
     assert path.parts[-3:] == ("testing", "_data", "speech-en.ogg")
-    assert path.read_bytes() == (SHARED_AUDIO / "speech-en.ogg").read_bytes()
+    assert path.read_bytes() == recording("speech-en.ogg").read_bytes()
 
 
 def test_constructor_rejects_nonsense() -> None:
@@ -295,8 +296,8 @@ async def test_speech_completes_ok_with_scores_in_range(api: Api, audio: Path, s
 @pytest.mark.parametrize(
     ("data", "code"),
     [
-        ((SHARED_AUDIO / "short.wav").read_bytes(), "ERR_RECORDING_TOO_SHORT"),
-        ((SHARED_AUDIO / "silence-15s.wav").read_bytes(), "ERR_TRANSCRIPTION_FAILED"),
+        (recording("short.wav").read_bytes(), "ERR_RECORDING_TOO_SHORT"),
+        (recording("silence-15s.wav").read_bytes(), "ERR_TRANSCRIPTION_FAILED"),
         (b"This is a text file, not a recording.\n" * 50, "ERR_RECORDING_INVALID_FORMAT"),
         (_tone_wav(180.0), "ERR_RECORDING_TOO_LONG"),
     ],
