@@ -1,4 +1,4 @@
-"""The ``helios-async fleet`` parser: worker, submit, collect, status, unknown.
+"""The ``helios-async fleet`` parser: worker, submit, collect, status, unknown, forget.
 
 Every command takes ``--redis URL`` (default: the ``HELIOS_REDIS_URL`` environment
 variable) and ``--fleet NAME`` (default: ``HELIOS_FLEET``, else ``default``). Building the
@@ -77,6 +77,13 @@ def add_fleet_parser(commands: Any) -> None:
     unknown = sub.add_parser("unknown", help="list the creates whose outcome is unknown")
     unknown.add_argument("batch", help="the batch's name")
     _common(unknown)
+
+    forget = sub.add_parser("forget", help="delete a batch's state, results and journal")
+    forget.add_argument("batch", help="the batch's name")
+    forget.add_argument(
+        "--force", action="store_true", help="even while jobs are pending or results uncollected"
+    )
+    _common(forget)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

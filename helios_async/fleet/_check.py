@@ -93,6 +93,10 @@ class CheckRunner:
             await state.emit(
                 fleet_job.key, final, record, job=payload if final == "unknown" else None
             )
+            if final != "unknown":
+                # The batch's state now says done; the journal entry (the whole run) is not
+                # needed any more, and would grow Redis by a run per row.
+                await journal.forget(fleet_job.key)
 
     async def check(
         self, fleet_job: FleetJob, journal: RedisJournal

@@ -1,4 +1,4 @@
-"""What ``helios-async fleet worker|submit|collect|status|unknown`` do, once parsed.
+"""What ``helios-async fleet worker|submit|collect|status|unknown|forget`` do, once parsed.
 
 The parser lives in ``helios_async.cli._fleet`` (so building the CLI never imports the
 engine); it calls :func:`fleet_command` here when a fleet command runs.
@@ -41,6 +41,8 @@ async def fleet_command(args: argparse.Namespace, out: TextIO) -> int:
         return await _collect(args, out)
     if command == "status":
         return await _status(args, out)
+    if command == "forget":
+        return await _forget(args, out)
     return await _unknown(args, out)
 
 
@@ -201,4 +203,29 @@ async def _unknown(args: argparse.Namespace, out: TextIO) -> int:
     print(
         f"{len(unknown)} create(s) with an unknown outcome in batch {names.batch}", file=sys.stderr
     )
+    return 0
+
+
+async def _forget(args: argparse.Namespace, out: TextIO) -> int:
+    from helios_async._journal_redis import RedisJournal
+
+    from ._docket import Engine
+    from ._names import FleetNames
+    from ._state import BatchState
+
+    names = FleetNames(args.fleet).batch(args.batch)
+    async with Engine(args.redis, names.fleet) as engine, engine.redis() as redis:
+        state = BatchState(redis, names)
+        counts = await state.counts()
+        waiting = await redis.xlen(names.results)
+        if (counts.pending or waiting) and not args.force:
+            raise InvalidInputError(
+                "batch",
+                f"{names.batch} has {counts.pending} job(s) pending and {waiting} result(s) "
+                "not collected: pass --force to delete it anyway",
+            )
+        await state.forget()
+        journal = RedisJournal(redis, namespace=f"{names.fleet.fleet}:{names.batch}")
+        await journal.drop()
+    print(f"batch {names.batch}: forgotten", file=out)
     return 0

@@ -76,7 +76,9 @@ def test_fleet_commands_write_the_same_lines_as_batch(tmp_path: Path, audio_dir:
             _, shown = await fleet("status", "b", *common)
             _, unknown = await fleet("unknown", "b", *common)
             _, again = await fleet("submit", manifest, "--batch", "b", *common)
-        return submitted, collected, shown, unknown + again
+            _, forgotten = await fleet("forget", "b", *common)
+            _, after = await fleet("status", "b", *common)
+        return submitted, collected, shown, unknown + again + forgotten + after
 
     submitted, collected, shown, rest = asyncio.run(run_fleet())
     assert "3 queued" in submitted and "1 bad row(s)" in submitted
@@ -84,6 +86,7 @@ def test_fleet_commands_write_the_same_lines_as_batch(tmp_path: Path, audio_dir:
     assert "4 submitted, 0 pending, 2 ok, 1 failed, 0 unknown, 1 bad" in shown
     assert "complete" in shown
     assert "0 queued, 0 already queued, 4 already done" in rest
+    assert "forgotten" in rest and "0 submitted, 0 pending, 0 ok" in rest
     assert records(fleet_out) == records(batch_out)
 
 
