@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
 
-from docket import ConcurrencyLimit, Docket, RateLimit, Worker
+from docket import ConcurrencyLimit, Docket, RateLimit, Retry, Worker
 from docket.execution import Disposition
 
 from ._names import FleetNames
@@ -42,13 +42,20 @@ __all__ = ["CHECK_TASK", "Engine"]
 
 CHECK_TASK = "helios_fleet_check"
 EXECUTION_TTL = dt.timedelta(seconds=60)  # how long Docket keeps a finished task's record
+RETRY_ATTEMPTS = 5
+RETRY_DELAY = dt.timedelta(seconds=2)
 
 Handler = Callable[[str], Awaitable[None]]
 _handler: contextvars.ContextVar[Handler] = contextvars.ContextVar("helios_fleet_handler")
 
 
-async def helios_fleet_check(payload: str) -> None:
-    """The one Docket task: hand the JSON payload to this worker's handler."""
+async def helios_fleet_check(
+    payload: str,
+    retry: Retry = Retry(attempts=RETRY_ATTEMPTS, delay=RETRY_DELAY),  # noqa: B008
+) -> None:
+    """The one Docket task: hand the JSON payload to this worker's handler. A handler that
+    raises (Redis out of reach, say) is tried again ``RETRY_ATTEMPTS`` times in all; the
+    journal makes that safe."""
     await _handler.get()(payload)
 
 
