@@ -152,3 +152,30 @@ async def test_one_429_pauses_the_creates_of_every_worker_for_its_retry_after(
     before = [r for r in creates(sandbox) if r.received_at < limited_at]
     assert any(sent_by(r, first.pid) for r in before)
     assert any(sent_by(r, second.pid) for r in before)
+
+
+async def test_sigterm_drains_a_worker_its_checks_finish_and_no_run_is_left_behind(
+    redis_url: str, fleet_name: str, workers: Workers
+) -> None:
+    """SIGTERM mid-run: the worker takes no new job, finishes the checks it had started,
+    writes their results and exits 0; a worker started later does the rest, creating no
+    run twice."""
+    async with Sandbox(processing_delay=1.0) as sandbox:
+        args = worker_args(redis_url, fleet_name, sandbox, concurrency=3)
+        first = await workers.start(*args, api_key=sandbox.api_key)
+        async with asyncio.timeout(60), Fleet(redis_url, batch="drain", fleet=fleet_name) as fleet:
+            await fleet.submit(jobs(9, "drain"))
+            while (await fleet.counts()).finished == 0:  # noqa: ASYNC110 (bounded above)
+                await asyncio.sleep(0.05)
+            first.terminate()
+            assert await first.wait() == 0, workers.log(0)
+            drained = await fleet.counts()
+            assert sandbox.runs_created() == sandbox.runs_started() == drained.finished
+            assert drained.finished < 9  # it stopped taking jobs
+            await workers.start(*args, api_key=sandbox.api_key)
+            seen = [outcome async for outcome in fleet.outcomes()]
+    assert sorted(outcome.key for outcome in seen) == [f"drain-{i:03d}" for i in range(9)]
+    assert all(outcome.ok for outcome in seen)
+    for index in range(9):
+        assert sandbox.runs_created(f"drain-{index:03d}") == 1
+        assert sandbox.runs_started(f"drain-{index:03d}") == 1
