@@ -46,17 +46,23 @@ from ._models import (
     ModelRunStatus,
     Section,
     Tag,
+    TagsInput,
     User,
 )
 from ._polling import PollPolicy
-from ._recording import RecordingInfo, check_recording
-from ._retry import RetryPolicy
+from ._protocol import ApiRequest, ApiResponse
+from ._recording import RecordingBody, RecordingInfo, RecordingSource, check_recording
+from ._retry import RetryPolicy, Sleep
+from ._transport import AiohttpTransport, Transport
 from ._version import __version__
 
 __all__ = [
     "APIError",
     "Account",
     "ActivityRunCreated",
+    "AiohttpTransport",
+    "ApiRequest",
+    "ApiResponse",
     "AudioFormat",
     "AuthenticationError",
     "BadRequestError",
@@ -87,17 +93,22 @@ __all__ = [
     "OutcomeUnknownError",
     "PollPolicy",
     "RateLimitError",
+    "RecordingBody",
     "RecordingError",
     "RecordingInfo",
+    "RecordingSource",
     "RequestEvent",
     "RequestTimeoutError",
     "ResponseEvent",
     "RetryEvent",
     "RetryPolicy",
     "Section",
+    "Sleep",
     "Tag",
+    "TagsInput",
     "Timeouts",
     "TransientAPIError",
+    "Transport",
     "TransportError",
     "UploadError",
     "UploadURLExpiredError",

@@ -5,33 +5,24 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
-import logging
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Self, TypeVar, Unpack
+from typing import Self, Unpack
 
 import aiohttp
 import attrs
 from yarl import URL
 
-from . import _protocol as protocol
 from ._config import Timeouts, resolve_api_key, resolve_base_url, user_agent
 from ._connection import Connection
-from ._errors import (
-    ConnectError,
-    DecodeError,
-    InvalidInputError,
-    OutcomeUnknownError,
-    RateLimitError,
-    TransientAPIError,
-    TransportError,
-)
+from ._errors import InvalidInputError
 from ._fanout import (
     DEFAULT_CONCURRENCY,
     OnJobCreated,
     WellnessChecks,
     WellnessJob,
     check_concurrency,
+    job_runner,
 )
 from ._hooks import Hooks
 from ._models import (
@@ -41,30 +32,30 @@ from ._models import (
     ModelRun,
     ModelRunCreated,
     ModelRunRequest,
-    Tag,
+    TagsInput,
     User,
 )
-from ._polling import PollPolicy, wait_until_finished
+from ._operations import Operations
+from ._polling import PollPolicy
+from ._protocol import Endpoints, redact_url
 from ._recording import RecordingSource, prepare_recording
 from ._retry import RetryPolicy
 from ._sending import Sender
+from ._transport import AiohttpTransport, Transport
 from ._validation import check_seconds
-from ._workflow import WellnessCheck
-
-T = TypeVar("T")
-logger = logging.getLogger("helios_async")
-
-TagsInput = Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None
+from ._workflow import run_check
 
 
 class HeliosClient:
-    """An asyncio client of the Helios API, on one ``aiohttp.ClientSession``.
+    """An asyncio client of the Helios API, on one ``aiohttp.ClientSession`` by default.
 
     Use it as ``async with HeliosClient() as client:``. The key comes from ``api_key`` or
     ``THYMIA_API_KEY``; the host from ``base_url``, ``region`` (``"default"``, ``"ca"``,
     ``"us"``), ``THYMIA_BASE_URL`` or ``THYMIA_REGION`` (D15). Pass ``session`` to borrow your
     own session: the client then never closes it. Otherwise it owns one with at most
-    ``connection_limit`` connections, opened on entry and closed on exit.
+    ``connection_limit`` connections, opened on entry and closed on exit. ``transport``
+    replaces the network altogether (a ``helios_async.Transport``, such as
+    ``helios_async.testing.MockTransport``); the client closes it on exit.
 
     ``timeouts`` bound each request, ``retry`` governs retrying one request, ``poll`` governs
     waiting for runs; ``legacy_get_path`` reads runs from ``GET /v1/models/{id}`` (D1).
@@ -76,7 +67,8 @@ class HeliosClient:
     One client is meant to be shared by every task of a process; it is not thread-safe.
 
     Raises:
-        InvalidInputError: no API key, an unknown region or a malformed base URL (§1.1).
+        InvalidInputError: no API key, an unknown region or a malformed base URL (§1.1), or
+            both ``session`` and ``transport``.
     """
 
     def __init__(
@@ -86,6 +78,7 @@ class HeliosClient:
         base_url: str | None = None,
         region: str | None = None,
         session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         poll: PollPolicy | None = None,
@@ -94,57 +87,60 @@ class HeliosClient:
         user_agent_suffix: str | None = None,
         connection_limit: int = 100,
     ) -> None:
-        if isinstance(connection_limit, bool) or not isinstance(connection_limit, int):
-            raise InvalidInputError("connection_limit", "must be an int (0: no limit)")
-        if connection_limit < 0:
-            raise InvalidInputError(
-                "connection_limit", f"must be 0 or more, got {connection_limit}"
-            )
-        self._endpoints = protocol.Endpoints(
+        if session is not None and transport is not None:
+            raise InvalidInputError("transport", "pass a session or a transport, not both")
+        endpoints = Endpoints(
             base_url=resolve_base_url(base_url, region),
             api_key=resolve_api_key(api_key),
             user_agent=user_agent(user_agent_suffix),
             legacy_get_path=legacy_get_path,
         )
-        timeouts = timeouts or Timeouts()
-        self._connection = Connection(
-            session, connection_limit=connection_limit, timeout=timeouts.for_api()
-        )
-        self._sender = Sender(
+        if transport is None:
+            transport = AiohttpTransport(session, connection_limit=connection_limit)
+        self._connection = Connection(transport, needs_open=session is None)
+        sender = Sender(
             connection=self._connection,
-            timeouts=timeouts,
+            timeouts=timeouts or Timeouts(),
             retry=retry or RetryPolicy(),
             hooks=hooks or Hooks(),
         )
-        self.poll = poll or PollPolicy()
-        """The :class:`~helios_async.PollPolicy` of :meth:`wait_for_model_run` (§5)."""
+        self._operations = Operations(endpoints=endpoints, sender=sender, poll=poll or PollPolicy())
         self._is_view = False
 
     @property
     def timeouts(self) -> Timeouts:
         """The per-request time limits in force (seconds)."""
-        return self._sender.timeouts
+        return self._operations.sender.timeouts
 
     @property
     def retry(self) -> RetryPolicy:
         """The policy retrying each request (D2, D13)."""
-        return self._sender.retry
+        return self._operations.sender.retry
+
+    @property
+    def poll(self) -> PollPolicy:
+        """The policy of :meth:`wait_for_model_run` and the poll phase of a check (§5)."""
+        return self._operations.poll
 
     @property
     def hooks(self) -> Hooks:
         """The callbacks in force."""
-        return self._sender.hooks
+        return self._operations.sender.hooks
 
     @property
     def base_url(self) -> str:
         """The API root in use, e.g. ``https://api.thymia.ai`` (§1.1, D15)."""
-        return self._endpoints.base_url
+        return self._operations.endpoints.base_url
 
     def __repr__(self) -> str:
-        owner = "owned" if self._connection.owns_session else "borrowed"
+        transport = self._connection.transport
+        if isinstance(transport, AiohttpTransport):
+            through = f"{'owned' if transport.owns_session else 'borrowed'} session"
+        else:
+            through = f"{type(transport).__name__} transport"
         view = " view" if self._is_view else ""
-        shown = protocol.redact_url(str(URL(self.base_url).with_user(None)))
-        return f"<HeliosClient{view} {shown} {self._connection.state}, {owner} session>"
+        shown = redact_url(str(URL(self.base_url).with_user(None)))
+        return f"<HeliosClient{view} {shown} {self._connection.state}, {through}>"
 
     def with_options(
         self,
@@ -162,13 +158,13 @@ class HeliosClient:
         the session under every view.
         """
         view = copy.copy(self)
-        view._sender = attrs.evolve(
-            self._sender,
+        sender = attrs.evolve(
+            self._operations.sender,
             timeouts=timeouts or self.timeouts,
             retry=retry or self.retry,
             hooks=hooks or self.hooks,
         )
-        view.poll = poll or self.poll
+        view._operations = attrs.evolve(self._operations, sender=sender, poll=poll or self.poll)
         view._is_view = True
         return view
 
@@ -182,7 +178,7 @@ class HeliosClient:
                 that is not open.
         """
         if self._is_view:
-            self._connection.session()
+            self._connection.check_open()
         else:
             self._connection.open()
         return self
@@ -215,8 +211,7 @@ class HeliosClient:
             AuthenticationError: the key is missing or invalid (401/403).
             APIError, TransportError, DecodeError: see the error tree.
         """
-        request = self._endpoints.get_account()
-        return await self._sender.call(request, lambda r: protocol.decode(r, request, Account))
+        return await self._operations.get_account()
 
     async def create_model_run(
         self,
@@ -252,32 +247,7 @@ class HeliosClient:
             delete_data=delete_data,
             data_to_delete=data_to_delete,
         )
-        return await self._create(request)
-
-    async def _create(
-        self, body: ModelRunRequest, *, on_sent: Callable[[], None] | None = None
-    ) -> ModelRunCreated:
-        request = self._endpoints.create_model_run(body)
-        return await self._send_create(
-            request, body, lambda r: protocol.decode_created(r, request), on_sent
-        )
-
-    async def _send_create(
-        self,
-        request: protocol.ApiRequest,
-        body: ModelRunRequest,
-        decoder: Callable[[protocol.ApiResponse], T],
-        on_sent: Callable[[], None] | None = None,
-    ) -> T:
-        """Send a create POST; a failure that may have made a run is an unknown outcome (D13)."""
-        try:
-            return await self._sender.call(request, decoder, on_sent=on_sent)
-        except (ConnectError, RateLimitError):
-            raise  # these prove the server never acted on the POST
-        except (TransportError, TransientAPIError, DecodeError) as exc:
-            raise OutcomeUnknownError(
-                request.operation, user_label=body.user.user_label, cause=exc
-            ) from exc
+        return await self._operations.create(request)
 
     async def create_activity_run(
         self, *, user: User, language: str, **fields: Unpack[CreateFields]
@@ -296,10 +266,7 @@ class HeliosClient:
             AuthenticationError, RateLimitError, APIError: see the error tree.
         """
         body = ModelRunRequest(user=user, language=language, **fields)
-        request = self._endpoints.create_activity_run(body)
-        return await self._send_create(
-            request, body, lambda r: protocol.decode_activity_run(r, request)
-        )
+        return await self._operations.create_activity(body)
 
     async def get_model_run(self, model_run_id: str) -> ModelRun:
         """A model run's status and results (E4 ``GET /v1/models/mental-wellness/{id}``, §2.5).
@@ -309,8 +276,7 @@ class HeliosClient:
             NotFoundError: unknown, or deleted after ``delete_data`` (404, §3.5).
             APIError, TransportError, DecodeError: see the error tree.
         """
-        request = self._endpoints.get_model_run(model_run_id)
-        return await self._sender.call(request, lambda r: protocol.decode(r, request, ModelRun))
+        return await self._operations.get_model_run(model_run_id)
 
     async def upload_recording(
         self,
@@ -338,10 +304,14 @@ class HeliosClient:
                 f"must be a ModelRunCreated or its recording_upload_url, not "
                 f"{type(created_or_url).__name__}",
             )
+        if isinstance(created_or_url, ModelRunCreated):
+            url, run_id = created_or_url.recording_upload_url, created_or_url.id
+        else:
+            url, run_id = created_or_url, None
         prepared = await asyncio.to_thread(
             prepare_recording, recording, check_duration=check_duration
         )
-        await self._sender.upload(created_or_url, prepared)
+        await self._operations.upload(url, prepared, model_run_id=run_id)
 
     async def wait_for_model_run(
         self, model_run_id: str, *, timeout: float | None = None
@@ -357,27 +327,8 @@ class HeliosClient:
             DeadlineExceededError: the run did not finish in time; ``last_run`` is the last seen.
             NotFoundError, APIError, TransportError: a poll failed after its retries.
         """
-        return await self._wait(model_run_id, timeout=timeout)
-
-    async def _wait(
-        self,
-        model_run_id: str,
-        *,
-        timeout: float | None,
-        seen: Callable[[ModelRun], None] | None = None,
-    ) -> ModelRun:
-        on_poll = self.hooks.on_poll
-
-        async def look() -> ModelRun:
-            run = await self.get_model_run(model_run_id)
-            if seen is not None:
-                seen(run)
-            if on_poll is not None:
-                on_poll(run)
-            return run
-
         budget = check_seconds("timeout", timeout) or self.poll.timeout
-        return await wait_until_finished(look, self.poll, timeout=budget, model_run_id=model_run_id)
+        return await self._operations.wait_for(model_run_id, timeout=budget)
 
     async def run_wellness_check(
         self,
@@ -412,12 +363,16 @@ class HeliosClient:
                 the steps.
         """
         body = ModelRunRequest(user=user, language=language, **fields)
-        deadline = check_seconds("deadline", deadline)
-        prepared = await asyncio.to_thread(
-            prepare_recording, recording, check_duration=check_duration
+        return await run_check(
+            self._operations,
+            recording,
+            body,
+            deadline=check_seconds("deadline", deadline),
+            poll_timeout=self.poll.timeout,
+            on_created=on_created,
+            check_duration=check_duration,
+            expired_url_restarts=expired_url_restarts,
         )
-        check = WellnessCheck(self, body, prepared, deadline=deadline, on_created=on_created)
-        return await check.run(expired_url_restarts=expired_url_restarts)
 
     def run_wellness_checks(
         self,
@@ -447,12 +402,10 @@ class HeliosClient:
                 pool's limit (``connection_limit``, 100 by default): raise that instead.
             ClientClosedError: the client is not open.
         """
-        connector = self._connection.session().connector
-        limits = [connector.limit, connector.limit_per_host] if connector is not None else []
-        pool_limit = min((limit for limit in limits if limit), default=0)
+        self._connection.check_open()
         return WellnessChecks(
-            self,
+            job_runner(self._operations, poll_timeout=self.poll.timeout),
             jobs,
-            concurrency=check_concurrency(concurrency, pool_limit),
+            concurrency=check_concurrency(concurrency, self._connection.pool_limit),
             on_created=on_created,
         )

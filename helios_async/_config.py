@@ -78,23 +78,13 @@ class Timeouts:
     §4), which moves far more bytes. An API call has no overall limit of its own: each wait
     for bytes is bounded by ``read``. Running out raises
     :class:`~helios_async.RequestTimeoutError`, retried only where the request is safe to
-    repeat (D13).
+    repeat (D13). The transport turns them into its own timeouts (aiohttp's
+    ``ClientTimeout`` for the default one).
     """
 
     connect: float = 10.0
     read: float = 30.0
     upload: float = 300.0
-
-    def for_api(self) -> aiohttp.ClientTimeout:
-        """The aiohttp timeout of one API call: ``connect`` and ``read``, no total."""
-        return aiohttp.ClientTimeout(total=None, sock_connect=self.connect, sock_read=self.read)
-
-    def for_upload(self) -> aiohttp.ClientTimeout:
-        """The aiohttp timeout of one upload attempt: ``upload`` in total, plus ``connect``
-        and ``read``."""
-        return aiohttp.ClientTimeout(
-            total=self.upload, sock_connect=self.connect, sock_read=self.read
-        )
 
 
 def user_agent(suffix: str | None = None) -> str:

@@ -1,4 +1,4 @@
-"""The one error tree of helios_async, and the one function that maps statuses onto it.
+"""The one error tree of helios_async, as plain data.
 
 Every exception the client raises on purpose is a :class:`HeliosError`::
 
@@ -23,15 +23,16 @@ Every exception the client raises on purpose is a :class:`HeliosError`::
     └── DeadlineExceededError (TimeoutError)    a wait or a whole check ran out of time
         └── CreateDeadlineExceededError         a create in flight: also OutcomeUnknownError
 
-Messages never contain the API key: the key only ever travels in a request header, and no
-error keeps request headers.
+Each error holds the facts it was raised with and builds its message from them, nothing
+more: which status means which error, request-id lookup and rendering an error body's
+``detail`` are the protocol's job (``_decoding``). Messages never contain the API key: the
+key only ever travels in a request header, and no error keeps request headers.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._models import ErrorCode, ModelRun
@@ -57,11 +58,9 @@ __all__ = [
     "TransportError",
     "UploadError",
     "UploadURLExpiredError",
-    "error_for_status",
 ]
 
-# Headers that carry a request id, most specific first; the sandbox sends x-request-id.
-REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-amz-request-id", "apigw-requestid")
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # D2
 _BODY_EXCERPT = 300
 
 
@@ -154,7 +153,8 @@ class APIError(HeliosError):
         status: the HTTP status code.
         body: the raw response body (bytes); never parsed to decide anything (D2).
         request_id: the response's request id header, where it had one; quote it to support.
-        detail: a FastAPI-style ``detail`` rendered to text, where the body had one, else ''.
+        detail: the body's FastAPI-style ``detail`` as one line of text, where the protocol
+            found one, else ''.
         method: the request's HTTP method, where known, else ''.
         url: the request's URL, where known, else ''.
     """
@@ -167,13 +167,14 @@ class APIError(HeliosError):
         request_id: str | None = None,
         method: str = "",
         url: str = "",
+        detail: str = "",
     ) -> None:
         self.status = status
         self.body = body
         self.request_id = request_id
         self.method = method
         self.url = url
-        self.detail = _render_detail(body)
+        self.detail = detail
         message = f"HTTP {status}"
         if method:
             message += f" from {method} {url}"
@@ -223,8 +224,9 @@ class TransientAPIError(APIError):
         request_id: str | None = None,
         method: str = "",
         url: str = "",
+        detail: str = "",
     ) -> None:
-        super().__init__(status, body, request_id=request_id, method=method, url=url)
+        super().__init__(status, body, request_id=request_id, method=method, url=url, detail=detail)
         self.retry_after = retry_after
         if retry_after is not None:
             self.args = (f"{self.args[0]}; retry after {retry_after:g} s",)
@@ -274,7 +276,7 @@ class UploadError(HeliosError):
     @property
     def is_transient(self) -> bool:
         """Whether storage may accept the same PUT later (408, 429, 5xx; D2)."""
-        return status_is_transient(self.status)
+        return self.status in TRANSIENT_STATUSES
 
 
 class UploadURLExpiredError(UploadError):
@@ -380,74 +382,6 @@ class CreateDeadlineExceededError(DeadlineExceededError, OutcomeUnknownError):
         )
 
 
-TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # D2
-
-
-def status_is_transient(status: int) -> bool:
-    """Whether a status means a failure that may pass (D2)."""
-    return status in TRANSIENT_STATUSES
-
-
-def request_id(headers: Mapping[str, str]) -> str | None:
-    """A response's request id, from the first request-id header it carries."""
-    return next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
-
-
-def error_for_status(
-    status: int,
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    method: str = "",
-    url: str = "",
-    retry_after: float | None = None,
-) -> APIError:
-    """The :class:`APIError` for a non-2xx API response, per D2.
-
-    ``headers`` is a case-insensitive mapping; ``retry_after`` (seconds) is the parsed
-    ``Retry-After``, passed in so that this stays a pure function of its inputs.
-    """
-    kwargs: dict[str, Any] = {"request_id": request_id(headers), "method": method, "url": url}
-    if status == 429:
-        return RateLimitError(status, body, retry_after=retry_after, **kwargs)
-    if status in TRANSIENT_STATUSES:
-        return TransientAPIError(status, body, retry_after=retry_after, **kwargs)
-    cls: type[APIError]
-    if status in (400, 410, 422):
-        cls = BadRequestError
-    elif status in (401, 403):
-        cls = AuthenticationError
-    elif status == 404:
-        cls = NotFoundError
-    else:
-        cls = APIError
-    return cls(status, body, **kwargs)
-
-
 def _excerpt(body: bytes) -> str:
     text = body[:_BODY_EXCERPT].decode("utf-8", "replace")
     return text + ("…" if len(body) > _BODY_EXCERPT else "")
-
-
-def _render_detail(body: bytes) -> str:
-    """A FastAPI-style ``detail`` (string or list of ``{loc, msg}``) as one line, else ''."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return _excerpt(body).strip() if body and not body.lstrip().startswith(b"<") else ""
-    if not isinstance(payload, dict):
-        return ""
-    detail = payload.get("detail", payload.get("message"))
-    if isinstance(detail, str):
-        return detail
-    if isinstance(detail, list):
-        rendered = []
-        for item in detail:
-            if isinstance(item, dict):
-                parts = item.get("loc")
-                parts = parts if isinstance(parts, list | tuple) else ()
-                loc = ".".join(str(part) for part in parts if part != "body")
-                message = str(item.get("msg", ""))
-                rendered.append(f"{loc}: {message}" if loc else message)
-        return "; ".join(rendered)
-    return ""

@@ -120,6 +120,11 @@ class Tag:
     value: str = attrs.field(converter=check.check_tag_value)
 
 
+TagsInput = Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None
+"""What ``tags`` may be given as: a mapping ``{name: value}``, or a sequence of
+:class:`Tag` or ``(name, value)`` pairs (D7); None for no tags."""
+
+
 @attrs.frozen(kw_only=True)
 class ModelRunRequest:
     """The body of a create request (E2 ``POST /v1/models/mental-wellness``, §2.3, §7).
@@ -164,7 +169,7 @@ class CreateFields(TypedDict, total=False):
     sleep_time: dt.datetime | None
     wake_time: dt.datetime | None
     recording_time: dt.datetime | None
-    tags: Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None
+    tags: TagsInput
     delete_data: bool
     data_to_delete: Iterable[str] | None
 

@@ -6,9 +6,10 @@ Files are streamed from disk in chunks on every upload attempt, never read whole
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -45,6 +46,40 @@ class PreparedRecording:
     def content_type(self) -> str:
         """The MIME type the upload PUT carries (D14)."""
         return self.format.content_type
+
+
+@attrs.frozen(kw_only=True)
+class RecordingBody:
+    """The body of an upload PUT: a checked recording, re-opened for every attempt (D14).
+
+    ``size`` is the exact ``Content-Length`` in bytes. ``open()`` is a context manager giving
+    the recording's bytes as an async iterator of chunks of at most 256 KiB, from its first
+    byte; ``on_chunk`` sees each chunk's size (the sender sets it for progress hooks).
+    """
+
+    recording: PreparedRecording
+    on_chunk: Callable[[int], None] | None = attrs.field(default=None, eq=False)
+
+    @property
+    def size(self) -> int:
+        """The exact length in bytes."""
+        return self.recording.size
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[FileChunks]:
+        """The recording's chunks from its first byte; the file is closed on exit.
+
+        Raises:
+            RecordingError: the file was removed or made unreadable since it was checked.
+        """
+        try:
+            stream = self.recording.open()
+        except OSError as exc:
+            raise RecordingError(
+                "recording", f"{self.recording.name} cannot be read: {exc}"
+            ) from exc
+        with stream:
+            yield FileChunks(stream, self.recording.size, self.on_chunk)
 
 
 @attrs.frozen(kw_only=True)

@@ -5,8 +5,9 @@ Retrying is about one request; waiting for a model run to finish is ``_polling``
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import attrs
@@ -27,7 +28,10 @@ from ._errors import (
     UploadError,
 )
 
-__all__ = ["RetryPolicy"]
+__all__ = ["RetryPolicy", "Sleep"]
+
+Sleep = Callable[[float], Awaitable[None]]
+"""How a policy waits: an ``asyncio.sleep``-like coroutine function taking seconds."""
 
 
 def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -54,6 +58,8 @@ class RetryPolicy:
       acted on it, a connection that could not be opened or a 429 (D13).
 
     ``RetryPolicy.disabled()`` tries once. A fresh tenacity controller is built per request.
+    ``sleep`` (default ``asyncio.sleep``) is how the waits are slept, the client-wide 429
+    cool-down included: tests inject one that records the delays and returns at once.
     The contract documents no retry behaviour (helios-api.md §5); this is the project's.
 
     Raises:
@@ -66,6 +72,7 @@ class RetryPolicy:
     backoff_max: float = attrs.field(default=8.0, validator=_positive)
     total_timeout: float = attrs.field(default=60.0, validator=_positive)
     max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    sleep: Sleep = attrs.field(default=asyncio.sleep, eq=False, repr=False)
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -112,5 +119,6 @@ class RetryPolicy:
             wait=self._wait,
             stop=stop_after_attempt(self.attempts) | stop_before_delay(self.total_timeout),
             before_sleep=before_sleep,
+            sleep=self.sleep,
             reraise=True,
         )

@@ -39,7 +39,15 @@ from helios_async._recording import CHUNK_BYTES
 from helios_async.testing import Sandbox
 
 FAST_POLL = PollPolicy(first_interval=0.01, interval=0.02, timeout=10.0)
-FAST_RETRY = RetryPolicy(attempts=3, backoff_initial=0.001, backoff_max=0.002, total_timeout=5)
+
+
+async def no_sleep(seconds: float) -> None:
+    """The injected sleep of retries: backoffs are never slept for real here."""
+
+
+FAST_RETRY = RetryPolicy(
+    attempts=3, backoff_initial=0.001, backoff_max=0.002, total_timeout=5, sleep=no_sleep
+)
 USER = User(user_label="hooks-user", date_of_birth=dt.date(1990, 8, 24), birth_sex=BirthSex.FEMALE)
 CHUNK = CHUNK_BYTES  # the client's upload chunk, bytes
 

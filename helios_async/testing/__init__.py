@@ -25,6 +25,9 @@ slow answers, runs that never finish and presigned URLs that expire early::
         ...
         assert sandbox.runs_created("user-17") <= 1  # no duplicate run (D13)
 
+:class:`MockTransport` is the in-memory alternative: no server at all, a function answers
+each request (``HeliosClient(transport=MockTransport(handler))``, see its module).
+
 Units are seconds throughout. The scores mean nothing: they are derived from a SHA-256 of
 the audio, and every result says so in its ``warnings``.
 """
@@ -49,6 +52,7 @@ from helios_async.testing._faults import (
     UrlExpired,
     chaos_menu,
 )
+from helios_async.testing._mock_transport import MockHandler, MockTransport, mock_response
 from helios_async.testing._policies import FAST_POLL, FAST_RETRY
 from helios_async.testing._recording import RecordedRequest
 from helios_async.testing._sandbox import Sandbox, sample_recording
@@ -65,6 +69,8 @@ __all__ = [
     "GatewayHtml",
     "InjectedFault",
     "MalformedJson",
+    "MockHandler",
+    "MockTransport",
     "NeverFinishes",
     "RateLimited",
     "RecordedRequest",
@@ -76,5 +82,6 @@ __all__ = [
     "Truncate",
     "UrlExpired",
     "chaos_menu",
+    "mock_response",
     "sample_recording",
 ]

@@ -12,13 +12,8 @@ import typing
 
 import attrs
 
-from helios_async._audio import (
-    SNIFF_BYTES,
-    AudioFormat,
-    is_digital_silence,
-    probe_duration,
-    sniff_format,
-)
+from helios_async._audio import SNIFF_BYTES, AudioFormat, probe_duration, sniff_format
+from helios_async.testing._silence import is_digital_silence
 
 __all__ = [
     "BUCKET_VALUES",
