@@ -30,15 +30,17 @@ file) and ``RedisJournal`` (``_journal_redis``, a fleet; imported only on demand
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any, Protocol, Self
 
 import attrs
 
 from ._converter import structure
-from ._errors import HeliosError, InvalidInputError
+from ._errors import APIError, HeliosError, InvalidInputError, UploadError
 from ._models import ModelRun
 
 __all__ = [
@@ -48,6 +50,8 @@ __all__ = [
     "JournalEntry",
     "check_key",
     "check_transition",
+    "error_json",
+    "write_through",
 ]
 
 MAX_KEY_LENGTH = 512
@@ -226,6 +230,19 @@ def _optional(payload: Mapping[str, Any], name: str, kind: type) -> Any:
     return value
 
 
+def error_json(error: BaseException) -> dict[str, Any]:
+    """``{"type", "message", "code", "http_status"}`` of an error: its class name, message,
+    §3.4 ``errorCode`` (where it has one) and the HTTP status of a refusal (API or storage)."""
+    code = getattr(error, "error_code", None)
+    status = error.status if isinstance(error, APIError | UploadError) else None
+    return {
+        "type": type(error).__name__,
+        "message": str(error),
+        "code": getattr(code, "value", code),
+        "http_status": status,
+    }
+
+
 class Journal(Protocol):
     """What the journaled check needs of a store (``FileJournal``, ``RedisJournal``).
 
@@ -257,3 +274,19 @@ class Journal(Protocol):
     async def get(self, key: str) -> JournalEntry | None:
         """``key``'s entry, or None; claims nothing."""
         ...
+
+
+async def write_through(write: Coroutine[Any, Any, None]) -> None:
+    """Await a journal write to its end even if the check is cancelled meanwhile (then
+    re-raise the cancellation), so a cancelled check never leaves a write half done behind
+    it, nor one that lands after its store was closed."""
+    task = asyncio.ensure_future(write)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what the caller must see
+        raise

@@ -10,6 +10,7 @@ never creates a second run for a job whose first one may still be processed (D13
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import attrs
 
 from ._errors import (
-    APIError,
     BadRequestError,
     CreateDeadlineExceededError,
     DeadlineExceededError,
@@ -31,33 +31,30 @@ from ._errors import (
     UploadURLExpiredError,
 )
 from ._fanout import WellnessJob
-from ._journal import JobState, Journal, JournalEntry, check_key
-from ._models import ModelRun, ModelRunRequest, ModelRunStatus
+from ._journal import (
+    JobState,
+    Journal,
+    JournalConflictError,
+    JournalEntry,
+    check_key,
+    error_json,
+    write_through,
+)
+from ._models import ModelRun, ModelRunCreated, ModelRunRequest, ModelRunStatus
 from ._recording import check_recording
 from ._validation import check_seconds
 
 if TYPE_CHECKING:
     from ._client import HeliosClient
 
-__all__ = ["LOST_CREATE", "error_json", "run_journaled_check"]
+__all__ = ["CANCEL_GRACE", "LOST_CREATE", "run_journaled_check"]
 
 logger = logging.getLogger("helios_async")
 
 OnEntry = Callable[[JournalEntry], Awaitable[None] | None]
 LOST_CREATE = "a create request was in flight when the process handling this job stopped"
-
-
-def error_json(error: BaseException) -> dict[str, Any]:
-    """``{"type", "message", "code", "http_status"}`` of an error: its class name, message,
-    §3.4 ``errorCode`` (where it has one) and the HTTP status of a refusal (API or storage)."""
-    code = getattr(error, "error_code", None)
-    status = error.status if isinstance(error, APIError | UploadError) else None
-    return {
-        "type": type(error).__name__,
-        "message": str(error),
-        "code": getattr(code, "value", code),
-        "http_status": status,
-    }
+CANCEL_GRACE = 10.0
+"""Seconds a cancelled check still waits for the answer of a create it sent, to journal it."""
 
 
 async def run_journaled_check(
@@ -144,7 +141,7 @@ class _Check:
         if entry is not None and entry.state == JobState.CREATING:
             lost = {"type": "OutcomeUnknownError", "message": LOST_CREATE, "code": None}
             return await self._write(entry, JobState.UNKNOWN, error={**lost, "http_status": None})
-        if entry is None or entry.state == JobState.CREATED:
+        if entry is None:  # a created run needs only its upload, which checks the recording
             await self._check_inputs()
         deadline = self.job.deadline
         if deadline is not None:
@@ -170,45 +167,66 @@ class _Check:
     async def _create(
         self, key: str, *, creates: int, old: JournalEntry | None = None
     ) -> JournalEntry:
+        """Journal ``creating``, create the run, journal its outcome.
+
+        Cancelled meanwhile, it still lets a create request that was sent be answered (for
+        up to :data:`CANCEL_GRACE` seconds) and journals the answer before re-raising the
+        cancellation, so cancelling a check does not make its create's outcome unknown; a
+        deadline does.
+        """
         self.phase = "create"
-        if old is None:
-            creating = await self._write(None, JobState.CREATING, key=key, creates=creates)
-        else:
+        reset = {"model_run_id": None, "upload_url": None, "url_expires_at": None}
+        try:
             creating = await self._write(
-                old,
-                JobState.CREATING,
-                model_run_id=None,
-                upload_url=None,
-                url_expires_at=None,
-                creates=creates,
+                old, JobState.CREATING, key=key, creates=creates, **(reset if old else {})
             )
+        except asyncio.CancelledError:  # cancelled before the request was sent: no run
+            with contextlib.suppress(JournalConflictError, ValueError):
+                await write_through(self.journal.release(key, token=self.token))
+            raise
+        sending = asyncio.ensure_future(
+            self.client.create_model_run(
+                user=self.job.user, language=self.job.language, **self._fields()
+            )
+        )
+        cancelled: asyncio.CancelledError | None = None
         scope = self._deadline()
         try:
-            async with scope:
-                created = await self.client.create_model_run(
-                    user=self.job.user, language=self.job.language, **self._fields()
-                )
+            try:
+                async with scope:
+                    created = await asyncio.shield(sending)
+            except asyncio.CancelledError as exc:  # from outside: let the create answer
+                cancelled = exc
+                created = await _answer(sending, exc)
         except OutcomeUnknownError as exc:
-            return await self._write(creating, JobState.UNKNOWN, error=error_json(exc))
+            entry = await self._write(creating, JobState.UNKNOWN, error=error_json(exc))
         except BadRequestError as exc:
-            return await self._write(creating, JobState.DONE, error=error_json(exc))
+            entry = await self._write(creating, JobState.DONE, error=error_json(exc))
         except HeliosError:
-            await self.journal.release(key, token=self.token)  # provably no run: try again later
+            await write_through(self.journal.release(key, token=self.token))  # no run: free again
+            if cancelled is not None:
+                raise cancelled from None
             raise
         except TimeoutError:
             if not scope.expired():
                 raise
+            sending.cancel()
+            await asyncio.wait([sending])
             error = CreateDeadlineExceededError(
                 timeout=self._budget(), phase_seconds={}, user_label=self.job.user.user_label
             )
-            return await self._write(creating, JobState.UNKNOWN, error=error_json(error))
-        return await self._write(
-            creating,
-            JobState.CREATED,
-            model_run_id=created.id,
-            upload_url=created.recording_upload_url,
-            url_expires_at=self.clock() + self.url_ttl,
-        )
+            entry = await self._write(creating, JobState.UNKNOWN, error=error_json(error))
+        else:
+            entry = await self._write(
+                creating,
+                JobState.CREATED,
+                model_run_id=created.id,
+                upload_url=created.recording_upload_url,
+                url_expires_at=self.clock() + self.url_ttl,
+            )
+        if cancelled is not None:
+            raise cancelled
+        return entry
 
     async def _upload_and_wait(self, entry: JournalEntry, *, created_here: bool) -> JournalEntry:
         while True:
@@ -325,8 +343,7 @@ class _Check:
     ) -> JournalEntry:
         base = old if old is not None else JournalEntry(key=key, state=state)
         entry = attrs.evolve(base, state=state, updated_at=self.clock(), **fields)
-        # Shielded: once sent, a write completes even if the check is cancelled meanwhile.
-        await asyncio.shield(self.journal.put(entry, token=self.token))
+        await write_through(self.journal.put(entry, token=self.token))
         if self.on_entry is not None:
             outcome = self.on_entry(entry)
             if outcome is not None:
@@ -358,6 +375,24 @@ class _Check:
         raise DeadlineExceededError(
             self.phase, timeout=self._budget(), model_run_id=model_run_id
         ) from None
+
+
+async def _answer(
+    sending: asyncio.Future[ModelRunCreated], cancelled: asyncio.CancelledError
+) -> ModelRunCreated:
+    """The create's answer (or its error), however often the caller is cancelled meanwhile,
+    within :data:`CANCEL_GRACE` seconds; past that the create is abandoned (its outcome
+    unknown: the entry stays ``creating``) and the cancellation re-raised."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + CANCEL_GRACE
+    while not sending.done() and loop.time() < until:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait([sending], timeout=until - loop.time())
+    if not sending.done():
+        sending.cancel()
+        await asyncio.wait([sending])
+        raise cancelled
+    return sending.result()
 
 
 def _arrived(run: ModelRun) -> bool:

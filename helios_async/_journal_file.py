@@ -2,9 +2,10 @@
 
 The file is JSON Lines, one whole line per write, appended: a :class:`JournalEntry` as
 ``JournalEntry.to_json`` gives it, or ``{"key": ..., "state": null}`` when a key's entry was
-removed. The last line of a key is its entry. Each line goes out in one ``write`` on a file
-opened with ``O_APPEND`` and is ``fsync``-ed before the write returns, so once ``put``
-returns the entry survives a crash of the process or the machine. A process killed in the
+removed. The last line of a key is its entry. Lines go out in whole ``write`` calls on a file
+opened with ``O_APPEND`` and are ``fsync``-ed before ``put`` returns, so once it returns the
+entry survives a crash of the process or the machine; writes that arrive together share one
+``write`` and one ``fsync`` (group commit). A process killed in the
 middle of a write leaves at most a torn last line; loading ignores it and cuts it off, so
 the next line starts clean.
 
@@ -43,6 +44,21 @@ class _Where:
     length: int
 
 
+@attrs.frozen
+class _Write:
+    key: str
+    entry: JournalEntry | None
+    token: str | None  # None: forget, whoever owns the key
+    done: asyncio.Future[None]
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """Mark a write's outcome as seen, so that one whose caller was cancelled is not logged
+    as an exception never retrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
 class FileJournal:
     """The run journal in a local JSON Lines file (see the module docstring for its form).
 
@@ -79,6 +95,8 @@ class FileJournal:
         self._lock = threading.Lock()
         self._index: dict[str, _Where] = {}
         self._owners: dict[str, str] = {}
+        self._queue: list[_Write] = []
+        self._flusher: asyncio.Task[None] | None = None
         self.torn = 0
         self.unreadable = 0
         try:
@@ -137,7 +155,7 @@ class FileJournal:
             ValueError: the state machine does not allow this move (a bug).
             OSError: the file could not be written.
         """
-        await asyncio.to_thread(self._write, entry.key, entry, token)
+        await self._submit(entry.key, entry, token)
 
     async def release(self, key: str, *, token: str) -> None:
         """Remove ``key``'s entry (its create provably made nothing), if ``token`` owns it.
@@ -145,7 +163,7 @@ class FileJournal:
         Raises:
             JournalConflictError: the key was claimed again since ``token`` was given.
         """
-        await asyncio.to_thread(self._write, key, None, token)
+        await self._submit(key, None, token)
 
     async def get(self, key: str) -> JournalEntry | None:
         """``key``'s entry, or None."""
@@ -172,34 +190,99 @@ class FileJournal:
     async def forget(self, key: str) -> None:
         """Remove ``key``'s entry whatever its state: your decision about an ``unknown``
         create (you checked with support, or accept a second run). Claims are voided."""
-        await asyncio.to_thread(self._write, key, None, None)
+        await self._submit(key, None, None)
 
     # -- writing ------------------------------------------------------------------------
 
-    def _write(self, key: str, entry: JournalEntry | None, token: str | None) -> None:
+    async def _submit(self, key: str, entry: JournalEntry | None, token: str | None) -> None:
+        """Queue one write and wait until it is on disk (or refused).
+
+        Writes queued while a flush runs go out together, in one ``write`` and one
+        ``fsync`` (group commit), so concurrent checks do not wait on each other's syncs.
+        A write once queued is carried out even if its caller is cancelled meanwhile.
+        """
+        if self._fd < 0:
+            raise ValueError(f"the journal {self.path} is closed")
+        loop = asyncio.get_running_loop()
+        write = _Write(key, entry, token, loop.create_future())
+        write.done.add_done_callback(_retrieve)
+        self._queue.append(write)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = loop.create_task(self._flush(), name="helios-journal-flush")
+        await asyncio.shield(write.done)
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                errors = await asyncio.to_thread(self._write_batch, batch)
+            except BaseException as exc:  # the disk failed, or the loop is shutting down
+                for write in [*batch, *self._queue]:
+                    if not write.done.done():
+                        write.done.set_exception(exc)
+                self._queue.clear()
+                raise
+            for write, error in zip(batch, errors, strict=True):
+                if error is not None:
+                    write.done.set_exception(error)
+                    continue
+                if write.token is None:  # forget: every claim on the key is void
+                    self._owners.pop(write.key, None)
+                elif (
+                    write.entry is not None
+                    and write.entry.is_final
+                    and self._owners.get(write.key) == write.token
+                ):
+                    del self._owners[write.key]  # no write can follow: the claim is done
+                write.done.set_result(None)
+
+    def _write_batch(self, batch: list[_Write]) -> list[BaseException | None]:
+        """Check each write (owner, state machine) in order, append the accepted ones in one
+        ``write``, ``fsync``, then update the index. Runs in a worker thread."""
         with self._lock:
             if self._fd < 0:
-                raise ValueError(f"the journal {self.path} is closed")
-            if token is not None and self._owners.get(key) != token:
-                raise JournalConflictError(key)
-            where = self._index.get(key)
-            if token is not None:
-                check_transition(
-                    where.state if where else None, entry.state if entry else None, key=key
-                )
-            line = (entry.dumps() if entry else json.dumps({"key": key, "state": None})) + "\n"
-            data = line.encode()
+                return [ValueError(f"the journal {self.path} is closed")] * len(batch)
             offset = os.lseek(self._fd, 0, os.SEEK_END)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
-            os.fsync(self._fd)
-            if entry is None:
-                self._index.pop(key, None)
-                if token is None:
-                    self._owners.pop(key, None)
-            else:
-                self._index[key] = _Where(entry.state, offset, len(data))
+            staged: dict[str, _Where | None] = {}
+            errors: list[BaseException | None] = []
+            chunks: list[bytes] = []
+            for write in batch:
+                key, entry = write.key, write.entry
+                where = staged[key] if key in staged else self._index.get(key)
+                refusal = self._refusal(write, where)
+                if refusal is not None:
+                    errors.append(refusal)
+                    continue
+                line = entry.dumps() if entry else json.dumps({"key": key, "state": None})
+                data = f"{line}\n".encode()
+                staged[key] = _Where(entry.state, offset, len(data)) if entry else None
+                offset += len(data)
+                chunks.append(data)
+                errors.append(None)
+            if chunks:
+                view = memoryview(b"".join(chunks))
+                while view:
+                    view = view[os.write(self._fd, view) :]
+                os.fsync(self._fd)
+            for key, where in staged.items():
+                if where is None:
+                    self._index.pop(key, None)
+                else:
+                    self._index[key] = where
+            return errors
+
+    def _refusal(self, write: _Write, where: _Where | None) -> BaseException | None:
+        """Why ``write`` may not be made over the key's current ``where``, or None."""
+        if write.token is None:
+            return None
+        if self._owners.get(write.key) != write.token:
+            return JournalConflictError(write.key)
+        new = write.entry.state if write.entry else None
+        try:
+            check_transition(where.state if where else None, new, key=write.key)
+        except ValueError as exc:
+            return exc
+        return None
 
     def _read(self, key: str) -> JournalEntry | None:
         where = self._index.get(key)
@@ -220,7 +303,9 @@ class FileJournal:
                 os.close(fd)
 
     async def aclose(self) -> None:
-        """:meth:`close`, for ``async with``."""
+        """Wait for the writes queued, then :meth:`close`."""
+        if self._flusher is not None and not self._flusher.done():
+            await asyncio.wait([self._flusher])
         self.close()
 
     def __enter__(self) -> Self:
@@ -243,7 +328,7 @@ class FileJournal:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        await self.aclose()
 
     def __repr__(self) -> str:
         state = "closed" if self._fd < 0 else f"{len(self._index)} entries"

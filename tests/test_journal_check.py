@@ -394,3 +394,74 @@ async def test_the_arguments_are_checked(journal: Journal, client: HeliosClient)
     with pytest.raises(InvalidInputError, match="url_ttl"):
         await run_journaled_check(client, journal, KEY, job(), url_ttl=0)
     assert await journal.get(KEY) is None
+
+
+async def test_a_check_cancelled_during_its_create_still_journals_the_run(
+    journal: Journal, sandbox: Sandbox, client: HeliosClient
+) -> None:
+    """Cancelling waits for the create's answer, so the run is journaled, not unknown, and
+    the next call uploads to it instead of creating another."""
+    sandbox.faults.add("create", Slow(0.3), times=1)
+    seen: list[JobState] = []
+    task = asyncio.create_task(
+        run_journaled_check(client, journal, KEY, job(), on_entry=lambda e: seen.append(e.state))
+    )
+    async with asyncio.timeout(10):
+        while seen != [JobState.CREATING]:  # noqa: ASYNC110 (a state to watch, no event)
+            await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stored = await journal.get(KEY)
+    assert stored is not None and stored.state == JobState.CREATED
+    entry = await run_journaled_check(client, journal, KEY, job())
+    assert entry.ok and entry.model_run_id == stored.model_run_id
+    assert sandbox.runs_created(LABEL) == 1 and uploads(sandbox) == 1
+
+
+async def test_a_create_that_does_not_answer_within_the_grace_stays_creating(
+    journal: Journal, sandbox: Sandbox, client: HeliosClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("helios_async._journal_check.CANCEL_GRACE", 0.05)
+    sandbox.faults.add("create", Slow(5), times=1)
+    seen: list[JobState] = []
+    task = asyncio.create_task(
+        run_journaled_check(client, journal, KEY, job(), on_entry=lambda e: seen.append(e.state))
+    )
+    async with asyncio.timeout(10):
+        while seen != [JobState.CREATING]:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stored = await journal.get(KEY)
+    assert stored is not None and stored.state == JobState.CREATING
+    entry = await run_journaled_check(client, journal, KEY, job())
+    assert entry.state == JobState.UNKNOWN and uploads(sandbox) == 0
+
+
+async def test_a_run_that_is_gone_is_done_with_not_found(
+    journal: Journal, sandbox: Sandbox, client: HeliosClient
+) -> None:
+    """The journal names a run the API no longer knows (deleted, or another account's)."""
+    missing = "0b7f3c1e-5a4d-4e8b-9c2a-1d6e8f0a2b3c"
+    await dead_owner(
+        journal,
+        JournalEntry(key=KEY, state=JobState.CREATING, creates=1),
+        JournalEntry(key=KEY, state=JobState.CREATED, model_run_id=missing, upload_url="x"),
+    )
+    entry = await run_journaled_check(client, journal, KEY, job())
+    assert entry.state == JobState.DONE
+    assert entry.error is not None and entry.error["http_status"] == 404
+    assert sandbox.runs_created() == 0 and uploads(sandbox) == 0
+
+
+async def test_storage_refusing_the_upload_for_good_ends_the_job_done_with_that_error(
+    journal: Journal, sandbox: Sandbox, client: HeliosClient
+) -> None:
+    sandbox.faults.add("upload", ErrorStatus(400), times=1)
+    entry = await run_journaled_check(client, journal, KEY, job())
+    assert entry.state == JobState.DONE and entry.model_run_id is not None
+    assert entry.error is not None
+    assert (entry.error["type"], entry.error["http_status"]) == ("UploadError", 400)
+    assert sandbox.runs_created(LABEL) == 1 and sandbox.runs_started(LABEL) == 0

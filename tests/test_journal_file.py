@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -160,3 +161,52 @@ def test_the_file_is_readable_by_its_owner_only_and_its_repr_shows_no_secret(
 async def test_an_unreadable_folder_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(OSError):  # noqa: PT011
         FileJournal(tmp_path / "missing" / "j.journal")
+
+
+async def test_concurrent_writes_share_syncs_and_each_lands_whole(tmp_path: Path) -> None:
+    """Writes that arrive together go out as one group commit; every one is on disk, in
+    its key's order, once its put returns."""
+    path = tmp_path / "j.journal"
+
+    async def chain(journal: FileJournal, key: str) -> None:
+        token, _ = await journal.claim(key)
+        await journal.put(creating(key), token=token)
+        await journal.put(created(key), token=token)
+
+    with FileJournal(path) as journal:
+        await asyncio.gather(*(chain(journal, f"row-{n}") for n in range(200)))
+    lines = path.read_text().splitlines()
+    assert len(lines) == 400
+    with FileJournal(path) as journal:
+        assert {entry.state for entry in journal.entries()} == {JobState.CREATED}
+        assert len(journal) == 200
+
+
+async def test_a_refused_write_does_not_hold_up_the_others_queued_with_it(
+    tmp_path: Path,
+) -> None:
+    with FileJournal(tmp_path / "j.journal") as journal:
+        stale, _ = await journal.claim("row-1")
+        await journal.claim("row-1")  # taken over
+        good, _ = await journal.claim("row-2")
+        outcomes = await asyncio.gather(
+            journal.put(creating("row-1"), token=stale),
+            journal.put(creating("row-2"), token=good),
+            return_exceptions=True,
+        )
+        assert isinstance(outcomes[0], JournalConflictError) and outcomes[1] is None
+        assert journal.state_of("row-1") is None
+        assert journal.state_of("row-2") == JobState.CREATING
+
+
+async def test_a_write_whose_caller_is_cancelled_still_lands(tmp_path: Path) -> None:
+    path = tmp_path / "j.journal"
+    async with FileJournal(path) as journal:
+        token, _ = await journal.claim("row-1")
+        task = asyncio.create_task(journal.put(creating(), token=token))
+        await asyncio.sleep(0)  # queued
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    with FileJournal(path) as journal:
+        assert journal.state_of("row-1") == JobState.CREATING
