@@ -149,8 +149,8 @@ class Fleet:
         batch is complete, else until none is waiting.
 
         An outcome is acknowledged (and deleted from Redis) when the next one is asked for,
-        so after a crash, or leaving the loop early, the last one comes again next time. Read a batch either here or
-        with ``fleet collect``, not both.
+        so after a crash, or leaving the loop early, the last one comes again next time.
+        Read a batch either here or with ``fleet collect``, not both.
         """
         async with self._engine.redis() as redis:
             reader = ResultReader(redis, self._names)
