@@ -24,6 +24,7 @@ from typing import Any
 from helios_async import (
     ConnectError,
     DeadlineExceededError,
+    DecodeError,
     HeliosClient,
     HeliosError,
     InvalidInputError,
@@ -41,7 +42,7 @@ from helios_async._journal_redis import RedisJournal
 from ._cooldown import FleetCooldown
 from ._names import FleetNames
 from ._payload import FleetJob, decode_job
-from ._records import job_record
+from ._records import display_key, job_record
 from ._state import FINAL_STATES, BatchState
 
 __all__ = ["ATTEMPTS", "CheckRunner"]
@@ -106,13 +107,17 @@ class CheckRunner:
         started = loop.time()
 
         def record(entry: JournalEntry | None, error: BaseException | None) -> dict[str, Any]:
-            run = entry.model_run() if entry is not None else None
+            try:
+                run = entry.model_run() if entry is not None else None
+            except DecodeError:
+                run = None
             return job_record(
-                fleet_job.key,
+                display_key(fleet_job),
                 fleet_job.row,
                 run=run,
                 error=error if error is not None else (entry.error if entry else None),
                 model_run_id=entry.model_run_id if entry is not None else None,
+                journal=entry.state.value if entry is not None else None,
                 seconds=loop.time() - started,
             )
 

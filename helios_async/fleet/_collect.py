@@ -4,9 +4,9 @@ Each record is written as one whole line; a group of lines is synced to disk and
 acknowledged in Redis (and deleted there). A collector killed part way leaves the file with
 whole lines (a partial last line is cut off on the next start) and Redis with the entries
 it had read but not acknowledged; the next collector reads those again, skips the ones up
-to the file's last line (records are written in stream order, and each key has one
-record), and carries on. Without ``follow`` it stops once nothing new arrives for
-``idle`` seconds; with it, once the batch is complete.
+to the file's last line (records are written in stream order, and each job has one record,
+told apart by key, line and row hash), and carries on. Without ``follow`` it stops once
+nothing new arrives for ``idle`` seconds; with it, once the batch is complete.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from ._names import BatchNames
+from ._records import identity
 from ._results import Entry, ResultReader
 from ._state import BatchState
 
@@ -58,12 +59,12 @@ async def collect(
     await _claim(reader)
     stats = CollectStats()
     try:
-        stats.repaired, last_key = _repair(out)
+        stats.repaired, last = _repair(out)
         with out.open("ab", buffering=0) as stream:
             leftovers = await reader.unacknowledged()
-            keys = [entry.key for entry in leftovers]
-            if last_key is not None and last_key in keys:
-                done = keys.index(last_key) + 1
+            identities = [identity(entry.record) for entry in leftovers]
+            if last is not None and last in identities:
+                done = identities.index(last) + 1
                 await reader.acknowledge(leftovers[:done])
                 stats.skipped, leftovers = done, leftovers[done:]
             await _write(stream, reader, leftovers, stats)
@@ -107,9 +108,9 @@ async def _write(stream: Any, reader: ResultReader, entries: list[Entry], stats:
     stats.written += len(entries)
 
 
-def _repair(path: Path) -> tuple[int, str | None]:
-    """Cut a partial last line off ``path``; returns the bytes cut and the key of the last
-    complete line (None if there is none, or it has no key)."""
+def _repair(path: Path) -> tuple[int, tuple[object, object, object] | None]:
+    """Cut a partial last line off ``path``; returns the bytes cut and the identity of the
+    last complete line (None if there is none)."""
     if not path.exists():
         return 0, None
     with path.open("r+b") as stream:
@@ -127,7 +128,6 @@ def _repair(path: Path) -> tuple[int, str | None]:
     if not lines:
         return cut, None
     try:
-        key = json.loads(lines[-1]).get("key")
+        return cut, identity(json.loads(lines[-1]))
     except (ValueError, AttributeError):
         return cut, None
-    return cut, key if isinstance(key, str) else None

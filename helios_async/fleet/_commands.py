@@ -112,7 +112,15 @@ def manifest_submissions(
                 job = _with(job, key=key, deadline=deadline)
                 payload = encode_job(batch, job, row=info)
             except InvalidInputError as exc:
-                record = job_record(key, info, run=None, error=exc, model_run_id=None, seconds=0)
+                record = job_record(
+                    row.cells.get("key") or None,
+                    info,
+                    run=None,
+                    error=exc,
+                    model_run_id=None,
+                    journal=None,
+                    seconds=0,
+                )
                 yield Submission(key=key, bad_record=record)
                 continue
             yield Submission(key=key, payload=payload)

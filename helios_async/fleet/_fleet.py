@@ -26,7 +26,8 @@ class FleetOutcome:
     """How one fleet job ended, as its worker recorded it.
 
     ``record`` is the job's JSON record (the line ``fleet collect`` writes); the properties
-    read it: ``key`` (the job's), ``ok`` (ended ``COMPLETE_OK``), ``model_run_id``,
+    read it: ``key`` (the job's; for a manifest row without a ``key`` cell, ``LINE-ROWHASH``),
+    ``ok`` (ended ``COMPLETE_OK``), ``model_run_id``,
     ``status`` (the run's last status seen, or None), ``scores`` (name -> value, on
     success) and ``error`` (``{"type", "message", "code", "http_status"}`` or None).
     ``unknown`` is True when a create's outcome is unknown (D13): see ``Fleet.unknown()``.
@@ -36,7 +37,10 @@ class FleetOutcome:
 
     @property
     def key(self) -> str:
-        return str(self.record["key"])
+        key = self.record.get("key")
+        if key is None:  # a manifest row without a key column: known by line and hash
+            return f"{self.record.get('line')}-{self.record.get('row_hash')}"
+        return str(key)
 
     @property
     def ok(self) -> bool:

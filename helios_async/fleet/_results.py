@@ -49,11 +49,6 @@ class Entry:
     id: str
     record: dict[str, Any]
 
-    @property
-    def key(self) -> str | None:
-        key = self.record.get("key")
-        return key if isinstance(key, str) else None
-
 
 class ResultReader:
     """The batch's results, read by the one collector (Redis client and batch names)."""

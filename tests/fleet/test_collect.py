@@ -50,7 +50,7 @@ async def test_a_collector_killed_after_writing_resumes_without_gaps_or_repeats(
     names = engine.names.batch("b")
     async with engine.redis() as redis:
         read = await ResultReader(redis, names).next(5, block=0.1)
-        assert [entry.key for entry in read] == [f"k{i}" for i in range(5)]
+        assert [entry.record["key"] for entry in read] == [f"k{i}" for i in range(5)]
         lines = [json.dumps(entry.record) + "\n" for entry in read[:3]]
         out.write_text("".join(lines) + json.dumps(read[3].record)[:10])
         await emit(engine, "k5")

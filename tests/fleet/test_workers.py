@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import json
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -78,30 +79,38 @@ async def test_a_worker_killed_mid_run_loses_no_job_and_bills_no_run_twice(
         victim = await workers.start(*args, api_key=sandbox.api_key)
         survivor = await workers.start(*args, api_key=sandbox.api_key)
         outcomes: dict[str, FleetOutcome] = {}
-        finished_at_kill: set[str] = set()
-        killed_at: dt.datetime | None = None
+        kill: dict[str, Any] = {}
+
+        def victims_in_flight() -> set[str]:
+            made = {label_of(r) for r in creates(sandbox) if sent_by(r, victim.pid)}
+            return made - set(outcomes)
+
+        async def kill_mid_run() -> None:
+            """After 50 results, SIGKILL the victim the moment it has creates in flight
+            (jobs run in waves: between two, a worker may briefly hold none)."""
+            while len(outcomes) < 50 or not victims_in_flight():  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            victim.kill()
+            kill["at"] = dt.datetime.now(dt.UTC)
+            kill["in_flight"] = victims_in_flight()
+
         async with asyncio.timeout(120), Fleet(redis_url, batch="kill", fleet=fleet_name) as fleet:
             await fleet.submit(jobs(200, "kill"))
+            killer = asyncio.create_task(kill_mid_run())
             async for outcome in fleet.outcomes():
                 assert outcome.key not in outcomes, f"two results for {outcome.key}"
                 outcomes[outcome.key] = outcome
-                if killed_at is None and len(outcomes) >= 50:
-                    victim.kill()
-                    killed_at = dt.datetime.now(dt.UTC)
-                    finished_at_kill = set(outcomes)
+            await killer
             counts = await fleet.counts()
             unknown_keys = set(await fleet.unknown())
         assert await victim.wait() == -9
         assert survivor.returncode is None, workers.log(1)
 
-    assert killed_at is not None
+    killed_at, in_flight_at_kill = kill["at"], kill["in_flight"]
     assert sorted(outcomes) == [f"kill-{index:03d}" for index in range(200)]
     assert (counts.submitted, counts.finished, counts.pending) == (200, 200, 0)
     unknown = {key for key, outcome in outcomes.items() if outcome.unknown}
     assert unknown == unknown_keys
-    victims_creates = [r for r in creates(sandbox) if sent_by(r, victim.pid)]
-    in_flight_at_kill = {label_of(r) for r in victims_creates} - finished_at_kill
-    assert in_flight_at_kill, "the kill hit no job in flight on the killed worker"
     for label in outcomes:
         if label in unknown:
             # a create in flight at the kill: at most one run, never uploaded, never repeated
