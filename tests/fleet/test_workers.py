@@ -122,6 +122,9 @@ async def test_a_worker_killed_mid_run_loses_no_job_and_bills_no_run_twice(
             assert outcomes[label].ok, outcomes[label].error
             assert sandbox.runs_created(label) == 1, label
             assert sandbox.runs_started(label) == 1, label
+    for index in (0, 1):  # neither the key nor a label or job key reaches a worker's log
+        log = workers.log(index)
+        assert sandbox.api_key not in log and "kill-" not in log, log[-2000:]
     print(
         f"\nkill test: 200 jobs, 200 results; killed worker had {len(in_flight_at_kill)} in "
         f"flight, finished by the survivor; {len(unknown)} unknown; "
