@@ -16,7 +16,14 @@ import pytest
 
 from helios_async import User, WellnessJob
 from helios_async.fleet import Fleet, FleetOutcome
-from helios_async.testing import FaultPlan, RateLimited, RecordedRequest, Sandbox, sample_recording
+from helios_async.testing import (
+    FaultPlan,
+    RateLimited,
+    RecordedRequest,
+    Sandbox,
+    Slow,
+    sample_recording,
+)
 
 from .conftest import Workers
 
@@ -73,8 +80,11 @@ async def test_a_worker_killed_mid_run_loses_no_job_and_bills_no_run_twice(
 ) -> None:
     """200 jobs, two workers, one SIGKILLed after 50 results: every job has exactly one
     result; every label has exactly one run created and one uploaded, except a job whose
-    create was in flight at the kill, which is reported unknown and never repeated."""
-    async with Sandbox(processing_delay=1.0) as sandbox:
+    create was in flight at the kill, which is reported unknown and never repeated. A fifth
+    of the creates are answered 1.5 s late, so the kill usually catches one in flight."""
+    plan = FaultPlan(seed=5)
+    plan.add("create", Slow(1.5), rate=0.2)
+    async with Sandbox(processing_delay=1.0, faults=plan) as sandbox:
         args = worker_args(redis_url, fleet_name, sandbox, concurrency=10)
         victim = await workers.start(*args, api_key=sandbox.api_key)
         survivor = await workers.start(*args, api_key=sandbox.api_key)
@@ -126,8 +136,9 @@ async def test_a_worker_killed_mid_run_loses_no_job_and_bills_no_run_twice(
         log = workers.log(index)
         assert sandbox.api_key not in log and "kill-" not in log, log[-2000:]
     print(
-        f"\nkill test: 200 jobs, 200 results; killed worker had {len(in_flight_at_kill)} in "
-        f"flight, finished by the survivor; {len(unknown)} unknown; "
+        f"\nkill test: 200 jobs, 200 results; the killed worker had {len(in_flight_at_kill)} "
+        f"runs in flight, finished by the survivor, and {len(unknown)} creates in flight, "
+        f"reported unknown; "
         f"{sandbox.runs_created()} runs created, {sandbox.runs_started()} uploaded"
     )
 
