@@ -1,6 +1,7 @@
 """helios_async: the asyncio-native client for thymia's Helios voice-biomarker API.
 
 Everything public is re-exported here; ``helios_async.testing`` holds the local sandbox.
+``HELIOS_LOG=debug`` (or ``info``) in the environment logs to stderr from import on.
 """
 
 from ._audio import AudioFormat
@@ -53,6 +54,7 @@ from ._polling import PollPolicy
 from ._protocol import ApiRequest, ApiResponse
 from ._recording import RecordingBody, RecordingInfo, RecordingSource, check_recording
 from ._retry import RetryPolicy, Sleep
+from ._telemetry import Telemetry
 from ._transport import AiohttpTransport, Transport
 from ._version import __version__
 
@@ -106,6 +108,7 @@ __all__ = [
     "Sleep",
     "Tag",
     "TagsInput",
+    "Telemetry",
     "Timeouts",
     "TransientAPIError",
     "Transport",
@@ -120,3 +123,7 @@ __all__ = [
     "check_recording",
     "run_journaled_check",
 ]
+
+from ._logs import configure_from_env as _configure_logging
+
+_configure_logging()

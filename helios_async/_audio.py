@@ -1,12 +1,13 @@
 """Recording inspection: format sniffing and duration probing.
 
-Pure helpers of the client's local pre-flight checks (``helios-api.md`` D9, D14), which the
-sandbox's simulated analysis (D16) reuses; its silence check lives in ``testing``. Nothing
-here opens files: every function works on the bytes or the seekable binary stream it is
-given, reads lazily and never loads a whole recording into memory.
+Pure helpers of the client's local pre-flight checks (docs/helios.md#recording-limits) and
+upload headers (docs/helios.md#upload-rules), which the sandbox's simulated analysis
+(docs/helios.md#sandbox-rules) reuses; its silence check lives in ``testing``. Nothing here
+opens files: every function works on the bytes or the seekable binary stream it is given,
+reads lazily and never loads a whole recording into memory.
 
-The six formats the service accepts are listed in ``helios-api.md`` §4: FLAC, MP3, MP4, Ogg,
-WebM and WAV.
+The six formats the service accepts (docs/helios.md#recordings): FLAC, MP3, MP4, Ogg, WebM and
+WAV.
 """
 
 from __future__ import annotations
@@ -28,18 +29,27 @@ __all__ = [
 
 
 class AudioFormat(enum.Enum):
-    """A recording format the Helios service accepts (``helios-api.md`` §4)."""
+    """A recording format the Helios service accepts.
+
+    See https://helios-async.readthedocs.io/helios/#recordings
+    """
 
     FLAC = "flac"
+    """FLAC, sent as ``audio/flac``."""
     MP3 = "mp3"
+    """MP3, sent as ``audio/mpeg``."""
     MP4 = "mp4"
+    """MP4 (and M4A) audio, sent as ``audio/mp4``."""
     OGG = "ogg"
+    """Ogg (Vorbis or Opus), sent as ``audio/ogg``."""
     WEBM = "webm"
+    """WebM, sent as ``audio/webm``."""
     WAV = "wav"
+    """WAV, sent as ``audio/wav``."""
 
     @property
     def content_type(self) -> str:
-        """The MIME type sent as ``Content-Type`` on the upload PUT (D14)."""
+        """The MIME type sent as ``Content-Type`` on the upload PUT."""
         return _CONTENT_TYPES[self]
 
 
@@ -64,7 +74,7 @@ def sniff_format(head: bytes) -> AudioFormat | None:
 
     ``head`` should hold the first :data:`SNIFF_BYTES` bytes of the recording (fewer is fine
     for short inputs). Returns ``None`` when no supported format matches, which the service
-    reports as ``ERR_RECORDING_INVALID_FORMAT`` (``helios-api.md`` §3.4).
+    reports as ``ERR_RECORDING_INVALID_FORMAT``.
     """
     if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return AudioFormat.WAV

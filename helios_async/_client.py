@@ -1,4 +1,4 @@
-"""``HeliosClient``: the asyncio client of the Helios API (helios-api.md §2 to §5)."""
+"""``HeliosClient``: the asyncio client of the Helios API (docs/helios.md#endpoints)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,11 @@ from ._operations import Operations
 from ._polling import PollPolicy
 from ._protocol import Endpoints, redact_url
 from ._recording import RecordingSource, prepare_recording
+from ._redaction import Secret, signed_url
 from ._retry import RetryPolicy
 from ._sending import Sender
+from ._telemetry import Telemetry
+from ._telemetry import runtime as telemetry_runtime
 from ._transport import AiohttpTransport, Transport
 from ._validation import check_seconds
 from ._workflow import run_check
@@ -51,23 +54,28 @@ class HeliosClient:
 
     Use it as ``async with HeliosClient() as client:``. The key comes from ``api_key`` or
     ``THYMIA_API_KEY``; the host from ``base_url``, ``region`` (``"default"``, ``"ca"``,
-    ``"us"``), ``THYMIA_BASE_URL`` or ``THYMIA_REGION`` (D15). Pass ``session`` to borrow your
+    ``"us"``), ``THYMIA_BASE_URL`` or ``THYMIA_REGION``. Pass ``session`` to borrow your
     own session: the client then never closes it. Otherwise it owns one with at most
     ``connection_limit`` connections, opened on entry and closed on exit. ``transport``
     replaces the network altogether (a ``helios_async.Transport``, such as
     ``helios_async.testing.MockTransport``); the client closes it on exit.
 
     ``timeouts`` bound each request, ``retry`` governs retrying one request, ``poll`` governs
-    waiting for runs; ``legacy_get_path`` reads runs from ``GET /v1/models/{id}`` (D1).
+    waiting for runs; ``legacy_get_path`` reads runs from ``GET /v1/models/{id}``.
     ``hooks`` see every request, response, retry, poll and upload chunk;
     ``user_agent_suffix`` is appended to ``User-Agent: helios-async/<v> Python/<v>
-    aiohttp/<v>``. The key travels only in the ``x-api-key`` header to the API host (§1.2),
-    never to the upload host and never in a repr, log line or error.
+    aiohttp/<v>``. The key travels only in the ``x-api-key`` header to the API host,
+    never to the upload host and never in a repr, log line, error or span.
+
+    ``telemetry`` (a :class:`~helios_async.Telemetry`) sets how the client traces and meters
+    itself with OpenTelemetry, on by default when ``opentelemetry-api`` is installed (the
+    ``otel`` extra) and costing nothing when it is not: a span per check, per phase and per
+    HTTP attempt, and the metrics of the Observability guide.
 
     One client is meant to be shared by every task of a process; it is not thread-safe.
 
     Raises:
-        InvalidInputError: no API key, an unknown region or a malformed base URL (§1.1), or
+        InvalidInputError: no API key, an unknown region or a malformed base URL, or
             both ``session`` and ``transport``.
     """
 
@@ -86,7 +94,10 @@ class HeliosClient:
         hooks: Hooks | None = None,
         user_agent_suffix: str | None = None,
         connection_limit: int = 100,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        if isinstance(api_key, str):
+            api_key = Secret(api_key)  # so no traceback from here shows it among the locals
         if session is not None and transport is not None:
             raise InvalidInputError("transport", "pass a session or a transport, not both")
         endpoints = Endpoints(
@@ -103,6 +114,7 @@ class HeliosClient:
             timeouts=timeouts or Timeouts(),
             retry=retry or RetryPolicy(),
             hooks=hooks or Hooks(),
+            telemetry=telemetry_runtime(telemetry),
         )
         self._operations = Operations(endpoints=endpoints, sender=sender, poll=poll or PollPolicy())
         self._is_view = False
@@ -114,12 +126,12 @@ class HeliosClient:
 
     @property
     def retry(self) -> RetryPolicy:
-        """The policy retrying each request (D2, D13)."""
+        """The policy retrying each request."""
         return self._operations.sender.retry
 
     @property
     def poll(self) -> PollPolicy:
-        """The policy of :meth:`wait_for_model_run` and the poll phase of a check (§5)."""
+        """The policy of :meth:`wait_for_model_run` and the poll phase of a check."""
         return self._operations.poll
 
     @property
@@ -129,7 +141,7 @@ class HeliosClient:
 
     @property
     def base_url(self) -> str:
-        """The API root in use, e.g. ``https://api.thymia.ai`` (§1.1, D15)."""
+        """The API root in use, e.g. ``https://api.thymia.ai``."""
         return self._operations.endpoints.base_url
 
     def __repr__(self) -> str:
@@ -154,7 +166,7 @@ class HeliosClient:
 
         ``client.with_options(poll=PollPolicy(timeout=30)).wait_for_model_run(run_id)``.
         A policy not given is the parent's. The view shares the parent's connections and its
-        429 cool-down (D13); closing a view closes nothing, and closing the parent closes
+        429 cool-down; closing a view closes nothing, and closing the parent closes
         the session under every view.
         """
         view = copy.copy(self)
@@ -205,7 +217,7 @@ class HeliosClient:
     # -- one request, retried -------------------------------------------------------------
 
     async def get_account(self) -> Account:
-        """The account behind the key (E1 ``GET /v1/account``, §2.2).
+        """The account behind the key (``GET /v1/account``).
 
         Raises:
             AuthenticationError: the key is missing or invalid (401/403).
@@ -226,15 +238,18 @@ class HeliosClient:
         delete_data: bool = False,
         data_to_delete: Iterable[str] | None = None,
     ) -> ModelRunCreated:
-        """Create a model run to upload a recording to (E2, §2.3). Fields as in §6.
+        """Create a model run to upload a recording to (``POST /v1/models/mental-wellness``).
 
         Returns the run's ``id`` and its presigned ``recording_upload_url`` (valid 1 hour).
 
         Raises:
             InvalidInputError: a field breaks its rule; nothing was sent.
-            OutcomeUnknownError: the request failed in a way that may have made a run (D13).
+            OutcomeUnknownError: the request failed in a way that may have made a run.
             BadRequestError: the API refused the body (422).
             AuthenticationError, RateLimitError, APIError: see the error tree.
+
+        See https://helios-async.readthedocs.io/helios/#request-fields and
+        https://helios-async.readthedocs.io/helios/#retries-and-idempotency
         """
         request = ModelRunRequest(
             user=user,
@@ -252,28 +267,31 @@ class HeliosClient:
     async def create_activity_run(
         self, *, user: User, language: str, **fields: Unpack[CreateFields]
     ) -> ActivityRunCreated:
-        """Create a run recorded through the thymia Activity Plugin (E3, §2.4, D4).
+        """Create a run recorded through the thymia Activity Plugin.
 
         Takes the same fields as :meth:`create_model_run`. Poll the run after the user has
         completed the activity at ``activity_link``. Like every create, it is retried only
-        after a failed connection or a 429 (D13).
+        after a failed connection or a 429.
 
         Raises:
             InvalidInputError: a field breaks its rule; nothing was sent.
-            OutcomeUnknownError: the request failed in a way that may have made a run (D13),
-                including an answer with no id or no activity link (D4).
+            OutcomeUnknownError: the request failed in a way that may have made a run,
+                including an answer with no id or no activity link.
             BadRequestError: the API refused the body (422).
             AuthenticationError, RateLimitError, APIError: see the error tree.
+
+        See https://helios-async.readthedocs.io/helios/#create-an-activity-run and
+        https://helios-async.readthedocs.io/helios/#activity-link
         """
         body = ModelRunRequest(user=user, language=language, **fields)
         return await self._operations.create_activity(body)
 
     async def get_model_run(self, model_run_id: str) -> ModelRun:
-        """A model run's status and results (E4 ``GET /v1/models/mental-wellness/{id}``, §2.5).
+        """A model run's status and results (``GET /v1/models/mental-wellness/{id}``).
 
         Raises:
             InvalidInputError: the id is not a UUID; nothing was sent.
-            NotFoundError: unknown, or deleted after ``delete_data`` (404, §3.5).
+            NotFoundError: unknown, or deleted after ``delete_data`` (404).
             APIError, TransportError, DecodeError: see the error tree.
         """
         return await self._operations.get_model_run(model_run_id)
@@ -285,12 +303,13 @@ class HeliosClient:
         *,
         check_duration: bool = True,
     ) -> None:
-        """PUT a recording to a run's presigned URL (§4, D14).
+        """PUT a recording to a run's presigned URL.
 
         ``recording`` is a path, bytes, or a seekable binary file (read from its current
         position). Files are streamed from disk on each attempt with an exact
         ``Content-Length``; the request carries the format's ``Content-Type`` and never the
-        API key. Local checks come first (D9; ``check_duration=False`` skips the length check).
+        API key. Local checks come first (``check_duration=False`` skips the length check). See
+        https://helios-async.readthedocs.io/helios/#upload-rules
 
         Raises:
             RecordingError: the recording fails a local check; nothing was sent.
@@ -307,7 +326,9 @@ class HeliosClient:
         if isinstance(created_or_url, ModelRunCreated):
             url, run_id = created_or_url.recording_upload_url, created_or_url.id
         else:
-            url, run_id = created_or_url, None
+            # Rebound, so this frame's locals show the URL's repr, never its signature.
+            created_or_url = url = signed_url(created_or_url)
+            run_id = None
         prepared = await asyncio.to_thread(
             prepare_recording, recording, check_duration=check_duration
         )
@@ -316,7 +337,7 @@ class HeliosClient:
     async def wait_for_model_run(
         self, model_run_id: str, *, timeout: float | None = None
     ) -> ModelRun:
-        """Poll a run until it finishes (§5, D11) and return it, whatever its final status.
+        """Poll a run until it finishes and return it, whatever its final status.
 
         Polls back off from ``poll.first_interval`` to about every ``poll.interval`` seconds
         (3 s by default) with jitter. ``timeout`` (seconds, finite and above 0; default
@@ -326,6 +347,9 @@ class HeliosClient:
         Raises:
             DeadlineExceededError: the run did not finish in time; ``last_run`` is the last seen.
             NotFoundError, APIError, TransportError: a poll failed after its retries.
+
+        See https://helios-async.readthedocs.io/helios/#polling and
+        https://helios-async.readthedocs.io/helios/#unknown-values
         """
         budget = check_seconds("timeout", timeout) or self.poll.timeout
         return await self._operations.wait_for(model_run_id, timeout=budget)
@@ -342,25 +366,27 @@ class HeliosClient:
         expired_url_restarts: int = 1,
         **fields: Unpack[CreateFields],
     ) -> ModelRun:
-        """Create a run, upload the recording, wait for it: the whole check (§2.3 to §5).
+        """Create a run, upload the recording, wait for it: the whole check.
 
         ``fields`` are the optional create fields of :meth:`create_model_run`. The recording and
         every field are checked before the run is created. ``deadline`` (seconds) bounds the
         whole workflow; each phase gets what remains. ``on_created`` (a function or coroutine
         function) is called with each new run the moment it exists, so a caller who cancels
         can resume with :meth:`wait_for_model_run`. If the presigned URL has expired, the
-        check starts over with a new run up to ``expired_url_restarts`` times (§4: "create a
-        new model run"); the abandoned run stays ``CREATED`` and is never processed.
+        check starts over with a new run up to ``expired_url_restarts`` times (the remedy the
+        API documents); the abandoned run stays ``CREATED`` and is never processed.
 
         Returns the ``COMPLETE_OK`` run.
 
         Raises:
             InvalidInputError, RecordingError: refused locally; no run was created.
-            ModelRunFailedError: the run ended ``COMPLETE_ERROR`` (``error_code``, §3.4).
+            ModelRunFailedError: the run ended ``COMPLETE_ERROR`` (see its ``error_code``).
             DeadlineExceededError: ``deadline`` passed; ``phase`` and ``phase_seconds`` say
                 where, ``model_run_id`` the run if one was created.
             UploadURLExpiredError, OutcomeUnknownError, APIError, TransportError: as raised by
                 the steps.
+
+        See https://helios-async.readthedocs.io/helios/#the-flow
         """
         body = ModelRunRequest(user=user, language=language, **fields)
         return await run_check(
@@ -388,7 +414,7 @@ class HeliosClient:
         is taken only when a slot frees, so memory stays flat however many there are. Each job
         runs :meth:`run_wellness_check`; its error (``ModelRunFailedError``, ``RecordingError``,
         ``APIError``, ...) becomes its outcome and never stops the others. A 429 with
-        ``Retry-After`` pauses every request of the client until it has passed (D13).
+        ``Retry-After`` pauses every request of the client until it has passed.
         ``on_created(job, created)`` (a function or coroutine function) sees each run the
         moment it exists. Closing the iterator cancels the checks in flight (see
         :class:`WellnessChecks`)::

@@ -2,7 +2,7 @@
 
 :func:`decode` and its siblings turn an :class:`~._protocol.ApiResponse` into a model, or
 raise the error its status means. :func:`error_for_status` is the one place statuses map onto
-the error tree (§1.5, D2); request ids and error bodies are read here too.
+the error tree (docs/helios.md#status-mapping); request ids and error bodies are read here too.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from ._protocol import API_KEY_HEADER, ApiRequest, ApiResponse, check_model_run_
 
 T = TypeVar("T")
 
-# D4: the activity link's field name is undocumented; take the first of these present.
+# The activity link's field name is undocumented (docs/helios.md#activity-link): take the
+# first of these present.
 ACTIVITY_LINK_FIELDS = ("activityLink", "activityUrl", "link", "url")
 # Headers that carry a request id, most specific first; the sandbox sends x-request-id.
 REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-amz-request-id", "apigw-requestid")
@@ -76,7 +77,7 @@ def error_for_status(
     url: str = "",
     retry_after: float | None = None,
 ) -> APIError:
-    """The :class:`APIError` for a non-2xx API response, per D2.
+    """The :class:`APIError` for a non-2xx API response, per docs/helios.md#status-mapping.
 
     ``headers`` is a case-insensitive mapping; ``retry_after`` (seconds) is the parsed
     ``Retry-After``, passed in so that this stays a pure function of its inputs.
@@ -135,7 +136,7 @@ def render_detail(body: bytes) -> str:
 
 
 def raise_for_status(response: ApiResponse, request: ApiRequest) -> None:
-    """Raise the error a non-2xx status means (D2); do nothing on 2xx."""
+    """Raise the error a non-2xx status means; do nothing on 2xx."""
     if 200 <= response.status < 300:
         return
     body = response.body
@@ -156,7 +157,7 @@ def decode(response: ApiResponse, request: ApiRequest, cls: type[T]) -> T:
     """The model a 2xx response carries, or the error its status means.
 
     Raises:
-        APIError: a non-2xx status (its subclass per D2).
+        APIError: a non-2xx status (its subclass per the status mapping).
         DecodeError: a 2xx body that is not the contract's JSON.
     """
     raise_for_status(response, request)
@@ -164,7 +165,7 @@ def decode(response: ApiResponse, request: ApiRequest, cls: type[T]) -> T:
 
 
 def decode_created(response: ApiResponse, request: ApiRequest) -> ModelRunCreated:
-    """The E2 answer (§2.3); an id that is not a UUID could never be polled (§2.5).
+    """The answer to a create; an id that is not a UUID could never be polled.
 
     Raises:
         APIError: a non-2xx status. DecodeError: the body does not fit, or the id is no UUID.
@@ -182,7 +183,7 @@ def _check_created_id(run_id: str, body: bytes) -> None:
 
 
 def decode_activity_run(response: ApiResponse, request: ApiRequest) -> ActivityRunCreated:
-    """The E3 answer, taking the link from whichever field D4 allows."""
+    """The answer to an Activity Plugin create, the link from whichever field it is in."""
     raise_for_status(response, request)
     payload = _json_object(response.body)
     link = next((payload[k] for k in ACTIVITY_LINK_FIELDS if isinstance(payload.get(k), str)), None)
@@ -195,7 +196,7 @@ def decode_activity_run(response: ApiResponse, request: ApiRequest) -> ActivityR
 
 
 def decode_upload(response: ApiResponse, request: ApiRequest, *, model_run_id: str | None) -> None:
-    """Object storage's answer to the PUT (§4, D14, D16): 2xx is success; 403 means the URL
+    """Object storage's answer to the PUT: 2xx is success; 403 means the URL
     expired or was refused (new run needed); other refusals are :class:`UploadError`.
 
     Transient statuses (408, 429, 5xx) are raised as :class:`UploadError` too; its

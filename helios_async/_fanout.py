@@ -4,8 +4,8 @@
 and the job and outcome models; ``_runner.run_bounded`` drives the tasks. At most
 ``concurrency`` checks run at a time; a job is taken from the caller's iterable only when a
 slot frees, so memory stays flat however many jobs there are. Each check is the whole flow of
-``run_wellness_check`` (helios-api.md §2.3 to §5); rate limits are shared client-wide through
-the connection's cool-down (D13), so one ``Retry-After`` pauses every task. Each job is one
+``run_wellness_check`` (docs/helios.md#the-flow); rate limits are shared client-wide through
+the connection's cool-down, so one ``Retry-After`` pauses every task. Each job is one
 ``_workflow`` check on the operations the client hands in; nothing here knows the client.
 """
 
@@ -52,29 +52,40 @@ def _check_deadline(value: object) -> float | None:
 class WellnessJob:
     """One wellness check to run among many (the arguments of ``run_wellness_check``).
 
-    ``recording`` is a path, bytes or a seekable binary file; ``user`` and ``language`` are
-    required; the optional create fields are those of ``create_model_run`` (§6). ``key`` is
-    yours and opaque (a row number, a database id, any object): it comes back on the outcome
-    so you can match it to its input. ``deadline`` (seconds) bounds this one check;
-    ``check_duration=False`` skips the local length check (D9).
-
     Nothing is validated here: a job whose fields break a rule ends as an outcome carrying
-    an :class:`~helios_async.InvalidInputError`, without stopping the other jobs.
+    an :class:`~helios_async.InvalidInputError`, without stopping the other jobs. The create
+    fields follow the rules of :class:`~helios_async.ModelRunRequest`.
+
+    See https://helios-async.readthedocs.io/helios/#request-fields
     """
 
     recording: RecordingSource = attrs.field(repr=False)
+    """A path, bytes or a seekable binary file."""
     user: User
+    """The person the run is for."""
     language: str
+    """The language and dialect spoken, such as ``en-GB``."""
     key: Any = None
+    """Yours and opaque (a row number, a database id, any object): it comes back on the
+    outcome, to match it to its input."""
     accent: str | None = None
+    """The speaker's accent, besides the language."""
     sleep_time: dt.datetime | None = None
+    """When the person fell asleep for their last main sleep: a naive local ``datetime``."""
     wake_time: dt.datetime | None = None
+    """When they woke from it: a naive local ``datetime``."""
     recording_time: dt.datetime | None = None
+    """When the recording was made: a naive local ``datetime``."""
     tags: TagsInput = None
+    """At most 20 tags with unique names: a mapping, or a sequence of Tag or pairs."""
     delete_data: bool = False
+    """Delete the run's data 12 hours after it finishes."""
     data_to_delete: Iterable[str] | None = None
+    """With ``delete_data``, the kinds of data to delete; None for everything."""
     deadline: float | None = attrs.field(default=None, converter=_check_deadline)
+    """Seconds for this one whole check; None for no deadline beyond the policies'."""
     check_duration: bool = True
+    """False skips the local length check of the recording (the API still judges it)."""
 
     def create_fields(self) -> dict[str, Any]:
         """The optional create fields, as keyword arguments of ``create_model_run``."""
@@ -115,19 +126,23 @@ def job_runner(operations: CheckOperations, *, poll_timeout: float) -> RunJob:
 class WellnessOutcome:
     """How one job of ``run_wellness_checks`` ended: a run, or the typed error that ended it.
 
-    ``error`` is None exactly when the run ended ``COMPLETE_OK``. ``run`` is the last state
-    of the run seen: the ``COMPLETE_OK`` run, the ``COMPLETE_ERROR`` run of a
-    :class:`~helios_async.ModelRunFailedError`, the last run polled before a
-    :class:`~helios_async.DeadlineExceededError`, else None. ``model_run_id`` is the run
-    created for the job (the last one, if an expired upload URL made the check start over),
-    or None if none was created. ``elapsed`` is the seconds the check took.
+    ``ok`` says whether it ended ``COMPLETE_OK``, but as a property it cannot narrow ``run``
+    for a type checker: test ``outcome.run is not None`` too, or call ``result()``.
     """
 
     job: WellnessJob
+    """The job this outcome is for."""
     run: ModelRun | None
+    """The last state of the run seen: the ``COMPLETE_OK`` run, the ``COMPLETE_ERROR`` run of a
+    :class:`~helios_async.ModelRunFailedError`, the last run polled before a
+    :class:`~helios_async.DeadlineExceededError`, else None."""
     error: HeliosError | None
+    """None exactly when the run ended ``COMPLETE_OK``; else the typed error that ended it."""
     model_run_id: str | None
+    """The run created for the job (the last one, if an expired upload URL made the check
+    start over), or None if none was created."""
     elapsed: float
+    """Seconds the check took."""
 
     @property
     def key(self) -> Any:

@@ -9,7 +9,7 @@ that moves through these states::
                   │            │  └─ a new run, only when the old one provably can never
                   │            │     be processed (its URL expired, it is still CREATED)
                   │            └──────────────────> done   (a final error)
-                  ├──> unknown   (the create's outcome is unknown, D13: never retried)
+                  ├──> unknown   (the create's outcome is unknown: never retried)
                   ├──> done      (the create was refused for good: 422)
                   └──> (none)    (the create provably made nothing: free to try again)
 
@@ -17,7 +17,9 @@ that moves through these states::
 presigned upload URL and when that expires) before the upload starts, so whatever stops a
 worker, every run it made is on record. An entry left in ``creating`` means a create was in
 flight when its owner stopped: whether a run exists is unknown, and the next owner marks it
-``unknown`` instead of creating another (D13). ``done`` and ``unknown`` are final.
+``unknown`` instead of creating another (see
+https://helios-async.readthedocs.io/helios/#retries-and-idempotency). ``done`` and
+``unknown`` are final.
 
 Writes are owned: each delivery of a job *claims* its key and gets a fresh owner token, and
 every later write must carry it; a store refuses a write whose token is no longer the
@@ -69,7 +71,7 @@ class JobState(enum.StrEnum):
     DONE = "done"
     """Final: the run finished (``run``), or the job ended with an ``error``."""
     UNKNOWN = "unknown"
-    """Final: a create may or may not have made a run (D13); never retried automatically."""
+    """Final: a create may or may not have made a run; never retried automatically."""
 
 
 FINAL_STATES = frozenset({JobState.DONE, JobState.UNKNOWN})
@@ -131,32 +133,34 @@ def check_transition(old: JobState | None, new: JobState | None, *, key: str = "
 class JournalEntry:
     """Where one job stands: its state and what the journal knows of its run.
 
-    Fields:
-        key: the job's key (yours; opaque; at most 512 characters).
-        state: the :class:`JobState`.
-        model_run_id: the run's id, from ``created`` on (None before, or if none was made).
-        upload_url: its presigned upload URL while one is needed; never shown in a repr.
-        url_expires_at: when that URL stops accepting uploads at the latest (Unix time,
-            seconds): when the create was answered plus the URL's validity (§4: 1 hour).
-        run: ``done`` after the run finished: the run as the API returned it (its JSON,
-            camelCase, as in ``ModelRun.raw``); else None. Never shown in a repr.
-        error: ``done`` with a failure, or ``unknown``: ``{"type", "message", "code",
-            "http_status"}`` (the error's class name, its message, the §3.4 ``errorCode``
-            where there is one, the HTTP status of a refusal); else None. Never in a repr.
-        creates: how many create requests were sent for this job (more than 1 only when an
-            expired URL made it start over).
-        updated_at: when the entry was written (Unix time, seconds).
+    The upload URL, the run and the error are never shown in a repr (the URL carries a
+    signature; the run and error name the person's label).
     """
 
     key: str = attrs.field(converter=check_key)
+    """The job's key: yours, opaque, at most 512 characters."""
     state: JobState = attrs.field(converter=JobState)
+    """Where the job stands (:class:`JobState`)."""
     model_run_id: str | None = None
+    """The run's id, from ``created`` on; None before, or if no run was made."""
     upload_url: str | None = attrs.field(default=None, repr=False)
+    """The run's presigned upload URL while an upload may still be needed, else None."""
     url_expires_at: float | None = None
+    """When that URL stops accepting uploads at the latest (Unix time, seconds): when the
+    create was answered plus the URL's validity (one hour, see
+    https://helios-async.readthedocs.io/helios/#upload-the-recording)."""
     run: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
+    """``done`` once the run finished: the run as the API returned it (its camelCase JSON, as
+    in ``ModelRun.raw``); else None."""
     error: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
+    """``done`` with a failure, or ``unknown``: ``{"type", "message", "code",
+    "http_status"}`` (the error's class name, its message, the ``errorCode`` where there is
+    one, the HTTP status of a refusal); else None."""
     creates: int = 0
+    """How many create requests were sent for this job (more than 1 only when an expired
+    URL made it start over)."""
     updated_at: float = 0.0
+    """When the entry was written (Unix time, seconds)."""
 
     @property
     def is_final(self) -> bool:
@@ -232,7 +236,7 @@ def _optional(payload: Mapping[str, Any], name: str, kind: type) -> Any:
 
 def error_json(error: BaseException) -> dict[str, Any]:
     """``{"type", "message", "code", "http_status"}`` of an error: its class name, message,
-    §3.4 ``errorCode`` (where it has one) and the HTTP status of a refusal (API or storage)."""
+    ``errorCode`` (where it has one) and the HTTP status of a refusal (API or storage)."""
     code = getattr(error, "error_code", None)
     status = error.status if isinstance(error, APIError | UploadError) else None
     return {

@@ -4,7 +4,8 @@ Composed only of the client's public steps (``create_model_run``, ``upload_recor
 ``get_model_run``, ``wait_for_model_run``), each journaled before or after it runs (the
 state machine is drawn in ``_journal``). Called again for the same key, after a crash, a
 kill or a redelivery, it carries the job on from where the journal says it stands, and
-never creates a second run for a job whose first one may still be processed (D13).
+never creates a second run for a job whose first one may still be processed (see
+https://helios-async.readthedocs.io/helios/#retries-and-idempotency).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ._errors import (
     CreateDeadlineExceededError,
     DeadlineExceededError,
     HeliosError,
+    InvalidInputError,
     ModelRunFailedError,
     NotFoundError,
     OutcomeUnknownError,
@@ -79,7 +81,7 @@ async def run_journaled_check(
       written before the upload starts, ``uploaded`` after it, ``done`` once it finished.
     * ``done`` or ``unknown``: returned as stored; nothing is sent.
     * ``creating``: a create was in flight when its owner stopped; whether a run exists is
-      unknown (D13), so it becomes ``unknown`` and is returned. It is never retried
+      unknown, so it becomes ``unknown`` and is returned. It is never retried
       automatically: list such entries for the user, who may ``forget`` them.
     * ``created``: the run is looked at. If its recording arrived, it is waited for; if it
       is still ``CREATED``, the recording is uploaded again while the URL is valid. A new run
@@ -88,7 +90,7 @@ async def run_journaled_check(
       of an earlier owner can still be under way) and the run is still ``CREATED``.
     * ``uploaded``: the run is waited for.
 
-    ``url_ttl`` (seconds) is how long a presigned URL is valid (§4: one hour; the sandbox's
+    ``url_ttl`` (seconds) is how long a presigned URL is valid (one hour; the sandbox's
     ``upload_url_ttl``). ``expired_url_restarts`` bounds how many runs an expired URL may
     replace. ``job.deadline`` (seconds) bounds each call of this function. ``on_entry(entry)``
     (a function or coroutine function) sees every entry written. ``clock`` (Unix seconds)
@@ -114,10 +116,11 @@ async def run_journaled_check(
     check_key(key)
     ttl = check_seconds("url_ttl", url_ttl)
     assert ttl is not None
-    if isinstance(expired_url_restarts, bool) or not isinstance(expired_url_restarts, int):
-        raise TypeError("expired_url_restarts must be an int")
+    restarts = expired_url_restarts
+    if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 0:
+        raise InvalidInputError("expired_url_restarts", f"must be an int, 0 or more: {restarts!r}")
     token, entry = await journal.claim(key)
-    check = _Check(client, journal, token, job, ttl, expired_url_restarts, on_entry, clock, sleep)
+    check = _Check(client, journal, token, job, ttl, restarts, on_entry, clock, sleep)
     return await check.run(key, entry)
 
 

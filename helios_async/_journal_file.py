@@ -3,9 +3,13 @@
 The file is JSON Lines, one whole line per write, appended: a :class:`JournalEntry` as
 ``JournalEntry.to_json`` gives it, or ``{"key": ..., "state": null}`` when a key's entry was
 removed. The last line of a key is its entry. Lines go out in whole ``write`` calls on a file
-opened with ``O_APPEND`` and are ``fsync``-ed before ``put`` returns, so once it returns the
-entry survives a crash of the process or the machine; writes that arrive together share one
-``write`` and one ``fsync`` (group commit). A process killed in the
+opened with ``O_APPEND`` before ``put`` returns, so a killed process loses no entry; writes
+that arrive together share one ``write`` and one ``fsync`` (group commit). ``creating``,
+``created``, ``unknown`` and removals are ``fsync``-ed before ``put`` returns, so they survive
+a crash of the machine too: losing one of them could bill a run twice or lose a run's id.
+``uploaded`` and ``done`` are not synced on their own (the next sync, or closing, carries
+them): if a power cut loses one, the entry before it resumes by asking the API, at the cost
+of a request. A process killed in the
 middle of a write leaves at most a torn last line; loading ignores it and cuts it off, so
 the next line starts clean.
 
@@ -42,6 +46,12 @@ class _Where:
     state: JobState
     offset: int
     length: int
+
+
+# States whose loss in a power cut bills nothing twice and loses no run: the entry before
+# them (``created``, ``uploaded``) resumes by asking the API. They are written at once (a
+# killed process loses nothing) but not fsync-ed on their own.
+_RECOVERABLE = frozenset({JobState.UPLOADED, JobState.DONE})
 
 
 @attrs.frozen
@@ -245,6 +255,7 @@ class FileJournal:
             offset = os.lseek(self._fd, 0, os.SEEK_END)
             staged: dict[str, _Where | None] = {}
             errors: list[BaseException | None] = []
+            sync = False
             chunks: list[bytes] = []
             for write in batch:
                 key, entry = write.key, write.entry
@@ -259,11 +270,13 @@ class FileJournal:
                 offset += len(data)
                 chunks.append(data)
                 errors.append(None)
+                sync = sync or entry is None or entry.state not in _RECOVERABLE
             if chunks:
                 view = memoryview(b"".join(chunks))
                 while view:
                     view = view[os.write(self._fd, view) :]
-                os.fsync(self._fd)
+                if sync:
+                    os.fsync(self._fd)
             for key, where in staged.items():
                 if where is None:
                     self._index.pop(key, None)
@@ -294,13 +307,16 @@ class FileJournal:
     # -- lifecycle ----------------------------------------------------------------------
 
     def close(self) -> None:
-        """Unlock and close the file; idempotent."""
+        """Sync, unlock and close the file; idempotent."""
         with self._lock:
             if self._fd >= 0:
                 fd, self._fd = self._fd, -1
-                with contextlib.suppress(OSError):
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+                try:
+                    os.fsync(fd)
+                finally:
+                    with contextlib.suppress(OSError):
+                        fcntl.flock(fd, fcntl.LOCK_UN)
+                    os.close(fd)
 
     async def aclose(self) -> None:
         """Wait for the writes queued, then :meth:`close`."""

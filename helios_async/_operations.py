@@ -21,11 +21,13 @@ from ._errors import (
     TransientAPIError,
     TransportError,
 )
+from ._hooks import without_personal_data
 from ._models import Account, ActivityRunCreated, ModelRun, ModelRunCreated, ModelRunRequest
 from ._polling import PollPolicy, wait_until_finished
 from ._protocol import ApiRequest, ApiResponse, Endpoints
 from ._recording import PreparedRecording
 from ._sending import Decoder, Sender, T
+from ._telemetry import Runtime
 
 
 @attrs.frozen(kw_only=True)
@@ -37,26 +39,26 @@ class Operations:
     poll: PollPolicy
 
     async def get_account(self) -> Account:
-        """E1 (§2.2)."""
+        """``GET /v1/account``."""
         request = self.endpoints.get_account()
         return await self.sender.send(request, lambda r: decoding.decode(r, request, Account))
 
     async def get_model_run(self, model_run_id: str) -> ModelRun:
-        """E4/E5 (§2.5, D1); raises InvalidInputError for an id that is no UUID."""
+        """Read a run (either path); raises InvalidInputError for an id that is no UUID."""
         request = self.endpoints.get_model_run(model_run_id)
         return await self.sender.send(request, lambda r: decoding.decode(r, request, ModelRun))
 
     async def create(
         self, body: ModelRunRequest, *, on_sent: Callable[[], None] | None = None
     ) -> ModelRunCreated:
-        """E2 (§2.3); a failure that may have made a run is an unknown outcome (D13)."""
+        """Create a run; a failure that may have made a run is an unknown outcome."""
         request = self.endpoints.create_model_run(body)
         return await self._send_create(
             request, body, lambda r: decoding.decode_created(r, request), on_sent
         )
 
     async def create_activity(self, body: ModelRunRequest) -> ActivityRunCreated:
-        """E3 (§2.4, D4), as :meth:`create`."""
+        """The Activity Plugin create, as :meth:`create`."""
         request = self.endpoints.create_activity_run(body)
         return await self._send_create(
             request, body, lambda r: decoding.decode_activity_run(r, request), None
@@ -81,7 +83,7 @@ class Operations:
     async def upload(
         self, upload_url: str, recording: PreparedRecording, *, model_run_id: str | None = None
     ) -> None:
-        """The presigned PUT (§4, D14), retried as an idempotent request."""
+        """The presigned PUT, retried as an idempotent request."""
         request = self.endpoints.upload_recording(upload_url, recording)
 
         def judge(response: ApiResponse) -> None:
@@ -97,19 +99,26 @@ class Operations:
         timeout: float,
         seen: Callable[[ModelRun], None] | None = None,
     ) -> ModelRun:
-        """Poll until the run finishes (§5, D11), by ``deadline`` (event-loop time).
+        """Poll until the run finishes, by ``deadline`` (event-loop time).
 
         ``timeout`` is the budget in seconds the deadline came from (for the error); ``seen``
         sees every run polled, before the ``on_poll`` hook.
         """
         on_poll = self.sender.hooks.on_poll
+        telemetry = self.sender.telemetry
+        labelled = telemetry.include_labels
+        polls = 0
 
         async def look() -> ModelRun:
-            run = await self.get_model_run(model_run_id)
+            nonlocal polls
+            polls += 1
+            with telemetry.poll(polls) as traced:  # an event on the wait span, or a span
+                run = await self.get_model_run(model_run_id)
+                traced.seen(run)
             if seen is not None:
                 seen(run)
             if on_poll is not None:
-                on_poll(run)
+                on_poll(without_personal_data(run, keep_label=labelled))
             return run
 
         return await wait_until_finished(
@@ -119,4 +128,10 @@ class Operations:
     async def wait_for(self, model_run_id: str, *, timeout: float) -> ModelRun:
         """:meth:`wait` for ``timeout`` seconds from now."""
         deadline = asyncio.get_running_loop().time() + timeout
-        return await self.wait(model_run_id, deadline=deadline, timeout=timeout)
+        with self.sender.telemetry.wait(model_run_id):
+            return await self.wait(model_run_id, deadline=deadline, timeout=timeout)
+
+    @property
+    def telemetry(self) -> Runtime:
+        """The spans and metrics of this client's calls (``_telemetry.NULL``: none)."""
+        return self.sender.telemetry

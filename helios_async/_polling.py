@@ -1,4 +1,4 @@
-"""Waiting for a model run to finish (helios-api.md §5: poll about every 3 s), with tenacity."""
+"""Waiting for a model run to finish (thymia asks for a poll about every 3 s), with tenacity."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ __all__ = ["PollPolicy"]
 
 @attrs.frozen(kw_only=True)
 class PollPolicy:
-    """How the client polls a model run until it finishes (§5, D11).
+    """How the client polls a model run until it finishes.
 
     The first wait is ``first_interval`` seconds; each next one is ``multiplier`` times longer
     up to the steady ``interval`` (the documented 3 s), each scaled by a random factor in
@@ -31,16 +31,25 @@ class PollPolicy:
     Raises:
         ValueError: an interval or ``timeout`` not positive, ``multiplier`` below 1, or
             ``jitter`` outside ``[0, 1)``.
+
+    See https://helios-async.readthedocs.io/helios/#polling and
+    https://helios-async.readthedocs.io/helios/#unknown-values
     """
 
     interval: float = attrs.field(default=3.0, validator=attrs.validators.gt(0))
+    """The steady wait between polls, in seconds (thymia recommends 3)."""
     first_interval: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    """The wait after the first poll, in seconds (the first poll comes at once)."""
     multiplier: float = attrs.field(default=1.5, validator=attrs.validators.ge(1))
+    """How much longer each wait is than the one before, up to ``interval``."""
     jitter: float = attrs.field(
         default=0.1, validator=[attrs.validators.ge(0), attrs.validators.lt(1)]
     )
+    """Each wait is scaled by a random factor in ``[1 - jitter, 1 + jitter]``."""
     timeout: float = attrs.field(default=600.0, validator=attrs.validators.gt(0))
+    """The default deadline of one ``wait_for_model_run``, in seconds, requests included."""
     sleep: Sleep = attrs.field(default=asyncio.sleep, eq=False, repr=False)
+    """How the waits are slept (``asyncio.sleep``); tests inject one that returns at once."""
 
     def delay(self, poll_number: int) -> float:
         """Seconds to wait after poll ``poll_number`` (1-based) before the next."""
@@ -95,7 +104,7 @@ async def wait_until_finished(
     timeout: float,
     model_run_id: str,
 ) -> ModelRun:
-    """Call ``look`` until the run it returns is finished (D11), by ``deadline``.
+    """Call ``look`` until the run it returns is finished, by ``deadline``.
 
     ``deadline`` is event-loop time, the one clock of the wait: it bounds the looks (requests
     included) and stops the pauses; ``timeout`` is the budget in seconds it came from, for

@@ -14,16 +14,16 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 import attrs
-from yarl import URL
 
 from ._converter import unstructure
 from ._errors import InvalidInputError
 from ._models import ModelRunRequest
 from ._recording import PreparedRecording, RecordingBody
+from ._redaction import redact_url as redact_url  # where the layers above look for it
 
 __all__ = ["ApiRequest", "ApiResponse"]
 
-API_KEY_HEADER = "x-api-key"  # §1.2
+API_KEY_HEADER = "x-api-key"  # docs/helios.md#authentication
 JSON = "application/json"
 UPLOAD = "upload_recording"
 
@@ -32,22 +32,27 @@ UPLOAD = "upload_recording"
 class ApiRequest:
     """One HTTP request, ready to send: to the API, or the recording upload to storage.
 
-    ``operation`` names the call (``"get_model_run"``, ``"upload_recording"``, ...). ``url``
-    is sent verbatim, never re-quoted (D14). ``body`` is None, the bytes of a JSON body, or a
-    :class:`RecordingBody` a transport re-opens and streams on every attempt. ``idempotent``
-    says whether sending it twice is harmless (D13); ``to_storage`` marks the presigned PUT,
-    which goes to object storage rather than the API (no key, its own time limit, its 429s
-    pause nobody else). Headers may carry the key, and the URL a presigned signature, so
-    neither is in the repr.
+    Headers may carry the key, and the URL a presigned signature, so neither is in the repr.
+
+    See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
     """
 
     operation: str
+    """The client method it belongs to (``"get_model_run"``, ``"upload_recording"``, ...)."""
     method: str
+    """The HTTP method."""
     url: str = attrs.field(repr=False)
+    """The full URL, sent verbatim, never re-quoted."""
     headers: Mapping[str, str] = attrs.field(repr=False)
+    """The request headers (the API key among them, for the API)."""
     body: bytes | RecordingBody | None = attrs.field(default=None, repr=False)
+    """None, the bytes of a JSON body, or a :class:`RecordingBody` a transport re-opens and
+    streams on every attempt."""
     idempotent: bool = True
+    """Whether sending it twice is harmless (False for the creates)."""
     to_storage: bool = False
+    """True for the presigned PUT, which goes to object storage rather than the API: no key,
+    its own time limit, and its 429s pause nobody else."""
 
 
 @attrs.frozen(kw_only=True)
@@ -59,18 +64,21 @@ class ApiResponse:
     """
 
     status: int
+    """The HTTP status."""
     headers: Mapping[str, str] = attrs.field(repr=False)
+    """The response headers, looked up case-insensitively."""
     body: bytes = attrs.field(repr=False)
+    """The whole body."""
 
 
 @attrs.frozen(kw_only=True)
 class Endpoints:
-    """Builds the API's requests for one base URL and key (helios-api.md §2.1)."""
+    """Builds the API's requests for one base URL and key (docs/helios.md#endpoints)."""
 
     base_url: str
     api_key: str = attrs.field(repr=False)
     user_agent: str
-    legacy_get_path: bool = False  # D1: GET /v1/models/{id} instead of .../mental-wellness/{id}
+    legacy_get_path: bool = False  # GET /v1/models/{id} instead of .../mental-wellness/{id}
 
     # Built once: every request of a client carries the same ones (read-only views).
     _plain_headers: Mapping[str, str] = attrs.field(
@@ -98,7 +106,7 @@ class Endpoints:
         return self._json_headers if with_body else self._plain_headers
 
     def get_account(self) -> ApiRequest:
-        """E1 ``GET /v1/account`` (§2.2)."""
+        """``GET /v1/account``."""
         return ApiRequest(
             operation="get_account",
             method="GET",
@@ -107,11 +115,11 @@ class Endpoints:
         )
 
     def create_model_run(self, request: ModelRunRequest) -> ApiRequest:
-        """E2 ``POST /v1/models/mental-wellness`` (§2.3); not idempotent (D13)."""
+        """``POST /v1/models/mental-wellness``; not idempotent."""
         return self._create("create_model_run", "/v1/models/mental-wellness", request)
 
     def create_activity_run(self, request: ModelRunRequest) -> ApiRequest:
-        """E3 ``POST /v1/models/mental-wellness-activity`` (§2.4); not idempotent (D13)."""
+        """``POST /v1/models/mental-wellness-activity``; not idempotent."""
         return self._create("create_activity_run", "/v1/models/mental-wellness-activity", request)
 
     def _create(self, operation: str, path: str, request: ModelRunRequest) -> ApiRequest:
@@ -126,10 +134,10 @@ class Endpoints:
         )
 
     def get_model_run(self, model_run_id: str) -> ApiRequest:
-        """E4 ``GET /v1/models/mental-wellness/{id}`` (§2.5), or E5 with the legacy path (D1).
+        """``GET /v1/models/mental-wellness/{id}``, or ``GET /v1/models/{id}`` with the legacy path.
 
         Raises:
-            InvalidInputError: the id is not a UUID (the path parameter's format, §2.5).
+            InvalidInputError: the id is not a UUID (the path parameter's format).
         """
         run_id = check_model_run_id(model_run_id)
         prefix = "/v1/models/" if self.legacy_get_path else "/v1/models/mental-wellness/"
@@ -141,7 +149,7 @@ class Endpoints:
         )
 
     def upload_recording(self, upload_url: str, recording: PreparedRecording) -> ApiRequest:
-        """The presigned ``PUT`` of a recording to object storage (§4, D14).
+        """The presigned ``PUT`` of a recording to object storage (docs/helios.md#upload-rules).
 
         The URL is kept verbatim; the headers are the format's ``Content-Type`` and the exact
         ``Content-Length`` in bytes, and never the API key, which must not reach storage.
@@ -157,7 +165,7 @@ class Endpoints:
 
 
 def check_model_run_id(model_run_id: object) -> str:
-    """The id in its canonical spelling, if it is a UUID string (§2.5: ``format: uuid``).
+    """The id in its canonical spelling, if it is a UUID string (the API's ``format: uuid``).
 
     Raises:
         InvalidInputError: not a string, or not a UUID.
@@ -179,9 +187,3 @@ def check_model_run_id(model_run_id: object) -> str:
 def _canonical_uuid(text: str) -> str:
     # The canonical spelling, so braces or a urn: prefix never reach the raw path.
     return str(uuid.UUID(text))
-
-
-def redact_url(url: str) -> str:
-    """The URL without its query string, where presigned URLs keep their signature."""
-    parsed = URL(url, encoded=True)
-    return str(parsed.with_query(None)) + ("?<redacted>" if parsed.raw_query_string else "")

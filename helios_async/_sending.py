@@ -22,6 +22,7 @@ from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
 from ._protocol import ApiRequest, ApiResponse, redact_url
 from ._recording import RecordingBody
 from ._retry import RetryPolicy
+from ._telemetry import NULL, Runtime
 
 T = TypeVar("T")
 logger = logging.getLogger("helios_async")
@@ -31,12 +32,13 @@ Decoder = Callable[[ApiResponse], T]
 
 @attrs.frozen(kw_only=True)
 class Sender:
-    """Sends a client's requests with its timeouts, retry policy and hooks."""
+    """Sends a client's requests with its timeouts, retry policy, hooks and telemetry."""
 
     connection: Connection
     timeouts: Timeouts
     retry: RetryPolicy
     hooks: Hooks
+    telemetry: Runtime = NULL
 
     async def send(
         self,
@@ -48,7 +50,7 @@ class Sender:
         """Send ``request`` under the retry policy; return what ``decoder`` makes of the answer.
 
         ``decoder`` is a pure function of the response that returns a model or raises the
-        error it means; what it raises is retried per the policy (D2, D13). ``on_sent`` is
+        error it means; what it raises is retried per the policy. ``on_sent`` is
         called each time an attempt is past the cool-down and on its way out.
 
         Raises:
@@ -85,7 +87,11 @@ class Sender:
         if hooks.on_upload_progress is not None and isinstance(request.body, RecordingBody):
             request = attrs.evolve(request, body=self._with_progress(request.body))
         started = time.perf_counter()
-        response = await connection.transport.send(request, timeouts=self.timeouts)
+        with self.telemetry.http(request, attempt) as traced:  # one CLIENT span per attempt
+            response = await connection.transport.send(
+                traced.outgoing(request), timeouts=self.timeouts
+            )
+            traced.received(response)
         if hooks.on_response is not None:
             hooks.on_response(
                 ResponseEvent(

@@ -27,8 +27,9 @@ from ._errors import (
     RequestTimeoutError,
     TransportError,
 )
-from ._protocol import ApiRequest, ApiResponse, redact_url
+from ._protocol import ApiRequest, ApiResponse
 from ._recording import RecordingBody
+from ._redaction import drop_inner_frames, redact_url
 
 __all__ = ["AiohttpTransport", "Transport"]
 
@@ -124,7 +125,7 @@ class AiohttpTransport:
     async def send(self, request: ApiRequest, *, timeouts: Timeouts) -> ApiResponse:
         """Send one request and read the whole response.
 
-        The URL is sent exactly as given (``encoded=True``: never re-quoted, D14) and redirects
+        The URL is sent exactly as given (``encoded=True``: never re-quoted) and redirects
         are not followed, so the key can never travel to another host.
 
         Raises:
@@ -160,38 +161,57 @@ class AiohttpTransport:
         data: object,
         timeout: aiohttp.ClientTimeout,
     ) -> ApiResponse:
+        # Whatever is raised below loses the frames under this one: aiohttp's, and _read's,
+        # whose locals hold the URL with its signature (a yarl.URL, a ClientResponse) and
+        # the key's header, for any traceback formatted with its locals to show.
         method = request.method
         try:
-            async with session.request(
-                method,
-                URL(request.url, encoded=True),
-                headers=request.headers,
-                data=data,
-                timeout=timeout,
-                allow_redirects=False,
-            ) as response:
-                payload = await response.read()
-                return ApiResponse(status=response.status, headers=response.headers, body=payload)
+            return await _read(session, request, data, timeout)
         except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+            drop_inner_frames(exc)
             raise ConnectError(
                 f"could not connect: {_describe(exc)}", method=method, url=redact_url(request.url)
             ) from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            drop_inner_frames(exc)
             raise RequestTimeoutError(
                 "timed out waiting for the response", method=method, url=redact_url(request.url)
             ) from exc
         except aiohttp.ClientPayloadError as exc:
+            drop_inner_frames(exc)
             raise TransportError(
                 f"the response body was cut short: {_describe(exc)}",
                 method=method,
                 url=redact_url(request.url),
             ) from exc
         except aiohttp.ClientError as exc:
+            drop_inner_frames(exc)
             raise TransportError(
                 f"the connection failed: {_describe(exc)}",
                 method=method,
                 url=redact_url(request.url),
             ) from exc
+        except BaseException as exc:  # a RecordingError from the body, a cancellation, ...
+            drop_inner_frames(exc)
+            raise
+
+
+async def _read(
+    session: aiohttp.ClientSession,
+    request: ApiRequest,
+    data: object,
+    timeout: aiohttp.ClientTimeout,
+) -> ApiResponse:
+    async with session.request(
+        request.method,
+        URL(request.url, encoded=True),
+        headers=request.headers,
+        data=data,
+        timeout=timeout,
+        allow_redirects=False,
+    ) as response:
+        payload = await response.read()
+        return ApiResponse(status=response.status, headers=response.headers, body=payload)
 
 
 def _describe(exc: BaseException) -> str:

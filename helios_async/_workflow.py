@@ -1,4 +1,6 @@
-"""One wellness check, end to end: create, upload, poll, under one deadline (§2.3 to §5).
+"""One wellness check, end to end: create, upload, poll, under one deadline.
+
+See docs/helios.md#the-flow.
 
 The check receives the :class:`~._operations.Operations` it needs and never the client. Its
 deadline is one clock: the event loop's time when it ends, set once from the seconds the user
@@ -23,6 +25,7 @@ from ._errors import (
 )
 from ._models import ModelRun, ModelRunCreated, ModelRunRequest, ModelRunStatus
 from ._recording import PreparedRecording, RecordingSource, prepare_recording
+from ._telemetry import NULL_CHECK, CheckScope, Runtime
 
 logger = logging.getLogger("helios_async")
 
@@ -51,6 +54,9 @@ class CheckOperations(Protocol):
         seen: Callable[[ModelRun], None] | None = None,
     ) -> ModelRun: ...
 
+    @property
+    def telemetry(self) -> Runtime: ...
+
 
 async def run_check(
     operations: CheckOperations,
@@ -68,16 +74,24 @@ async def run_check(
     ``deadline`` is seconds, already checked by the caller; ``poll_timeout`` bounds the
     poll phase when there is no deadline.
     """
-    prepared = await asyncio.to_thread(prepare_recording, recording, check_duration=check_duration)
-    check = WellnessCheck(
-        operations,
-        body,
-        prepared,
-        deadline=deadline,
-        poll_timeout=poll_timeout,
-        on_created=on_created,
-    )
-    return await check.run(expired_url_restarts=expired_url_restarts)
+    with operations.telemetry.check() as traced:  # the check's span, its metrics
+        traced.user(body.user.user_label)
+        prepared = await asyncio.to_thread(
+            prepare_recording, recording, check_duration=check_duration
+        )
+        traced.recording(prepared)
+        check = WellnessCheck(
+            operations,
+            body,
+            prepared,
+            deadline=deadline,
+            poll_timeout=poll_timeout,
+            on_created=on_created,
+            traced=traced,
+        )
+        run = await check.run(expired_url_restarts=expired_url_restarts)
+        traced.finished(run)
+        return run
 
 
 class WellnessCheck:
@@ -96,8 +110,10 @@ class WellnessCheck:
         deadline: float | None,
         poll_timeout: float,
         on_created: OnCreated | None,
+        traced: CheckScope = NULL_CHECK,
     ) -> None:
         self._operations = operations
+        self._traced = traced
         self._body = body
         self._recording = recording
         self._deadline = deadline
@@ -134,7 +150,7 @@ class WellnessCheck:
             raise self._deadline_error(self._deadline, None) from None
         if run.status == ModelRunStatus.COMPLETE_OK and run.section is None:
             raise DecodeError(
-                f"model run {run.id} is COMPLETE_OK but carries no results (§3.3)",
+                f"model run {run.id} is COMPLETE_OK but carries no results",
                 body=json.dumps(dict(run.raw)).encode(),
             )
         if not run.succeeded:
@@ -146,39 +162,46 @@ class WellnessCheck:
         restarts_left = expired_url_restarts
         while True:
             self._enter("create")
-            created = self.created = await operations.create(self._body, on_sent=self._sent)
+            with self._traced.phase("create"):
+                created = self.created = await operations.create(self._body, on_sent=self._sent)
             self._create_sent = False
+            self._traced.created(created)
             if self._on_created is not None:
                 outcome = self._on_created(created)
                 if inspect.isawaitable(outcome):
                     await outcome
             self._enter("upload")
-            try:
-                await operations.upload(
-                    created.recording_upload_url, self._recording, model_run_id=created.id
-                )
-            except UploadURLExpiredError:
-                if await self._recording_arrived(created):
-                    break  # an earlier attempt was stored; its answer was lost
-                if restarts_left <= 0:
-                    raise
-                restarts_left -= 1
-                logger.info(
-                    "upload URL of model run %s expired; starting over with a new run", created.id
-                )
-            else:
-                break
+            with self._traced.phase("upload"):
+                try:
+                    await operations.upload(
+                        created.recording_upload_url, self._recording, model_run_id=created.id
+                    )
+                except UploadURLExpiredError:
+                    if await self._recording_arrived(created):
+                        break  # an earlier attempt was stored; its answer was lost
+                    if restarts_left <= 0:
+                        raise
+                    restarts_left -= 1
+                    logger.info(
+                        "upload URL of model run %s expired; starting over with a new run",
+                        created.id,
+                    )
+                else:
+                    break
         self._enter("poll")
         if self._ends_at is None:
             ends_at, timeout = self._loop.time() + self._poll_timeout, self._poll_timeout
         else:
             ends_at, timeout = self._ends_at, self._deadline or 0.0
-        return await operations.wait(created.id, deadline=ends_at, timeout=timeout, seen=self._seen)
+        with self._traced.phase("wait"):
+            return await operations.wait(
+                created.id, deadline=ends_at, timeout=timeout, seen=self._seen
+            )
 
     async def _recording_arrived(self, created: ModelRunCreated) -> bool:
         """Whether the run has its recording after all: a retried PUT can meet an expired URL
         after an earlier attempt was stored but its answer lost. Restarting then would bill
-        the check twice (D13), so ask the run."""
+        the check twice, so ask the run."""
         run = await self._operations.get_model_run(created.id)
         self._seen(run)
         return run.status != ModelRunStatus.CREATED or run.run_at is not None
@@ -188,6 +211,8 @@ class WellnessCheck:
 
     def _seen(self, run: ModelRun) -> None:
         self.last_run = run
+        if self.phase == "poll":
+            self._traced.polled(run)
 
     def _deadline_error(
         self, poll_timeout: float, last_run: ModelRun | None

@@ -393,6 +393,8 @@ async def test_the_arguments_are_checked(journal: Journal, client: HeliosClient)
         await run_journaled_check(client, journal, "", job())
     with pytest.raises(InvalidInputError, match="url_ttl"):
         await run_journaled_check(client, journal, KEY, job(), url_ttl=0)
+    with pytest.raises(InvalidInputError, match="expired_url_restarts"):
+        await run_journaled_check(client, journal, KEY, job(), expired_url_restarts=-1)
     assert await journal.get(KEY) is None
 
 

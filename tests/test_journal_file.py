@@ -210,3 +210,26 @@ async def test_a_write_whose_caller_is_cancelled_still_lands(tmp_path: Path) -> 
             await task
     with FileJournal(path) as journal:
         assert journal.state_of("row-1") == JobState.CREATING
+
+
+async def test_only_the_states_a_power_cut_must_not_lose_wait_for_an_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``creating`` and ``created`` (and removals) are synced before put returns; losing
+    ``uploaded`` or ``done`` costs only a request on resume, so they ride on the next sync."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+    with FileJournal(tmp_path / "j.journal") as journal:
+        monkeypatch.setattr("helios_async._journal_file.os.fsync", synced.append)
+        token, _ = await journal.claim("row-1")
+        counts = []
+        for entry in (
+            creating(),
+            created(),
+            JournalEntry(key="row-1", state=JobState.UPLOADED, model_run_id="r-1"),
+            JournalEntry(key="row-1", state=JobState.DONE, model_run_id="r-1"),
+        ):
+            await journal.put(entry, token=token)
+            counts.append(len(synced))
+        monkeypatch.setattr("helios_async._journal_file.os.fsync", real_fsync)
+    assert counts == [1, 2, 2, 2]

@@ -263,6 +263,21 @@ async def fan_out(client: HeliosClient, recordings: list[Path]) -> list[str]:
     return done
 
 
+async def fan_out_as_the_readme_does(client: HeliosClient, recordings: list[Path]) -> None:
+    """The README's fan-out loop: ``run`` is narrowed by its own test, not by ``ok``."""
+    jobs = (WellnessJob(recording=p, user=USER, language="en-GB", key=p.name) for p in recordings)
+    async with client.run_wellness_checks(jobs, concurrency=20) as outcomes:
+        async for outcome in outcomes:
+            if outcome.run is not None and outcome.ok:
+                assert_type(outcome.run, ModelRun)
+                assert_type(outcome.run.section, Section | None)
+            else:
+                assert_type(outcome.error, HeliosError | None)
+            if outcome.ok:
+                # `ok` is a property: it cannot narrow `run` for the type checker.
+                print(outcome.run.status)  # type: ignore[union-attr]
+
+
 async def with_the_sandbox() -> int:
     """``helios_async.testing`` as a user's test uses it."""
     path = sample_recording()

@@ -13,7 +13,7 @@ finish and be written, so no run is left behind; a second one (or cancelling the
 cancels them at once. Whatever stops the batch, SIGKILL and power loss included, every run it
 created was journaled before its recording was uploaded, so ``--resume`` waits on those runs
 (or uploads to them) instead of creating new ones. A create in flight at that moment may or
-may not have made a run (D13): its row ends ``unknown``, is listed, and is not retried unless
+may not have made a run: its row ends ``unknown``, is listed, and is not retried unless
 ``--retry-unknown`` says so.
 
 Exit codes (also in ``helios-async batch --help``): see ``_args.BATCH_EXIT_CODES``.

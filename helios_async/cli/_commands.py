@@ -32,6 +32,8 @@ from helios_async import (
     User,
     __version__,
 )
+from helios_async._logs import enable as enable_logging
+from helios_async._logs import verbosity_level
 from helios_async._models import BUCKETED_SCORES
 
 from ._args import (
@@ -43,6 +45,7 @@ from ._args import (
     Parser,
     add_check_options,
     add_target,
+    add_verbose,
     date_arg,
     delay_arg,
     seconds_arg,
@@ -63,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score mental wellness from a voice recording with thymia's Helios API.",
     )
     parser.add_argument("--version", action="version", version=f"helios-async {__version__}")
+    add_verbose(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser(
@@ -104,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_target(account)
     _add_batch_parser(commands)
     add_fleet_parser(commands)
+    for command in commands.choices.values():
+        add_verbose(command)
     return parser
 
 
@@ -347,6 +353,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     """Run the command line; returns the exit status."""
     stream: TextIO = out if out is not None else sys.stdout
     args = build_parser().parse_args(argv)
+    level = verbosity_level(args.verbose)
+    if level is not None:
+        enable_logging(level)
     try:
         return asyncio.run(_run(args, stream))
     except KeyboardInterrupt:

@@ -205,7 +205,7 @@ def print_summary(
     if stats.unknown:
         console.print(
             f"{len(stats.unknown)} row(s) had a create in flight when a batch stopped, so a "
-            "run may or may not exist for them (D13); they are not retried: "
+            "run may or may not exist for them; they are not retried: "
             + ", ".join(stats.unknown)
             + ". Once you have checked, rerun with --resume --retry-unknown to create them.",
             markup=False,

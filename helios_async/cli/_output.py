@@ -8,13 +8,14 @@ Each line is one JSON object::
      "journal": "done", "seconds": 1.234, "finished_at": "2026-03-26T09:31:40.123456+00:00"}
 
 ``key`` is the row's ``key`` cell, or null; ``status`` is the run's last status seen
-(helios-api.md §3.1), or null when no run was seen; ``scores`` are the eleven scores of §3.3
-by their snake_case names, or null; ``error`` is null on ``COMPLETE_OK``, else ``{"type",
-"message", "code", "http_status"}``: the error's class, its message, the §3.4 ``errorCode``
-where there is one and the HTTP status of an API or storage refusal. ``journal`` is the
-row's state in the run journal when the line was written (``done``, ``unknown``; ``created``
-or ``uploaded`` if the check stopped with a run to pick up again; null if no run was made).
-``seconds`` is how long the check took; a bad row has 0.
+(docs/helios.md#statuses), or null when no run was seen; ``scores`` are the eleven scores
+(docs/helios.md#results-and-scores) by their snake_case names, or null; ``error`` is null on
+``COMPLETE_OK``, else ``{"type", "message", "code", "http_status"}``: the error's class, its
+message, the ``errorCode`` (docs/helios.md#error-codes) where there is one and the HTTP status
+of an API or storage refusal. ``journal`` is the row's state in the run journal when the line
+was written (``done``, ``unknown``; ``created`` or ``uploaded`` if the check stopped with a
+run to pick up again; null if no run was made). ``seconds`` is how long the check took; a
+bad row has 0.
 
 Every line is written whole, with one unbuffered write, so a reader never sees half a
 line; a process killed mid-write can leave at most one partial last line, which resuming
@@ -206,7 +207,7 @@ class Recorded:
 
     ``digests`` maps each recorded row's identity (``key:<key>`` or ``line:<n>``, see
     ``ManifestRow.identity``) to the row hash of its last settled record; ``unknown`` holds
-    the identities among them whose create's outcome is unknown (D13); ``repaired`` counts
+    the identities among them whose create's outcome is unknown; ``repaired`` counts
     the bytes of a partial last line that were cut off (0 if none); ``unreadable`` counts
     complete lines that are not records (their rows run again); ``retrying`` counts rows
     whose last record is not settled (no run was made, or its run is still to be picked up

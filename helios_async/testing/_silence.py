@@ -1,4 +1,4 @@
-"""The sandbox's digital-silence check of a WAV recording (``helios-api.md`` §3.4, D16).
+"""The sandbox's digital-silence check of a WAV recording (docs/helios.md#sandbox-rules).
 
 The client never judges silence (the service does); only the sandbox needs this, to end a
 silent recording's run with ``ERR_TRANSCRIPTION_FAILED`` as the service would.
@@ -30,7 +30,7 @@ def is_digital_silence(stream: typing.BinaryIO) -> bool | None:
     not a readable WAV with integer PCM (8 to 32 bits) or IEEE float samples. The data is
     read in chunks, so memory stays small whatever the length. Reading starts at offset 0
     and the stream position is restored. The sandbox maps silence to
-    ``ERR_TRANSCRIPTION_FAILED`` (``helios-api.md`` §3.4).
+    ``ERR_TRANSCRIPTION_FAILED``.
     """
     try:
         position = stream.tell()
