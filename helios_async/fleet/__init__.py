@@ -5,7 +5,8 @@ one :class:`~helios_async.HeliosClient`; a batch is submitted with bounded pendi
 and its results come back on a Redis stream. A worker that dies loses no job (another
 worker takes its jobs after the redelivery timeout) and bills no run twice (the run journal
 says how far each job got); a create that was in flight when its worker died is reported as
-unknown, never repeated (D13). A 429 on any worker pauses the creates of every worker.
+unknown, never repeated (docs/helios.md#retries-and-idempotency). A 429 on any worker
+pauses the creates of every worker.
 
 Needs the ``fleet`` extra (``pip install 'helios-async[fleet]'``) and a Redis that only the
 fleet can reach: the queue carries pickled task arguments (see the README, "Past one

@@ -4,7 +4,8 @@ A job delivered again (its first worker died, or its lease lapsed) is not checke
 from scratch: the batch's state says whether its result is already out, and the run
 journal in Redis (``helios_async.run_journaled_check`` on a ``RedisJournal``) says how far
 its check got: a run that exists is waited for (or its recording uploaded again), never
-created twice; a create that was in flight when its worker died ends ``unknown`` (D13).
+created twice; a create that was in flight when its worker died ends ``unknown``
+(docs/helios.md#retries-and-idempotency).
 The result record is appended to the batch's stream at most once per key.
 
 Failures that prove no run was made (a connection that could not be opened, a 429) and
@@ -57,7 +58,8 @@ _BACKOFF = 1.0  # seconds, doubled per try, with full jitter
 class CheckRunner:
     """The handler a worker runs for each payload, with the worker's one client.
 
-    ``url_ttl`` (seconds) is how long the API's presigned upload URLs stay valid (§4).
+    ``url_ttl`` (seconds) is how long the API's presigned upload URLs stay valid
+    (docs/helios.md#upload-the-recording).
     """
 
     def __init__(

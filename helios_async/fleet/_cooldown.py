@@ -1,5 +1,5 @@
 """The fleet-wide cool-down: a 429 with ``Retry-After`` on any worker pauses every worker's
-creates (D13, across processes).
+creates, across processes (docs/helios.md#retries-and-idempotency).
 
 The cool-down is one Redis key holding the Unix time (seconds) until which no create may be
 sent, only ever moved later, and a broadcast of each change on a channel. A worker reads the

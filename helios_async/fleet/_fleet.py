@@ -30,7 +30,8 @@ class FleetOutcome:
     ``ok`` (ended ``COMPLETE_OK``), ``model_run_id``,
     ``status`` (the run's last status seen, or None), ``scores`` (name -> value, on
     success) and ``error`` (``{"type", "message", "code", "http_status"}`` or None).
-    ``unknown`` is True when a create's outcome is unknown (D13): see ``Fleet.unknown()``.
+    ``unknown`` is True when a create's outcome is unknown
+    (docs/helios.md#retries-and-idempotency): see ``Fleet.unknown()``.
     """
 
     record: Mapping[str, Any]
@@ -178,7 +179,7 @@ class Fleet:
             return await BatchState(redis, self._names).counts()
 
     async def unknown(self) -> list[str]:
-        """The keys of jobs whose create's outcome is unknown (D13): a create was in flight
+        """The keys of jobs whose create's outcome is unknown: a create was in flight
         when its worker died, or its answer was lost. Nothing retries them; look for the run
         (``user_label``, time) before submitting them again under a new key."""
         async with self._engine.redis() as redis:

@@ -11,7 +11,7 @@ Everything the fleet writes outside Docket lives under ``helios-fleet:{fleet}:``
 - ``batch:{batch}:jobs``: job key -> its state (``queued``, then ``ok``, ``failed``,
   ``unknown`` or ``bad``), so a redelivered job never appends a second result.
 - ``batch:{batch}:unknown``: job key -> JSON of the job, for creates whose outcome is
-  unknown (D13).
+  unknown.
 - ``journal:{batch}``: the run journal's prefix (one hash per job key).
 """
 

@@ -66,7 +66,7 @@ def encode_job(batch: str, job: WellnessJob, *, row: RowInfo | None = None) -> s
 
     Raises:
         InvalidInputError: the key is not a str, the recording is not a path, or a field
-            breaks its rule (§6).
+            breaks its rule (docs/helios.md#request-fields).
     """
     key = job_key(job.key)
     recording = job.recording
