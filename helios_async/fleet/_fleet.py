@@ -25,16 +25,16 @@ __all__ = ["Fleet", "FleetOutcome"]
 class FleetOutcome:
     """How one fleet job ended, as its worker recorded it.
 
-    ``record`` is the job's JSON record (the line ``fleet collect`` writes); the properties
-    read it: ``key`` (the job's; for a manifest row without a ``key`` cell, ``LINE-ROWHASH``),
-    ``ok`` (ended ``COMPLETE_OK``), ``model_run_id``,
-    ``status`` (the run's last status seen, or None), ``scores`` (name -> value, on
-    success) and ``error`` (``{"type", "message", "code", "http_status"}`` or None).
-    ``unknown`` is True when a create's outcome is unknown
-    (docs/helios.md#retries-and-idempotency): see ``Fleet.unknown()``.
+    The properties read ``record``: ``key`` (the job's; for a manifest row without a ``key``
+    cell, ``LINE-ROWHASH``), ``ok`` (ended ``COMPLETE_OK``), ``model_run_id``, ``status``
+    (the run's last status seen, or None), ``scores`` (name -> value, on success) and
+    ``error`` (``{"type", "message", "code", "http_status"}`` or None). ``unknown`` is True
+    when a create's outcome is unknown (docs/helios.md#retries-and-idempotency): see
+    ``Fleet.unknown()``.
     """
 
     record: Mapping[str, Any]
+    """The job's JSON record: the line ``fleet collect`` writes (``batch``'s line)."""
 
     @property
     def key(self) -> str:

@@ -56,18 +56,24 @@ return 1
 
 @attrs.frozen(kw_only=True)
 class BatchCounts:
-    """A batch's counters: jobs ``submitted``; results ``ok``, ``failed``, ``unknown`` and
-    ``bad`` (rows refused before anything was sent); whether submission has ended
-    (``submit_done``); the Unix times of the first and the last result (seconds)."""
+    """A batch's counters, as Redis holds them at one moment."""
 
     submitted: int = 0
+    """Jobs submitted (each key once, however often it was submitted)."""
     ok: int = 0
+    """Results that ended ``COMPLETE_OK``."""
     failed: int = 0
+    """Results that carry an error (the run failed, or the check could not be done)."""
     unknown: int = 0
+    """Results of creates whose outcome is unknown: see ``Fleet.unknown()``."""
     bad: int = 0
+    """Manifest rows refused before anything was sent."""
     submit_done: bool = False
+    """Whether the submitter said it has submitted everything."""
     first_at: float | None = None
+    """Unix time (seconds) of the first result, or None."""
     last_at: float | None = None
+    """Unix time (seconds) of the latest result, or None."""
 
     @property
     def finished(self) -> int:

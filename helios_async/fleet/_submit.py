@@ -27,25 +27,31 @@ DEFAULT_MAX_PENDING = 1000
 
 @attrs.frozen(kw_only=True)
 class Submission:
-    """One job to submit: its ``key`` and either its JSON ``payload`` or, for a row refused
-    before anything could be sent, its finished ``bad_record``."""
+    """One job to submit: its JSON payload or, for a row refused before anything could be
+    sent, its finished record."""
 
     key: str
+    """The job's key, unique in the batch."""
     payload: str | None = None
+    """The job as JSON text (see ``_payload``)."""
     bad_record: dict[str, Any] | None = None
+    """The result record of a refused row."""
 
 
 @attrs.define
 class SubmitStats:
-    """What a submission did: jobs ``queued`` now, ``already_queued`` (left alone),
-    ``skipped`` (had a result), ``bad`` rows recorded, and how often it ``waited`` for
-    pending work to drain."""
+    """What a submission did."""
 
     queued: int = 0
+    """Jobs queued by this submission."""
     already_queued: int = 0
+    """Jobs already queued or running, left alone."""
     skipped: int = 0
+    """Jobs whose key already has its result."""
     bad: int = 0
+    """Manifest rows refused before anything was sent, recorded as results."""
     waited: int = 0
+    """How often the submitter waited for pending work to drain below ``max_pending``."""
 
 
 async def submit(

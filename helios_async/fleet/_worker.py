@@ -36,24 +36,30 @@ DEFAULT_REDELIVERY_TIMEOUT = 30.0
 
 @attrs.frozen(kw_only=True)
 class WorkerOptions:
-    """A worker's settings. ``redelivery_timeout`` (seconds) is how long a dead worker's
-    jobs wait before another worker takes them; ``creates_per_minute`` and
-    ``max_in_flight`` are fleet-wide limits (give every worker the same);
-    ``poll_interval`` (seconds) the steady interval between polls of a run (default 3);
-    ``api_key`` defaults to ``THYMIA_API_KEY``; ``until_finished`` stops the worker once no
-    job is left (for tests and one-off runs)."""
+    """A worker's settings (``helios-async fleet worker`` takes the same as options)."""
 
     redis_url: str
+    """The fleet's Redis: ``redis://``, ``rediss://`` (TLS) or ``memory://`` (one process)."""
     fleet: str = "default"
+    """The fleet's name: workers and submitters of one fleet share it."""
     concurrency: int = DEFAULT_CONCURRENCY
+    """Checks this worker runs at once."""
     redelivery_timeout: float = DEFAULT_REDELIVERY_TIMEOUT
+    """Seconds a dead worker's jobs wait before another worker takes them."""
     creates_per_minute: int | None = None
+    """Fleet-wide cap on checks started per minute (give every worker the same), or None."""
     max_in_flight: int | None = None
+    """Fleet-wide cap on checks running at once (give every worker the same), or None."""
     base_url: str | None = None
+    """The API root (default: ``THYMIA_BASE_URL`` or the region's)."""
     region: str | None = None
+    """The API region (``default``, ``ca``, ``us``), when ``base_url`` is not given."""
     poll_interval: float | None = None
+    """Seconds between polls of a run (default: the client's, about 3)."""
     until_finished: bool = False
+    """Stop once no job is left (for tests and one-off runs) instead of running until stopped."""
     api_key: str | None = attrs.field(default=None, repr=False)
+    """The API key (default: ``THYMIA_API_KEY``); never shown in a repr."""
 
 
 async def run_worker(options: WorkerOptions, *, handle_signals: bool = True) -> None:
