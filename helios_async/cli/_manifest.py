@@ -32,6 +32,7 @@ from typing import TextIO
 import attrs
 
 from helios_async import InvalidInputError, ModelRunRequest, User, WellnessJob
+from helios_async._redaction import hidden
 
 from ._args import parse_date
 
@@ -64,11 +65,12 @@ _FALSE = frozenset({"false", "no", "n", "0", ""})
 class ManifestRow:
     """One data row: ``line`` (1-based, where the row starts), ``digest`` (16 hex digits of a
     SHA-256 of its cells), ``cells`` (column name to the text as written, stripped) and
-    ``error`` (why the row cannot be read as cells at all, else None)."""
+    ``error`` (why the row cannot be read as cells at all, else None). The repr hides the
+    cells, which hold the person's label, date of birth and tags."""
 
     line: int
     digest: str
-    cells: Mapping[str, str]
+    cells: Mapping[str, str] = attrs.field(repr=hidden)  # labels, dates of birth, tags
     error: str | None = None
 
     @property
