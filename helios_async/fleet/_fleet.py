@@ -33,7 +33,7 @@ class FleetOutcome:
     ``Fleet.unknown()``.
     """
 
-    record: Mapping[str, Any]
+    record: Mapping[str, Any] = attrs.field(repr=False)
     """The job's JSON record: the line ``fleet collect`` writes (``batch``'s line)."""
 
     @property
@@ -67,6 +67,12 @@ class FleetOutcome:
     def unknown(self) -> bool:
         error = self.error
         return error is not None and error.get("type") == "OutcomeUnknownError"
+
+    def __repr__(self) -> str:  # the record holds labels: show only what is not personal
+        return (
+            f"FleetOutcome(status={self.status!r}, model_run_id={self.model_run_id!r}, "
+            f"error={(self.error or {}).get('type')!r})"
+        )
 
 
 class Fleet:

@@ -35,7 +35,7 @@ class RowInfo:
 
     line: int
     row_hash: str
-    cells: Mapping[str, str]
+    cells: Mapping[str, str] = attrs.field(repr=False)  # labels, dates of birth
 
 
 @attrs.frozen(kw_only=True)
@@ -43,7 +43,7 @@ class FleetJob:
     """A decoded payload: the batch, the job's key, the job and its row (if any)."""
 
     batch: str
-    key: str
+    key: str = attrs.field(repr=False)  # yours: it may be a label
     job: WellnessJob
     row: RowInfo | None = None
 

@@ -30,11 +30,11 @@ class Submission:
     """One job to submit: its JSON payload or, for a row refused before anything could be
     sent, its finished record."""
 
-    key: str
+    key: str = attrs.field(repr=False)
     """The job's key, unique in the batch."""
-    payload: str | None = None
+    payload: str | None = attrs.field(default=None, repr=False)
     """The job as JSON text (see ``_payload``)."""
-    bad_record: dict[str, Any] | None = None
+    bad_record: dict[str, Any] | None = attrs.field(default=None, repr=False)
     """The result record of a refused row."""
 
 

@@ -97,3 +97,20 @@ def test_a_bad_field_is_refused_at_encoding_not_on_a_worker() -> None:
 def test_a_message_that_is_not_a_payload_is_a_typed_error(text: str) -> None:
     with pytest.raises(InvalidInputError, match="payload"):
         decode_job(text)
+
+
+def test_no_repr_of_a_fleet_value_shows_a_label_or_a_key() -> None:
+    from helios_async.fleet import FleetOutcome
+    from helios_async.fleet._submit import Submission
+
+    job = WellnessJob(recording=sample_recording(), user=USER, language="en-GB", key="secret-key")
+    row = RowInfo(line=2, row_hash="h", cells={"user_label": USER.user_label})
+    payload = encode_job("b", job, row=row)
+    assert USER.user_label not in repr(decode_job(payload))
+    shown = [
+        repr(row),
+        repr(Submission(key="secret-key", payload=payload)),
+        repr(FleetOutcome(record={"key": "secret-key", "row": row.cells, "error": None})),
+    ]
+    for text in shown:
+        assert USER.user_label not in text and "secret-key" not in text, text
