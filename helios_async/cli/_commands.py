@@ -1,4 +1,4 @@
-"""The ``helios-async`` command tree: demo, check, get, account, batch.
+"""The ``helios-async`` command tree: demo, check, get, account, batch, fleet.
 
 Errors print one line on stderr and exit non-zero: 2 for input refused locally, 1 otherwise,
 130 when interrupted. ``batch`` adds 3 (some rows failed) and 143 (SIGTERM); see ``_batch``.
@@ -50,6 +50,7 @@ from ._args import (
     delay_arg,
     seconds_arg,
 )
+from ._fleet import add_fleet_parser, run_fleet
 from ._manifest import REQUIRED_COLUMNS
 from ._signals import CancelOnSignal, catching_signals, exit_status
 
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     account = commands.add_parser("account", help="show the account behind the API key")
     add_target(account)
     _add_batch_parser(commands)
+    add_fleet_parser(commands)
     for command in commands.choices.values():
         add_verbose(command)
     return parser
@@ -187,6 +189,8 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
             print(NEEDS_RICH, file=sys.stderr)
             return EXIT_FAILED
         return await batch_command(args, out)
+    if args.command == "fleet":
+        return await run_fleet(args, out)
     if args.command == "demo":
         from helios_async.testing import sample_recording
 
