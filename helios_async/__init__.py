@@ -33,6 +33,9 @@ from ._errors import (
 )
 from ._fanout import WellnessChecks, WellnessJob, WellnessOutcome
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
+from ._journal import JobState, Journal, JournalConflictError, JournalEntry
+from ._journal_check import run_journaled_check
+from ._journal_file import FileJournal
 from ._models import (
     Account,
     ActivityRunCreated,
@@ -75,10 +78,15 @@ __all__ = [
     "DeadlineExceededError",
     "DecodeError",
     "ErrorCode",
+    "FileJournal",
     "HeliosClient",
     "HeliosError",
     "Hooks",
     "InvalidInputError",
+    "JobState",
+    "Journal",
+    "JournalConflictError",
+    "JournalEntry",
     "ModelRun",
     "ModelRunCreated",
     "ModelRunFailedError",
@@ -115,6 +123,7 @@ __all__ = [
     "WellnessOutcome",
     "__version__",
     "check_recording",
+    "run_journaled_check",
 ]
 
 from ._logs import configure_from_env as _configure_logging

@@ -1,9 +1,10 @@
 """``batch --format csv``: the output as one flat CSV row per check, beside JSON Lines.
 
-The header is ``line,row_hash``, the manifest's columns as it names them, then
-``model_run_id,status``, the eleven scores by their snake_case names (in the API's order), and
-``error_type,error_code,error_message``. Empty cells stand for null. A manifest column named
-like one of the output's own gets the prefix ``row_``. Each record is one physical line
+The header is ``line,row_hash``, the manifest's columns as it names them (its ``key`` column
+among them), then ``model_run_id,status``, the eleven scores by their snake_case names (in
+the API's order), and ``error_type,error_code,error_message,journal`` (``journal``: the row's
+state in the run journal, as in JSON Lines). Empty cells stand for null. A manifest column
+named like one of the output's own gets the prefix ``row_``. Each record is one physical line
 (``\\r\\n`` ends it): a line break inside a cell is written as a space, so a reader, and
 ``--resume`` after a killed run, can cut off a partial last line as in JSON Lines.
 """
@@ -20,7 +21,7 @@ from helios_async._models import SCORE_NAMES
 __all__ = ["csv_columns", "csv_header", "csv_line", "csv_record"]
 
 _OWN = ("line", "row_hash", "model_run_id", "status", *SCORE_NAMES)
-_ERROR = ("error_type", "error_code", "error_message")
+_ERROR = ("error_type", "error_code", "error_message", "journal")
 
 
 def csv_columns(manifest_columns: Iterable[str]) -> list[str]:
@@ -50,6 +51,7 @@ def csv_line(record: dict[str, Any], columns: Sequence[str]) -> bytes:
         error_type=error.get("type"),
         error_code=error.get("code"),
         error_message=error.get("message"),
+        journal=record.get("journal"),
     )
     values.update({name: scores.get(name) for name in SCORE_NAMES})
     return _line([_cell(values.get(name)) for name in columns])
@@ -67,10 +69,12 @@ def csv_record(header: Sequence[str], cells: Sequence[str]) -> dict[str, Any]:
     error_type = values.get("error_type", "")
     return {
         "line": int(values["line"]),
+        "key": values.get("key") or None,  # the manifest's key column, if it has one
         "row_hash": values["row_hash"],
         "model_run_id": values.get("model_run_id") or None,
         "status": values.get("status") or None,
         "error": {"type": error_type} if error_type else None,
+        "journal": values.get("journal") or None,
     }
 
 

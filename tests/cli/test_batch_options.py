@@ -117,7 +117,8 @@ def test_off_a_terminal_the_summary_title_is_one_line_without_trailing_spaces(
 
 
 def test_format_csv_writes_one_flat_row_per_check_and_resumes(tmp_path: Path) -> None:
-    """Columns: line, row_hash, the manifest's, run id, status, the eleven scores, error."""
+    """Columns: line, row_hash, the manifest's, run id, status, the eleven scores, error,
+    journal state."""
     manifest, out = manifest_of(tmp_path, 2, bad=1), tmp_path / "out.csv"
     done = shell("batch", manifest, "--out", out, "--format", "csv", *SANDBOX)
     assert done.returncode == EXIT_SOME_FAILED, done.stderr
@@ -133,6 +134,7 @@ def test_format_csv_writes_one_flat_row_per_check_and_resumes(tmp_path: Path) ->
         "error_type",
         "error_code",
         "error_message",
+        "journal",
     ]
     by_label = {row["user_label"]: row for row in rows}
     assert len(rows) == 3

@@ -50,7 +50,9 @@ def test_the_summary_off_a_terminal_has_no_wrapped_or_padded_lines() -> None:
     stats.abandoned = [f"ddebd75b-99b3-42b4-ac65-5ce852c688e{n}" for n in range(3)]
     stats.ended = stats.started
     long_path = "/data/" + "a-very-long-folder-name/" * 4 + "manifest.csv"
-    print_summary(stream, stats, manifest=long_path, output=long_path + ".jsonl")
+    print_summary(
+        stream, stats, manifest=long_path, output=long_path + ".jsonl", journal="out.journal"
+    )
     lines = stream.getvalue().splitlines()
     assert lines[0] == f"helios-async batch: {long_path} -> {long_path}.jsonl"
     assert all(line == line.rstrip() for line in lines)
