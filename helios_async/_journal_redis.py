@@ -26,8 +26,8 @@ from typing import Any, Self
 
 import redis.asyncio as aioredis
 
-from ._errors import InvalidInputError
-from ._journal import JobState, JournalConflictError, JournalEntry, check_key
+from ._errors import InvalidInputError, JournalConflictError
+from ._journal import JobState, JournalEntry, check_key
 
 __all__ = ["RedisJournal"]
 
