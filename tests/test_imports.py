@@ -31,10 +31,28 @@ def under(modules: set[str], package: str) -> set[str]:
 
 
 def test_importing_the_library_loads_no_rich_no_sandbox_no_cli_no_aiohttp_web() -> None:
+    """Nor the fleet's ``redis`` and ``docket``, nor ``RedisJournal``."""
     modules = loaded_after("import helios_async")
     assert "helios_async._client" in modules  # the import really ran
-    for heavy in ("rich", "aiohttp.web", "helios_async.testing", "helios_async.cli"):
+    for heavy in (
+        "rich",
+        "aiohttp.web",
+        "helios_async.testing",
+        "helios_async.cli",
+        "helios_async.fleet",
+        "helios_async._journal_redis",
+        "redis",
+        "docket",
+    ):
         assert not under(modules, heavy), heavy
+
+
+def test_redis_journal_is_public_in_the_fleet_package() -> None:
+    """``from helios_async.fleet import RedisJournal``: the store the fleet's workers use."""
+    from helios_async._journal_redis import RedisJournal
+    from helios_async.fleet import RedisJournal as public
+
+    assert public is RedisJournal
 
 
 def test_the_command_line_loads_rich_only_for_batch() -> None:
