@@ -20,6 +20,7 @@ from ._errors import (
     DecodeError,
     HeliosError,
     InvalidInputError,
+    JournalConflictError,
     ModelRunFailedError,
     NotFoundError,
     OutcomeUnknownError,
@@ -33,7 +34,7 @@ from ._errors import (
 )
 from ._fanout import WellnessChecks, WellnessJob, WellnessOutcome
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
-from ._journal import JobState, Journal, JournalConflictError, JournalEntry
+from ._journal import JobState, Journal, JournalEntry
 from ._journal_check import run_journaled_check
 from ._journal_file import FileJournal
 from ._models import (

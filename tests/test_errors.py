@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import importlib
 import inspect
+import pkgutil
 import re
+from pathlib import Path
 
 import pytest
 from multidict import CIMultiDict
 
+import helios_async
 import helios_async._errors as errors_module
 from helios_async import (
     DeadlineExceededError,
@@ -78,6 +82,39 @@ def test_every_helios_error_subclass_in_the_module_is_in_the_documented_tree():
         if inspect.isclass(obj) and issubclass(obj, HeliosError)
     }
     assert defined == documented
+
+
+def _tree_lines(text: str) -> list[str]:
+    """The lines of the tree drawing that starts at ``HeliosError`` in ``text``, markup and
+    indentation removed."""
+    lines = [line.strip() for line in text.splitlines()]
+    start = lines.index("HeliosError")
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i] or lines[i] == "```")
+    return [" ".join(line.replace("``", "").split()) for line in lines[start:end]]
+
+
+def test_the_readme_draws_the_same_error_tree_as_the_docstring():
+    """The README's "Errors" tree is the module's tree, line for line (no stale copy)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert _tree_lines(readme) == _tree_lines(errors_module.__doc__ or "")
+
+
+def test_every_helios_error_in_the_package_is_defined_in_the_errors_module():
+    """No module outside ``_errors`` grows its own error class, off the drawn tree."""
+    names = [
+        info.name
+        for info in pkgutil.walk_packages(helios_async.__path__, "helios_async.")
+        if not info.name.endswith(".__main__")  # importing it runs the command line
+    ]
+    outside = [
+        f"{name}.{attr}"
+        for name in names
+        for attr, obj in vars(importlib.import_module(name)).items()
+        if inspect.isclass(obj) and issubclass(obj, HeliosError) and obj.__module__ == name
+        if name != errors_module.__name__
+    ]
+    assert len(names) > 40
+    assert outside == []
 
 
 # --- the other errors ------------------------------------------------------------------------
