@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from helios_async import InvalidInputError
 
 if TYPE_CHECKING:
+    from ._names import BatchNames
     from ._state import BatchCounts
     from ._submit import Submission
 
@@ -27,11 +28,25 @@ __all__ = ["fleet_command", "format_counts", "manifest_submissions"]
 async def fleet_command(args: argparse.Namespace, out: TextIO) -> int:
     """Run ``helios-async fleet ...``; returns the exit status (0 done, 1 failed, 2 refused).
 
+    A Redis that cannot be reached (or refuses the login) is one line on stderr and exit 1.
+
     Raises:
         InvalidInputError: no Redis URL, a bad name or manifest (the CLI exits 2).
     """
     if not args.redis:
         raise InvalidInputError("--redis", "give --redis URL or set HELIOS_REDIS_URL")
+    from redis.exceptions import RedisError
+
+    try:
+        return await _dispatch(args, out)
+    except RedisError as exc:
+        # One line, as for every other failure; redis-py's messages name the host and port,
+        # never the URL's password.
+        print(f"helios-async: Redis: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     command = args.fleet_command
     if command == "worker":
         return await _worker(args)
@@ -143,6 +158,8 @@ async def _collect(args: argparse.Namespace, out: TextIO) -> int:
 
     names = FleetNames(args.fleet).batch(args.batch)
     async with Engine(args.redis, names.fleet) as engine, engine.redis() as redis:
+        if not args.follow:  # --follow may start before the batch is submitted
+            await _require_batch(redis, names)
         stats = await collect(redis, names, args.out, follow=args.follow)
     note = f" (cut a partial last line of {stats.repaired} bytes)" if stats.repaired else ""
     print(
@@ -160,6 +177,7 @@ async def _status(args: argparse.Namespace, out: TextIO) -> int:
 
     names = FleetNames(args.fleet).batch(args.batch)
     async with Engine(args.redis, names.fleet) as engine, engine.redis() as redis:
+        await _require_batch(redis, names)
         state = BatchState(redis, names)
         while True:
             counts = await state.counts()
@@ -167,6 +185,17 @@ async def _status(args: argparse.Namespace, out: TextIO) -> int:
             if not args.watch or counts.complete:
                 return 0
             await asyncio.sleep(args.interval)
+
+
+async def _require_batch(redis: Any, names: BatchNames) -> None:
+    """Refuse a batch Redis knows nothing of (a typo, another ``--fleet``, or forgotten),
+    instead of showing it as forever "submitting"."""
+    if not await redis.hgetall(names.counts):
+        raise InvalidInputError(
+            "batch",
+            f"no batch {names.batch!r} in fleet {names.fleet.fleet!r}: never submitted, or "
+            "forgotten (check the name and --fleet)",
+        )
 
 
 def format_counts(batch: str, counts: BatchCounts) -> str:
@@ -193,6 +222,7 @@ async def _unknown(args: argparse.Namespace, out: TextIO) -> int:
 
     names = FleetNames(args.fleet).batch(args.batch)
     async with Engine(args.redis, names.fleet) as engine, engine.redis() as redis:
+        await _require_batch(redis, names)
         unknown = await BatchState(redis, names).unknown()
     for key in sorted(unknown):
         job = decode_job(unknown[key])

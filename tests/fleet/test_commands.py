@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from helios_async import InvalidInputError
 from helios_async.cli import main
 from helios_async.cli._commands import build_parser
 from helios_async.fleet import WorkerOptions, run_worker
@@ -77,8 +78,9 @@ def test_fleet_commands_write_the_same_lines_as_batch(tmp_path: Path, audio_dir:
             _, unknown = await fleet("unknown", "b", *common)
             _, again = await fleet("submit", manifest, "--batch", "b", *common)
             _, forgotten = await fleet("forget", "b", *common)
-            _, after = await fleet("status", "b", *common)
-        return submitted, collected, shown, unknown + again + forgotten + after
+            with pytest.raises(InvalidInputError, match="no batch 'b' in fleet 'cli'"):
+                await fleet("status", "b", *common)  # forgotten: refused, not "submitting"
+        return submitted, collected, shown, unknown + again + forgotten
 
     submitted, collected, shown, rest = asyncio.run(run_fleet())
     assert "3 queued" in submitted and "1 bad row(s)" in submitted
@@ -86,13 +88,11 @@ def test_fleet_commands_write_the_same_lines_as_batch(tmp_path: Path, audio_dir:
     assert "4 submitted, 0 pending, 2 ok, 1 failed, 0 unknown, 1 bad" in shown
     assert "complete" in shown
     assert "0 queued, 0 already queued, 4 already done" in rest
-    assert "forgotten" in rest and "0 submitted, 0 pending, 0 ok" in rest
+    assert "forgotten" in rest
     assert records(fleet_out) == records(batch_out)
 
 
 async def test_every_fleet_command_needs_a_redis_url() -> None:
-    from helios_async import InvalidInputError
-
     with pytest.raises(InvalidInputError, match="HELIOS_REDIS_URL"):
         await fleet("status", "b", "--redis", "")
 
@@ -109,3 +109,44 @@ def test_the_command_line_does_not_load_the_engine_until_a_fleet_command_runs() 
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert loaded.strip() == "[]"
+
+
+def test_a_redis_that_cannot_be_reached_is_one_line_not_a_traceback() -> None:
+    """Through the real entry point: every fleet command against a closed port exits 1 with
+    one line on stderr, naming the failure and never the URL's password."""
+    import os
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"redis://:hunter2-secret@127.0.0.1:{port}/0"
+    for argv in (["status", "b"], ["unknown", "b"], ["worker", "--concurrency", "1"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "helios_async", "fleet", *argv, "--redis", url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "THYMIA_API_KEY": "test-key"},
+        )
+        assert done.returncode == 1, (argv, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in done.stderr, (argv, done.stderr)
+        assert lines[0].startswith("helios-async: Redis: ") and str(port) in lines[0]
+        assert "hunter2-secret" not in done.stderr
+
+
+async def test_status_unknown_and_collect_refuse_a_batch_never_submitted(tmp_path: Path) -> None:
+    """A mistyped batch name is refused (exit 2 from the CLI), not shown as "submitting"
+    (which ``status --watch`` would redraw for ever); ``collect --follow`` may wait for it."""
+    common = ("--redis", f"memory://{uuid.uuid4().hex}", "--fleet", "typo")
+    out = tmp_path / "out.jsonl"
+    for argv in (
+        ["status", "nightlyy"],
+        ["status", "nightlyy", "--watch"],
+        ["unknown", "nightlyy"],
+        ["collect", "nightlyy", "--out", str(out)],
+    ):
+        with pytest.raises(InvalidInputError, match="no batch 'nightlyy' in fleet 'typo'"):
+            await fleet(*argv, *common)
+    assert not out.exists()
