@@ -73,6 +73,11 @@ class ModelRunStatus(_OpenEnum):
     COMPLETE_ERROR = "COMPLETE_ERROR"
 
 
+NO_STATUS = ModelRunStatus("")
+"""The status of a run whose status the API left out or sent as null (D10): not a member,
+``is_known`` False, an empty string (false as a bool)."""
+
+
 class ErrorCode(_OpenEnum):
     """Why a run ended ``COMPLETE_ERROR`` (§3.4). Unknown codes are kept (D11)."""
 
@@ -252,12 +257,16 @@ class ModelRun:
     """A model run as GET returns it (E4, §2.5).
 
     Timestamps are timezone-aware (D12). ``warnings`` is empty when the API sent none (D10).
+    ``status`` is ``ModelRunStatus("")`` (not ``is_known``, false as a bool) when the API
+    sent none (``null`` or missing are the same, D10); like an unknown
+    status, such a run is not finished unless ``completedAt`` is set, so polling keeps
+    waiting (D11).
     ``results`` is set only for ``COMPLETE_OK``; ``error_code`` and ``error_reason`` only for
     ``COMPLETE_ERROR``. ``raw`` is the JSON as received, unknown fields included (D10).
     """
 
     id: str
-    status: ModelRunStatus
+    status: ModelRunStatus = NO_STATUS  # none sent (null or missing, D10)
     created_at: dt.datetime | None = None  # documented as always set; lenient per D10
     user_label: str = ""
     delete_data: bool = False
@@ -280,8 +289,8 @@ class ModelRun:
 
     @property
     def succeeded(self) -> bool:
-        """Whether the run ended ``COMPLETE_OK`` with results."""
-        return self.status == ModelRunStatus.COMPLETE_OK and self.results is not None
+        """Whether the run ended ``COMPLETE_OK`` with a results section (never without)."""
+        return self.status == ModelRunStatus.COMPLETE_OK and self.section is not None
 
     @property
     def section(self) -> Section | None:

@@ -13,6 +13,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_result
 from ._errors import DeadlineExceededError
 from ._models import ModelRun
 from ._retry import Sleep
+from ._validation import policy_callable, policy_number
 
 __all__ = ["PollPolicy"]
 
@@ -29,18 +30,19 @@ class PollPolicy:
     that returns at once.
 
     Raises:
-        ValueError: an interval or ``timeout`` not positive, ``multiplier`` below 1, or
-            ``jitter`` outside ``[0, 1)``.
+        InvalidInputError: naming the field (``PollPolicy.timeout``): an interval or
+            ``timeout`` not a finite number above 0, ``multiplier`` below 1 or not finite,
+            ``jitter`` outside ``[0, 1)``, ``sleep`` not callable.
     """
 
-    interval: float = attrs.field(default=3.0, validator=attrs.validators.gt(0))
-    first_interval: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
-    multiplier: float = attrs.field(default=1.5, validator=attrs.validators.ge(1))
-    jitter: float = attrs.field(
-        default=0.1, validator=[attrs.validators.ge(0), attrs.validators.lt(1)]
+    interval: float = attrs.field(default=3.0, validator=policy_number(above=0))
+    first_interval: float = attrs.field(default=1.0, validator=policy_number(above=0))
+    multiplier: float = attrs.field(default=1.5, validator=policy_number(at_least=1))
+    jitter: float = attrs.field(default=0.1, validator=policy_number(at_least=0, below=1))
+    timeout: float = attrs.field(default=600.0, validator=policy_number(above=0))
+    sleep: Sleep = attrs.field(
+        default=asyncio.sleep, eq=False, repr=False, validator=policy_callable
     )
-    timeout: float = attrs.field(default=600.0, validator=attrs.validators.gt(0))
-    sleep: Sleep = attrs.field(default=asyncio.sleep, eq=False, repr=False)
 
     def delay(self, poll_number: int) -> float:
         """Seconds to wait after poll ``poll_number`` (1-based) before the next."""
