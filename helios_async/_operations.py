@@ -21,6 +21,7 @@ from ._errors import (
     TransientAPIError,
     TransportError,
 )
+from ._hooks import call_hook
 from ._models import Account, ActivityRunCreated, ModelRun, ModelRunCreated, ModelRunRequest
 from ._polling import PollPolicy, wait_until_finished
 from ._protocol import ApiRequest, ApiResponse, Endpoints
@@ -82,7 +83,7 @@ class Operations:
         self, upload_url: str, recording: PreparedRecording, *, model_run_id: str | None = None
     ) -> None:
         """The presigned PUT, retried as an idempotent request."""
-        request = self.endpoints.upload_recording(upload_url, recording)
+        request = self.endpoints.upload_recording(upload_url, recording, model_run_id=model_run_id)
 
         def judge(response: ApiResponse) -> None:
             decoding.decode_upload(response, request, model_run_id=model_run_id)
@@ -109,7 +110,7 @@ class Operations:
             if seen is not None:
                 seen(run)
             if on_poll is not None:
-                on_poll(run)
+                call_hook("on_poll", "get_model_run", on_poll, run, result=run)
             return run
 
         return await wait_until_finished(

@@ -20,6 +20,7 @@ from ._errors import (
     CreateDeadlineExceededError,
     DeadlineExceededError,
     DecodeError,
+    HookError,
     ModelRunFailedError,
     UploadURLExpiredError,
 )
@@ -148,12 +149,17 @@ class WellnessCheck:
         restarts_left = expired_url_restarts
         while True:
             self._enter("create")
-            created = self.created = await operations.create(self._body, on_sent=self._sent)
+            try:
+                created = await operations.create(self._body, on_sent=self._sent)
+            except HookError as exc:  # the run exists: announce it, then report the hook
+                if isinstance(exc.result, ModelRunCreated):
+                    self.created = exc.result
+                    self._create_sent = False
+                    await self._announce(exc.result)
+                raise
+            self.created = created
             self._create_sent = False
-            if self._on_created is not None:
-                outcome = self._on_created(created)
-                if inspect.isawaitable(outcome):
-                    await outcome
+            await self._announce(created)
             self._enter("upload")
             try:
                 await operations.upload(
@@ -176,6 +182,12 @@ class WellnessCheck:
         else:
             ends_at, timeout = self._ends_at, self._deadline or 0.0
         return await operations.wait(created.id, deadline=ends_at, timeout=timeout, seen=self._seen)
+
+    async def _announce(self, created: ModelRunCreated) -> None:
+        if self._on_created is not None:
+            outcome = self._on_created(created)
+            if inspect.isawaitable(outcome):
+                await outcome
 
     async def _recording_arrived(self, created: ModelRunCreated) -> bool:
         """Whether the run has its recording after all: a retried PUT can meet an expired URL

@@ -203,7 +203,10 @@ def _print_run(run: ModelRun, as_json: bool, out: TextIO) -> None:
 
 def format_run(run: ModelRun) -> str:
     """A run as a readable table: identity, timeline, warnings and the eleven scores."""
-    lines = [f"Model run {run.id}  ({run.user_label})", f"  status      {run.status.value}"]
+    lines = [
+        f"Model run {run.id}  ({run.user_label})",
+        f"  status      {run.status.value if run.status else '(none)'}",
+    ]
     for label, when in (("created", run.created_at), ("running", run.run_at)):
         if when is not None:
             lines.append(f"  {label:<11} {when.isoformat(timespec='seconds')}")

@@ -54,7 +54,7 @@ def outcome_record(row: ManifestRow, outcome: WellnessOutcome) -> dict[str, Any]
         "row_hash": row.digest,
         "row": dict(row.cells),
         "model_run_id": outcome.model_run_id,
-        "status": run.status.value if run is not None else None,
+        "status": run.status.value if run is not None and run.status else None,
         "scores": section.scores() if section is not None and outcome.ok else None,
         "warnings": list(run.warnings) if run is not None else [],
         "error": error_fields(outcome.error) if outcome.error is not None else None,
