@@ -28,6 +28,7 @@ class Connection:
         self._opened = not needs_open
         self._closed = False
         self._cooldown_until = 0.0  # loop time, seconds
+        self._cooldown_seconds = 0.0  # how long the latest cool-down was
         self._sleeping: set[asyncio.Task[object]] = set()  # tasks in sleep(), woken by close
         self._woken: set[asyncio.Task[object]] = set()
 
@@ -74,7 +75,9 @@ class Connection:
     def start_cooldown(self, seconds: float) -> None:
         """Make every request wait until ``seconds`` from now (never shortens a cool-down)."""
         until = asyncio.get_running_loop().time() + seconds
-        self._cooldown_until = max(self._cooldown_until, until)
+        if until > self._cooldown_until:
+            self._cooldown_until = until
+            self._cooldown_seconds = seconds
 
     async def sleep(self, sleep: Callable[[float], Awaitable[None]], seconds: float) -> None:
         """``await sleep(seconds)``, cut short by :meth:`close`.
@@ -109,14 +112,15 @@ class Connection:
         """Sleep out any cool-down in force with ``sleep``; one set meanwhile is waited too.
 
         Each cool-down is slept once, for what was left of it plus a random share of
-        ``jitter`` seconds, so the requests it held resume spread out, and an injected
-        ``sleep`` that returns at once never spins here.
+        ``jitter`` seconds (at most the cool-down's own length), so the requests it held
+        resume spread out, and an injected ``sleep`` that returns at once never spins here.
 
         Raises:
             ClientClosedError: the client was closed meanwhile.
         """
         loop = asyncio.get_running_loop()
         while (until := self._cooldown_until) > (now := loop.time()):
-            await self.sleep(sleep, until - now + random.uniform(0.0, jitter))
+            spread = min(jitter, self._cooldown_seconds)
+            await self.sleep(sleep, until - now + random.uniform(0.0, spread))
             if self._cooldown_until <= until:  # not extended while we slept
                 return

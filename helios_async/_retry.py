@@ -65,8 +65,8 @@ class RetryPolicy:
     ``total_timeout`` seconds from the first try.
 
     A 429's ``Retry-After`` also pauses every request of the client (the cool-down); when it
-    ends, each waiting request resumes at a random moment within ``cooldown_jitter`` seconds,
-    so they do not all fire at once.
+    ends, each waiting request resumes at a random moment within ``cooldown_jitter`` seconds
+    (or the cool-down's own length, if shorter), so they do not all fire at once.
 
     What is retried (allow-lists; anything else, cancellation above all, propagates):
 
@@ -100,7 +100,8 @@ class RetryPolicy:
     max_retry_after: float = attrs.field(default=60.0, validator=policy_number(at_least=0))
     """The longest ``Retry-After`` waited out, in seconds; a longer one raises at once."""
     cooldown_jitter: float = attrs.field(default=1.0, validator=policy_number(at_least=0))
-    """Seconds over which the requests a 429 cool-down held resume, each at a random moment."""
+    """Seconds over which the requests a 429 cool-down held resume, each at a random moment
+    (at most the cool-down's own length)."""
     sleep: Sleep = attrs.field(
         default=asyncio.sleep, eq=False, repr=False, validator=policy_callable
     )
