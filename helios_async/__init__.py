@@ -1,6 +1,7 @@
 """helios_async: the asyncio-native client for thymia's Helios voice-biomarker API.
 
 Everything public is re-exported here; ``helios_async.testing`` holds the local sandbox.
+``HELIOS_LOG=debug`` (or ``info``) in the environment logs to stderr from import on.
 """
 
 from ._audio import AudioFormat
@@ -19,6 +20,7 @@ from ._errors import (
     HookError,
     InsecureUploadError,
     InvalidInputError,
+    JournalConflictError,
     ModelRunFailedError,
     NotFoundError,
     OutcomeUnknownError,
@@ -37,6 +39,9 @@ from ._errors import (
 )
 from ._fanout import WellnessChecks, WellnessJob, WellnessOutcome
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
+from ._journal import JobState, Journal, JournalEntry
+from ._journal_check import run_journaled_check
+from ._journal_file import FileJournal
 from ._models import (
     Account,
     ActivityRunCreated,
@@ -57,6 +62,7 @@ from ._polling import PollPolicy
 from ._protocol import ApiRequest, ApiResponse
 from ._recording import RecordingBody, RecordingInfo, RecordingSource, check_recording
 from ._retry import RetryPolicy, Sleep
+from ._telemetry import Telemetry
 from ._transport import AiohttpTransport, Transport
 from ._version import __version__
 
@@ -78,12 +84,17 @@ __all__ = [
     "DeadlineExceededError",
     "DecodeError",
     "ErrorCode",
+    "FileJournal",
     "HeliosClient",
     "HeliosError",
     "HookError",
     "Hooks",
     "InsecureUploadError",
     "InvalidInputError",
+    "JobState",
+    "Journal",
+    "JournalConflictError",
+    "JournalEntry",
     "ModelRun",
     "ModelRunCreated",
     "ModelRunFailedError",
@@ -110,6 +121,7 @@ __all__ = [
     "Sleep",
     "Tag",
     "TagsInput",
+    "Telemetry",
     "Timeouts",
     "TransientAPIError",
     "Transport",
@@ -124,4 +136,9 @@ __all__ = [
     "WrongEventLoopError",
     "__version__",
     "check_recording",
+    "run_journaled_check",
 ]
+
+from ._logs import configure_from_env as _configure_logging
+
+_configure_logging()

@@ -39,10 +39,13 @@ from ._operations import Operations
 from ._polling import PollPolicy
 from ._protocol import Endpoints, redact_url
 from ._recording import RecordingSource, prepare_recording
+from ._redaction import Secret, signed_url
 from ._retry import RetryPolicy
 from ._sending import Sender
+from ._telemetry import Telemetry
+from ._telemetry import runtime as telemetry_runtime
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport, Transport
-from ._validation import check_seconds
+from ._validation import check_seconds, check_upload_url
 from ._workflow import run_check
 
 
@@ -67,7 +70,12 @@ class HeliosClient:
     ``hooks`` see every request, response, retry, poll and upload chunk;
     ``user_agent_suffix`` is appended to ``User-Agent: helios-async/<v> Python/<v>
     aiohttp/<v>``. The key travels only in the ``x-api-key`` header to the API host,
-    never to the upload host and never in a repr, log line or error.
+    never to the upload host and never in a repr, log line, error or span.
+
+    ``telemetry`` (a :class:`~helios_async.Telemetry`) sets how the client traces and meters
+    itself with OpenTelemetry, on by default when ``opentelemetry-api`` is installed (the
+    ``otel`` extra) and costing nothing when it is not: a span per check, per phase and per
+    HTTP attempt, and the metrics of the Observability guide.
 
     One client is meant to be shared by every task of a process; it is not thread-safe.
 
@@ -91,9 +99,12 @@ class HeliosClient:
         hooks: Hooks | None = None,
         user_agent_suffix: str | None = None,
         connection_limit: int = 100,
+        telemetry: Telemetry | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         allow_http_upload: bool = False,
     ) -> None:
+        if isinstance(api_key, str):
+            api_key = Secret(api_key)  # so no traceback from here shows it among the locals
         if session is not None and transport is not None:
             raise InvalidInputError("transport", "pass a session or a transport, not both")
         endpoints = Endpoints(
@@ -113,6 +124,7 @@ class HeliosClient:
             timeouts=timeouts or Timeouts(),
             retry=retry or RetryPolicy(),
             hooks=hooks or Hooks(),
+            telemetry=telemetry_runtime(telemetry),
         )
         self._operations = Operations(endpoints=endpoints, sender=sender, poll=poll or PollPolicy())
         self._is_view = False
@@ -260,6 +272,7 @@ class HeliosClient:
             delete_data=delete_data,
             data_to_delete=data_to_delete,
         )
+        tags = request.tags  # rebound: this frame's locals show the tags' redacted repr
         return await self._operations.create(request)
 
     async def create_activity_run(
@@ -282,6 +295,7 @@ class HeliosClient:
         https://helios-async.readthedocs.io/helios/#activity-link
         """
         body = ModelRunRequest(user=user, language=language, **fields)
+        del fields  # the caller's tags, raw: a traceback's locals show the body's repr only
         return await self._operations.create_activity(body)
 
     async def get_model_run(self, model_run_id: str) -> ModelRun:
@@ -310,6 +324,7 @@ class HeliosClient:
         https://helios-async.readthedocs.io/helios/#upload-rules
 
         Raises:
+            InvalidInputError: the URL is not an absolute http(s) URL; nothing was sent.
             RecordingError: the recording fails a local check; nothing was sent.
             UploadURLExpiredError: the URL expired or was refused (403): create a new run.
             UploadError: storage refused the upload otherwise.
@@ -324,7 +339,10 @@ class HeliosClient:
         if isinstance(created_or_url, ModelRunCreated):
             url, run_id = created_or_url.recording_upload_url, created_or_url.id
         else:
-            url, run_id = created_or_url, None
+            # Rebound, so this frame's locals show the URL's repr, never its signature.
+            created_or_url = url = signed_url(created_or_url)
+            run_id = None
+        check_upload_url(url)
         prepared = await asyncio.to_thread(
             prepare_recording, recording, check_duration=check_duration
         )
@@ -385,6 +403,7 @@ class HeliosClient:
         See https://helios-async.readthedocs.io/helios/#the-flow
         """
         body = ModelRunRequest(user=user, language=language, **fields)
+        del fields  # the caller's tags, raw: a traceback's locals show the body's repr only
         return await run_check(
             self._operations,
             recording,

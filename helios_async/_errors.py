@@ -27,8 +27,9 @@ Every exception the client raises on purpose is a :class:`HeliosError`::
     ├── HookError                               a hook raised; the call's outcome is kept
     ├── OutcomeUnknownError                     a create may or may not have made a run
     ├── ModelRunFailedError                     the run ended COMPLETE_ERROR
-    └── DeadlineExceededError (TimeoutError)    a wait or a whole check ran out of time
-        └── CreateDeadlineExceededError         a create in flight: also OutcomeUnknownError
+    ├── DeadlineExceededError (TimeoutError)    a wait or a whole check ran out of time
+    │   └── CreateDeadlineExceededError         a create in flight: also OutcomeUnknownError
+    └── JournalConflictError                    a newer delivery owns this journal key: stop
 
 Each error holds the facts it was raised with and builds its message from them, nothing
 more: which status means which error, request-id lookup and rendering an error body's
@@ -38,6 +39,7 @@ key only ever travels in a request header, and no error keeps request headers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +59,7 @@ __all__ = [
     "HookError",
     "InsecureUploadError",
     "InvalidInputError",
+    "JournalConflictError",
     "ModelRunFailedError",
     "NotFoundError",
     "OutcomeUnknownError",
@@ -204,7 +207,7 @@ class DecodeError(HeliosError):
     """
 
     def __init__(self, message: str, *, body: bytes, malformed: bool = False) -> None:
-        super().__init__(f"{message}; body starts {_excerpt(body)!r}" if body else message)
+        super().__init__(f"{message}; {_shown_body(body)}" if body else message)
         self.body = body
         self.malformed = malformed
 
@@ -351,7 +354,7 @@ class UploadError(HeliosError):
     ) -> None:
         what = f"model run {model_run_id}" if model_run_id else "the recording"
         super().__init__(
-            f"storage refused the upload of {what}: HTTP {status}; body starts {_excerpt(body)!r}"
+            f"storage refused the upload of {what}: HTTP {status}; {_shown_body(body)}"
         )
         self.status = status
         self.body = body
@@ -443,7 +446,8 @@ class OutcomeUnknownError(HeliosError):
 
     Attributes:
         operation: what was attempted (``"create_model_run"``).
-        user_label: the label the run would carry, to find it with support.
+        user_label: the label the run would carry, to find it with support. It is not in
+            the message: labels stay out of messages, logs and spans (privacy by default).
 
     See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
     """
@@ -451,8 +455,8 @@ class OutcomeUnknownError(HeliosError):
     def __init__(self, operation: str, *, user_label: str, cause: BaseException) -> None:
         HeliosError.__init__(  # explicit: CreateDeadlineExceededError inherits from both
             self,
-            f"{operation} failed and may or may not have created a model run for user label "
-            f"{user_label!r}; it was not retried to avoid a duplicate run: {cause}",
+            f"{operation} failed and may or may not have created a model run (its user label "
+            f"is on .user_label); it was not retried to avoid a duplicate run: {cause}",
         )
         self.operation = operation
         self.user_label = user_label
@@ -534,11 +538,41 @@ class CreateDeadlineExceededError(DeadlineExceededError, OutcomeUnknownError):
         self.operation = "create_model_run"
         self.user_label = user_label
         self.args = (
-            f"{self.args[0]}; the create request was sent, so a model run for user label "
-            f"{user_label!r} may or may not exist",
+            f"{self.args[0]}; the create request was sent, so a model run for this "
+            "user label (.user_label) may or may not exist",
         )
 
 
-def _excerpt(body: bytes) -> str:
+def _shown_body(body: bytes) -> str:
+    """What a message shows of a response body: never personal data or a signature.
+
+    A JSON body is the API's, and holds user labels and transcripts: only its size is
+    shown. An XML body is object storage's error document, whose ``<Code>`` and
+    ``<Message>`` are shown and nothing else (S3 echoes the signature and credential in
+    it). Anything else (a gateway's HTML page) is quoted in part.
+    """
     text = body[:_BODY_EXCERPT].decode("utf-8", "replace")
-    return text + ("…" if len(body) > _BODY_EXCERPT else "")
+    start = text.lstrip()[:1]
+    if start in ("{", "["):
+        return f"a JSON body of {len(body)} bytes (not shown: it may hold personal data)"
+    if start == "<" and b"<Error>" in body:
+        parts = re.findall(r"<(Code|Message)>([^<]{0,200})</\1>", body.decode("utf-8", "replace"))
+        return "storage says " + (" ".join(f"{v.strip()}" for _k, v in parts) or "nothing")
+    return f"body starts {text + ('…' if len(body) > _BODY_EXCERPT else '')!r}"
+
+
+class JournalConflictError(HeliosError):
+    """A journal write was refused: another delivery of this job claimed its key since.
+
+    The job was taken over (typically: this worker was presumed dead and its job
+    redelivered). The delivery that gets this must stop working on the job at once and
+    write nothing more; the new owner carries it on. Raised by the journal stores
+    (``FileJournal``, ``RedisJournal``) and ``run_journaled_check``.
+
+    Attributes:
+        key: the job's key.
+    """
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"journal key {key!r} is owned by a newer delivery; this one stops")
+        self.key = key

@@ -21,12 +21,13 @@ from ._errors import (
     TransientAPIError,
     TransportError,
 )
-from ._hooks import call_hook
+from ._hooks import call_hook, without_personal_data
 from ._models import Account, ActivityRunCreated, ModelRun, ModelRunCreated, ModelRunRequest
 from ._polling import PollPolicy, wait_until_finished
 from ._protocol import ApiRequest, ApiResponse, Endpoints
 from ._recording import PreparedRecording
 from ._sending import Decoder, Sender, T
+from ._telemetry import Runtime
 
 
 @attrs.frozen(kw_only=True)
@@ -104,13 +105,21 @@ class Operations:
         sees every run polled, before the ``on_poll`` hook.
         """
         on_poll = self.sender.hooks.on_poll
+        telemetry = self.sender.telemetry
+        labelled = telemetry.include_labels
+        polls = 0
 
         async def look() -> ModelRun:
-            run = await self.get_model_run(model_run_id)
+            nonlocal polls
+            polls += 1
+            with telemetry.poll(polls) as traced:  # an event on the wait span, or a span
+                run = await self.get_model_run(model_run_id)
+                traced.seen(run)
             if seen is not None:
                 seen(run)
             if on_poll is not None:
-                call_hook("on_poll", "get_model_run", on_poll, run, result=run)
+                seen_run = without_personal_data(run, keep_label=labelled)
+                call_hook("on_poll", "get_model_run", on_poll, seen_run, result=run)
             return run
 
         return await wait_until_finished(
@@ -120,4 +129,10 @@ class Operations:
     async def wait_for(self, model_run_id: str, *, timeout: float) -> ModelRun:
         """:meth:`wait` for ``timeout`` seconds from now."""
         deadline = asyncio.get_running_loop().time() + timeout
-        return await self.wait(model_run_id, deadline=deadline, timeout=timeout)
+        with self.sender.telemetry.wait(model_run_id):
+            return await self.wait(model_run_id, deadline=deadline, timeout=timeout)
+
+    @property
+    def telemetry(self) -> Runtime:
+        """The spans and metrics of this client's calls (``_telemetry.NULL``: none)."""
+        return self.sender.telemetry

@@ -23,6 +23,7 @@ from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent, call_hook
 from ._protocol import ApiRequest, ApiResponse, redact_url
 from ._recording import RecordingBody
 from ._retry import RetryPolicy
+from ._telemetry import NULL, Runtime
 
 T = TypeVar("T")
 logger = logging.getLogger("helios_async")
@@ -32,12 +33,13 @@ Decoder = Callable[[ApiResponse], T]
 
 @attrs.frozen(kw_only=True)
 class Sender:
-    """Sends a client's requests with its timeouts, retry policy and hooks."""
+    """Sends a client's requests with its timeouts, retry policy, hooks and telemetry."""
 
     connection: Connection
     timeouts: Timeouts
     retry: RetryPolicy
     hooks: Hooks
+    telemetry: Runtime = NULL
 
     async def send(
         self,
@@ -100,7 +102,11 @@ class Sender:
         if hooks.on_upload_progress is not None and isinstance(request.body, RecordingBody):
             request = attrs.evolve(request, body=self._with_progress(request))
         started = time.perf_counter()
-        response = await connection.transport.send(request, timeouts=self.timeouts)
+        with self.telemetry.http(request, attempt) as traced:  # one CLIENT span per attempt
+            response = await connection.transport.send(
+                traced.outgoing(request), timeouts=self.timeouts
+            )
+            traced.received(response)
         if response.status == 429 and not request.to_storage:  # storage limits only itself
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             # One over the cap is raised to the caller at once, and pauses nobody else.

@@ -37,8 +37,9 @@ from ._errors import (
     WrongEventLoopError,
 )
 from ._pool import BoundedConnector
-from ._protocol import ApiRequest, ApiResponse, redact_url
+from ._protocol import ApiRequest, ApiResponse
 from ._recording import FileChunks, RecordingBody
+from ._redaction import drop_inner_frames, redact_url
 from ._upload_watch import UploadWatch
 
 __all__ = ["AiohttpTransport", "Transport"]
@@ -311,7 +312,7 @@ class AiohttpTransport:
             raise
         except Exception:
             if watch.failure is not None:  # the file or a hook failed, not the network
-                raise watch.failure from watch.failure.__cause__  # not aiohttp's wrapper
+                _raise_failure(watch.failure)
             raise
 
     async def _exchange(
@@ -321,18 +322,11 @@ class AiohttpTransport:
         data: object,
         timeout: aiohttp.ClientTimeout,
     ) -> ApiResponse:
-        method = request.method
+        # Whatever is raised below loses the frames under this one: aiohttp's, and _read's,
+        # whose locals hold the URL with its signature (a yarl.URL, a ClientResponse) and
+        # the key's header, for any traceback formatted with its locals to show.
         try:
-            async with session.request(
-                method,
-                URL(request.url, encoded=True),
-                headers=request.headers,
-                data=data,
-                timeout=timeout,
-                allow_redirects=False,
-            ) as response:
-                payload = await self._read(response, request)
-                return ApiResponse(status=response.status, headers=response.headers, body=payload)
+            return await self._request(session, request, data, timeout)
         except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
             _fail(ConnectError, f"could not connect: {_describe(exc)}", request, exc)
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
@@ -347,8 +341,29 @@ class AiohttpTransport:
             )
         except aiohttp.ClientError as exc:
             if isinstance(data, UploadWatch) and data.failure is not None:
-                raise data.failure from data.failure.__cause__  # not aiohttp's wrapper
+                _raise_failure(data.failure)  # the file or a hook failed, not the network
             _fail(TransportError, f"the connection failed: {_describe(exc)}", request, exc)
+        except BaseException as exc:  # a RecordingError from the body, a cancellation, ...
+            drop_inner_frames(exc)
+            raise
+
+    async def _request(
+        self,
+        session: aiohttp.ClientSession,
+        request: ApiRequest,
+        data: object,
+        timeout: aiohttp.ClientTimeout,
+    ) -> ApiResponse:
+        async with session.request(
+            request.method,
+            URL(request.url, encoded=True),
+            headers=request.headers,
+            data=data,
+            timeout=timeout,
+            allow_redirects=False,
+        ) as response:
+            payload = await self._read(response, request)
+            return ApiResponse(status=response.status, headers=response.headers, body=payload)
 
     async def _read(self, response: aiohttp.ClientResponse, request: ApiRequest) -> bytes:
         """The body, up to ``max_response_bytes`` for a 2xx and 64 KiB for any other status
@@ -388,12 +403,22 @@ class AiohttpTransport:
 def _fail(
     cls: type[TransportError], message: str, request: ApiRequest, exc: BaseException
 ) -> NoReturn:
-    """Raise ``cls``; aiohttp's exception is chained only when its text holds no query
-    string, so a presigned signature never shows in a traceback either."""
+    """Raise ``cls`` for aiohttp's ``exc``, whose frames are dropped (their locals hold the
+    URL and the key's header); ``exc`` is chained only when its text holds no query string,
+    so a presigned signature never shows in a traceback either."""
+    drop_inner_frames(exc)
     error = cls(message, method=request.method, url=redact_url(request.url))
     if _QUERY.search(str(exc)):
         raise error from None
     raise error from exc
+
+
+def _raise_failure(failure: HeliosError) -> NoReturn:
+    """Re-raise what failed while aiohttp read the body (a RecordingError, a HookError),
+    from its own cause, without the aiohttp frames it was raised through."""
+    failure.__traceback__ = None
+    drop_inner_frames(failure)
+    raise failure from failure.__cause__
 
 
 def _describe(exc: BaseException) -> str:

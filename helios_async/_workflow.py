@@ -26,6 +26,7 @@ from ._errors import (
 )
 from ._models import ModelRun, ModelRunCreated, ModelRunRequest, ModelRunStatus
 from ._recording import PreparedRecording, RecordingSource, prepare_recording
+from ._telemetry import NULL_CHECK, CheckScope, Runtime
 
 logger = logging.getLogger("helios_async")
 
@@ -54,6 +55,9 @@ class CheckOperations(Protocol):
         seen: Callable[[ModelRun], None] | None = None,
     ) -> ModelRun: ...
 
+    @property
+    def telemetry(self) -> Runtime: ...
+
 
 async def run_check(
     operations: CheckOperations,
@@ -71,16 +75,24 @@ async def run_check(
     ``deadline`` is seconds, already checked by the caller; ``poll_timeout`` bounds the
     poll phase when there is no deadline.
     """
-    prepared = await asyncio.to_thread(prepare_recording, recording, check_duration=check_duration)
-    check = WellnessCheck(
-        operations,
-        body,
-        prepared,
-        deadline=deadline,
-        poll_timeout=poll_timeout,
-        on_created=on_created,
-    )
-    return await check.run(expired_url_restarts=expired_url_restarts)
+    with operations.telemetry.check() as traced:  # the check's span, its metrics
+        traced.user(body.user.user_label)
+        prepared = await asyncio.to_thread(
+            prepare_recording, recording, check_duration=check_duration
+        )
+        traced.recording(prepared)
+        check = WellnessCheck(
+            operations,
+            body,
+            prepared,
+            deadline=deadline,
+            poll_timeout=poll_timeout,
+            on_created=on_created,
+            traced=traced,
+        )
+        run = await check.run(expired_url_restarts=expired_url_restarts)
+        traced.finished(run)
+        return run
 
 
 class WellnessCheck:
@@ -99,8 +111,10 @@ class WellnessCheck:
         deadline: float | None,
         poll_timeout: float,
         on_created: OnCreated | None,
+        traced: CheckScope = NULL_CHECK,
     ) -> None:
         self._operations = operations
+        self._traced = traced
         self._body = body
         self._recording = recording
         self._deadline = deadline
@@ -149,39 +163,47 @@ class WellnessCheck:
         restarts_left = expired_url_restarts
         while True:
             self._enter("create")
-            try:
-                created = await operations.create(self._body, on_sent=self._sent)
-            except HookError as exc:  # the run exists: announce it, then report the hook
-                if isinstance(exc.result, ModelRunCreated):
-                    self.created = exc.result
-                    self._create_sent = False
-                    await self._announce(exc.result)
-                raise
+            hook_failure: HookError | None = None
+            with self._traced.phase("create"):
+                try:
+                    created = await operations.create(self._body, on_sent=self._sent)
+                except HookError as exc:  # the run exists: announce it, then report the hook
+                    if not isinstance(exc.result, ModelRunCreated):
+                        raise
+                    created, hook_failure = exc.result, exc
             self.created = created
             self._create_sent = False
+            self._traced.created(created)
             await self._announce(created)
+            if hook_failure is not None:
+                raise hook_failure
             self._enter("upload")
-            try:
-                await operations.upload(
-                    created.recording_upload_url, self._recording, model_run_id=created.id
-                )
-            except UploadURLExpiredError:
-                if await self._recording_arrived(created):
-                    break  # an earlier attempt was stored; its answer was lost
-                if restarts_left <= 0:
-                    raise
-                restarts_left -= 1
-                logger.info(
-                    "upload URL of model run %s expired; starting over with a new run", created.id
-                )
-            else:
-                break
+            with self._traced.phase("upload"):
+                try:
+                    await operations.upload(
+                        created.recording_upload_url, self._recording, model_run_id=created.id
+                    )
+                except UploadURLExpiredError:
+                    if await self._recording_arrived(created):
+                        break  # an earlier attempt was stored; its answer was lost
+                    if restarts_left <= 0:
+                        raise
+                    restarts_left -= 1
+                    logger.info(
+                        "upload URL of model run %s expired; starting over with a new run",
+                        created.id,
+                    )
+                else:
+                    break
         self._enter("poll")
         if self._ends_at is None:
             ends_at, timeout = self._loop.time() + self._poll_timeout, self._poll_timeout
         else:
             ends_at, timeout = self._ends_at, self._deadline or 0.0
-        return await operations.wait(created.id, deadline=ends_at, timeout=timeout, seen=self._seen)
+        with self._traced.phase("wait"):
+            return await operations.wait(
+                created.id, deadline=ends_at, timeout=timeout, seen=self._seen
+            )
 
     async def _announce(self, created: ModelRunCreated) -> None:
         if self._on_created is not None:
@@ -202,6 +224,8 @@ class WellnessCheck:
 
     def _seen(self, run: ModelRun) -> None:
         self.last_run = run
+        if self.phase == "poll":
+            self._traced.polled(run)
 
     def _deadline_error(
         self, poll_timeout: float, last_run: ModelRun | None

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import importlib
 import inspect
+import pkgutil
 import re
+from pathlib import Path
 
 import pytest
 from multidict import CIMultiDict
 
+import helios_async
 import helios_async._errors as errors_module
 from helios_async import (
     DeadlineExceededError,
@@ -80,6 +84,39 @@ def test_every_helios_error_subclass_in_the_module_is_in_the_documented_tree():
     assert defined == documented
 
 
+def _tree_lines(text: str) -> list[str]:
+    """The lines of the tree drawing that starts at ``HeliosError`` in ``text``, markup and
+    indentation removed."""
+    lines = [line.strip() for line in text.splitlines()]
+    start = lines.index("HeliosError")
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i] or lines[i] == "```")
+    return [" ".join(line.replace("``", "").split()) for line in lines[start:end]]
+
+
+def test_the_readme_draws_the_same_error_tree_as_the_docstring():
+    """The README's "Errors" tree is the module's tree, line for line (no stale copy)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert _tree_lines(readme) == _tree_lines(errors_module.__doc__ or "")
+
+
+def test_every_helios_error_in_the_package_is_defined_in_the_errors_module():
+    """No module outside ``_errors`` grows its own error class, off the drawn tree."""
+    names = [
+        info.name
+        for info in pkgutil.walk_packages(helios_async.__path__, "helios_async.")
+        if not info.name.endswith(".__main__")  # importing it runs the command line
+    ]
+    outside = [
+        f"{name}.{attr}"
+        for name in names
+        for attr, obj in vars(importlib.import_module(name)).items()
+        if inspect.isclass(obj) and issubclass(obj, HeliosError) and obj.__module__ == name
+        if name != errors_module.__name__
+    ]
+    assert len(names) > 40
+    assert outside == []
+
+
 # --- the other errors ------------------------------------------------------------------------
 
 
@@ -91,13 +128,36 @@ def test_invalid_input_error_names_field_and_rule_and_is_a_value_error():
 
 
 def test_decode_error_attaches_the_body_and_quotes_its_start():
-    body = b'{"id": ' + b"x" * 1000
+    body = b"<html>" + b"x" * 1000
     error = DecodeError("bad", body=body)
     assert error.body == body
-    assert str(error).startswith('bad; body starts \'{"id": xxx')
+    assert str(error).startswith("bad; body starts '<html>xxx")
     assert str(error).endswith("…'")
     assert len(str(error)) < 400
     assert str(DecodeError("bad", body=b"")) == "bad"
+
+
+def test_decode_error_never_quotes_a_json_body():
+    """The API's JSON holds user labels and transcripts: the message gives its size only."""
+    body = b'{"id": "r1", "userLabel": "person-1", "results": {"transcript": "hello"' + b" " * 9
+    error = DecodeError("bad", body=body)
+    assert error.body == body
+    assert (
+        str(error)
+        == f"bad; a JSON body of {len(body)} bytes (not shown: it may hold personal data)"
+    )
+
+
+def test_upload_error_shows_only_the_code_and_message_of_storage_xml():
+    """S3 echoes the signature and the credential in its error document."""
+    body = (
+        b'<?xml version="1.0"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request '
+        b"signature we calculated does not match</Message><AWSAccessKeyId>AKIA1</AWSAccessKeyId>"
+        b"<SignatureProvided>sig-123</SignatureProvided></Error>"
+    )
+    message = str(UploadURLExpiredError(403, body, model_run_id="r1"))
+    assert "SignatureDoesNotMatch The request signature we calculated" in message
+    assert "AKIA1" not in message and "sig-123" not in message
 
 
 @pytest.mark.parametrize(
@@ -120,13 +180,15 @@ def test_upload_errors_say_whether_storage_may_accept_the_put_later(status, tran
     assert f"HTTP {status}" in str(error)
 
 
-def test_outcome_unknown_error_names_the_label_and_the_cause():
-    """D13: the user is told a run may exist and how to find it."""
+def test_outcome_unknown_error_keeps_the_label_out_of_its_message():
+    """D13: the user is told a run may exist and how to find it (``user_label``); the label
+    itself stays out of the message, which logs and spans may carry (issue 12)."""
     cause = error_for_status(503, b"", NO_HEADERS)
     error = OutcomeUnknownError("create_model_run", user_label="operator-1234", cause=cause)
     assert error.operation == "create_model_run"
     assert error.user_label == "operator-1234"
-    assert "'operator-1234'" in str(error)
+    assert "operator-1234" not in str(error)
+    assert ".user_label" in str(error)
     assert "may or may not have created" in str(error)
     assert "HTTP 503" in str(error)
 

@@ -36,6 +36,7 @@ from helios_async import (
     UploadError,
     User,
 )
+from helios_async._hooks import without_personal_data
 from helios_async._recording import CHUNK_BYTES
 from helios_async.testing import Sandbox
 
@@ -210,7 +211,12 @@ async def test_a_wellness_check_fires_every_hook_in_the_documented_order(
     polled: list[ModelRun] = recorder.of("poll")
     assert all(p.id == run.id for p in polled)
     assert [p.is_finished for p in polled] == [False] * (len(polled) - 1) + [True]
-    assert polled[-1] == run and run.status is ModelRunStatus.COMPLETE_OK
+    assert run.status is ModelRunStatus.COMPLETE_OK
+    # By default on_poll sees the run without personal data (Telemetry(include_labels=True)).
+    assert polled[-1] == without_personal_data(run)
+    assert polled[-1].user_label == "" and run.user_label == USER.user_label
+    assert polled[-1].section is not None and polled[-1].section.transcript == ""
+    assert polled[-1].section.scores() == run.section.scores()  # type: ignore[union-attr]
     assert recorder.of("retry") == []
 
 

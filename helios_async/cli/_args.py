@@ -94,6 +94,19 @@ def add_check_options(parser: argparse.ArgumentParser, *, per: str) -> None:
     )
 
 
+def add_verbose(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``-v``/``--verbose``: the ``helios_async`` log on stderr, info (``-v``) or debug
+    (``-vv``); taken before or after the command's name."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        # Only the top-level parser sets a default, so a command without -v keeps its count.
+        default=0 if top else argparse.SUPPRESS,
+        help="log what the client does to stderr (-v: info, -vv: debug)",
+    )
+
+
 def add_target(parser: argparse.ArgumentParser, *, sandbox: bool = True) -> None:
     """``--base-url`` and ``--region``, and ``--sandbox`` where it makes sense."""
     parser.add_argument("--base-url", help="API root (default: THYMIA_BASE_URL or the region's)")
