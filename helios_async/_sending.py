@@ -18,7 +18,8 @@ from tenacity import RetryCallState
 from ._config import Timeouts
 from ._connection import Connection
 from ._decoding import parse_retry_after, request_id
-from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
+from ._errors import HookError
+from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent, call_hook
 from ._protocol import ApiRequest, ApiResponse, redact_url
 from ._recording import RecordingBody
 from ._retry import RetryPolicy
@@ -54,7 +55,9 @@ class Sender:
         called each time an attempt is past the cool-down and on its way out.
 
         Raises:
-            ClientClosedError: the client is not open; nothing was sent.
+            ClientClosedError: the client is not open, or was closed while the request
+                waited; nothing more was sent.
+            HookError: a hook raised; what the request returned is on its ``result``.
             Whatever the transport or ``decoder`` raised last, once not worth retrying.
         """
         self.connection.check_open()  # fail fast, before the retry controller
@@ -63,64 +66,82 @@ class Sender:
         async def once() -> T:
             nonlocal attempt
             attempt += 1
-            response = await self._attempt(request, attempt, on_sent)
-            return decoder(response)
+            response, hook_failure = await self._attempt(request, attempt, on_sent)
+            if hook_failure is None:
+                return decoder(response)
+            try:
+                result = decoder(response)
+            except Exception:
+                result = None
+            raise HookError(
+                "on_response", request.operation, hook_failure, result=result
+            ) from hook_failure
 
         return await self._retrying(request.operation, request.idempotent, once)
 
     async def _attempt(
         self, request: ApiRequest, attempt: int, on_sent: Callable[[], None] | None
-    ) -> ApiResponse:
-        """One attempt: wait out a cool-down, fire the hooks, start a cool-down on an API 429."""
+    ) -> tuple[ApiResponse, BaseException | None]:
+        """One attempt: wait out a cool-down, fire the hooks, start a cool-down on an API 429.
+
+        Returns the response and what the ``on_response`` hook raised, if it did: the
+        response is judged all the same, so what it made (a run) is not lost.
+        """
         connection = self.connection
-        await connection.wait_cooldown(self.retry.sleep)
+        await connection.wait_cooldown(self.retry.sleep, self.retry.cooldown_jitter)
+        connection.check_open()
         if on_sent is not None:
             on_sent()
         hooks = self.hooks
         shown = redact_url(request.url) if hooks.on_request or hooks.on_response else ""
         if hooks.on_request is not None:
-            hooks.on_request(
-                RequestEvent(
-                    operation=request.operation, method=request.method, url=shown, attempt=attempt
-                )
+            event = RequestEvent(
+                operation=request.operation, method=request.method, url=shown, attempt=attempt
             )
+            call_hook("on_request", request.operation, hooks.on_request, event)
         if hooks.on_upload_progress is not None and isinstance(request.body, RecordingBody):
-            request = attrs.evolve(request, body=self._with_progress(request.body))
+            request = attrs.evolve(request, body=self._with_progress(request))
         started = time.perf_counter()
         with self.telemetry.http(request, attempt) as traced:  # one CLIENT span per attempt
             response = await connection.transport.send(
                 traced.outgoing(request), timeouts=self.timeouts
             )
             traced.received(response)
-        if hooks.on_response is not None:
-            hooks.on_response(
-                ResponseEvent(
-                    operation=request.operation,
-                    method=request.method,
-                    url=shown,
-                    attempt=attempt,
-                    status=response.status,
-                    elapsed=time.perf_counter() - started,
-                    request_id=request_id(response.headers),
-                )
-            )
         if response.status == 429 and not request.to_storage:  # storage limits only itself
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             # One over the cap is raised to the caller at once, and pauses nobody else.
-            if retry_after is not None and retry_after <= self.retry.max_retry_after:
+            if retry_after and retry_after <= self.retry.max_retry_after:
                 connection.start_cooldown(retry_after)
-        return response
+        failure: BaseException | None = None
+        if hooks.on_response is not None:
+            try:
+                hooks.on_response(
+                    ResponseEvent(
+                        operation=request.operation,
+                        method=request.method,
+                        url=shown,
+                        attempt=attempt,
+                        status=response.status,
+                        elapsed=time.perf_counter() - started,
+                        request_id=request_id(response.headers),
+                    )
+                )
+            except Exception as exc:
+                failure = exc
+        return response, failure
 
-    def _with_progress(self, body: RecordingBody) -> RecordingBody:
+    def _with_progress(self, request: ApiRequest) -> RecordingBody:
         """The body reporting bytes sent so far of this attempt to ``on_upload_progress``."""
         progress = self.hooks.on_upload_progress
+        body = request.body
         assert progress is not None
+        assert isinstance(body, RecordingBody)
         total, sent = body.size, 0
 
         def on_chunk(size: int) -> None:
             nonlocal sent
             sent += size
-            progress(sent, total)
+            call_hook("on_upload_progress", request.operation, progress, sent, total)
 
         return attrs.evolve(body, on_chunk=on_chunk)
 
@@ -133,6 +154,7 @@ class Sender:
         fresh tenacity controller, whose first attempt replays that failure. Most requests
         succeed at once, and a controller costs more than parsing the answer.
         """
+        started = time.monotonic()
         try:
             return await once()
         except Exception as exc:
@@ -149,7 +171,10 @@ class Sender:
             return await once()
 
         controller = self.retry.controller(
-            idempotent=idempotent, before_sleep=self._on_retry(operation)
+            idempotent=idempotent,
+            before_sleep=self._on_retry(operation),
+            sleep=lambda seconds: self.connection.sleep(self.retry.sleep, seconds),
+            started=started,
         )
         return await controller(attempt)
 
@@ -165,10 +190,9 @@ class Sender:
                 exc,
             )
             if self.hooks.on_retry is not None and exc is not None:
-                self.hooks.on_retry(
-                    RetryEvent(
-                        operation=operation, attempt=state.attempt_number, delay=delay, error=exc
-                    )
+                event = RetryEvent(
+                    operation=operation, attempt=state.attempt_number, delay=delay, error=exc
                 )
+                call_hook("on_retry", operation, self.hooks.on_retry, event)
 
         return retrying
