@@ -34,7 +34,9 @@ def add_fleet_parser(commands: Any) -> None:
 
     worker = sub.add_parser("worker", help="run a worker until SIGTERM (which drains)")
     _common(worker)
-    worker.add_argument("--concurrency", type=_positive, default=10, help="checks at once")
+    worker.add_argument(
+        "--concurrency", type=_positive, default=10, help="checks at once (default 10)"
+    )
     worker.add_argument(
         "--redelivery-timeout",
         type=_seconds,
