@@ -1,27 +1,37 @@
-"""The one cattrs converter: JSON payloads to models and back, camelCase on the wire.
+"""The one converter: JSON payloads to models and back, camelCase on the wire.
 
 Rules it implements: field names are camelCase on the wire (§2, §7); a ``null`` is the same
 as a missing field and unknown fields are ignored but kept on ``raw`` (D10); response
 timestamps take ``Z``, offsets, fractions and naive values as UTC (D12); request datetimes
 stay naive (D8); a score is ``{"value": x}`` on the wire and a float here (§3.3).
+
+Three paths, one set of rules (the hooks below): structuring runs a generated one-pass
+function per class (``_onepass``); only a payload it refuses goes through cattrs with
+detailed validation, for a message that names every problem; requests are unstructured by
+cattrs. Bodies are decoded by orjson, and what orjson refuses (a ``NaN``, a byte-order mark,
+UTF-16) is judged by ``json``, so a non-finite number is still refused by the field it is
+in. The cattrs converters are built on first use, not on import.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import functools
 import json
 import math
-import types
-import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+import orjson
 
 from ._errors import DecodeError
 from ._models import SCORE_NAMES, ModelRun, ModelRunRequest, Section
+from ._onepass import LeafHook, compile_structure, optional_of
+
+if TYPE_CHECKING:
+    import cattrs
 
 T = TypeVar("T")
 
@@ -55,15 +65,6 @@ def _as(converter: cattrs.Converter, cls: Any) -> Callable[[Any, Any], Any]:
     """The hook for ``cls``, called with ``cls`` whatever type it is handed."""
     hook = converter.get_structure_hook(cls)
     return lambda value, _type: hook(value, cls)
-
-
-def _optional_of(annotation: Any) -> Any:
-    """``X`` for an annotation ``X | None``, else None."""
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in args:
-        rest = [arg for arg in args if arg is not type(None)]
-        return rest[0] if len(rest) == 1 else None
-    return None
 
 
 # The hooks below test exact JSON types first (``type(x) is``), as json.loads makes exactly
@@ -110,12 +111,14 @@ def _is_homogeneous_tuple(cls: Any) -> bool:
 
 
 def _make_converter(*, detailed: bool) -> cattrs.Converter:
-    """A converter, strict about JSON types so a wrong type never turns into a plausible value
-    ("false" is not True, a string is not a tuple of characters).
+    """A cattrs converter with the hooks above, strict about JSON types so a wrong type never
+    turns into a plausible value ("false" is not True, a string is not a tuple of characters).
 
-    The fast one (``detailed=False``) does the work; the detailed one only runs again on a
-    payload that failed, to say everything that is wrong with it.
+    The plain one unstructures requests; the detailed one only runs on a payload the
+    one-pass path refused, to say everything that is wrong with it.
     """
+    import cattrs
+
     converter = cattrs.Converter(forbid_extra_keys=False, detailed_validation=detailed)
     converter.register_structure_hook(str, _strict_str)  # also dispatches the StrEnums
     converter.register_structure_hook(bool, _strict_bool)
@@ -137,29 +140,39 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     converter.register_structure_hook(dt.date, _parse_date)
     converter.register_unstructure_hook(dt.datetime, lambda value: value.isoformat())
     converter.register_unstructure_hook(dt.date, lambda value: value.isoformat())
-    converter.register_structure_hook_factory(
-        attrs.has, lambda cls: _structure_fn(converter, cls, register=not detailed)
-    )
+    converter.register_structure_hook_factory(attrs.has, lambda cls: _structure_fn(converter, cls))
     converter.register_unstructure_hook_factory(
         attrs.has, lambda cls: _unstructure_fn(converter, cls)
     )
     return converter
 
 
-# Keys the structuring wrapper adds to its own copy of a payload, to hand the model what is
-# kept beside the wire fields in one construction; no API field is spelled like these.
+@functools.cache
+def _plain() -> cattrs.Converter:
+    return _make_converter(detailed=False)
+
+
+@functools.cache
+def _detailed() -> cattrs.Converter:
+    return _make_converter(detailed=True)
+
+
+# Keys the detailed path adds to its own copy of a payload, to hand the model what is kept
+# beside the wire fields in one construction; no API field is spelled like these.
 _RAW_KEY = "\x00raw"
 _REQUEST_ID_KEY = "\x00request_id"
 _HIDDEN_KEYS = {"raw": _RAW_KEY, "request_id": _REQUEST_ID_KEY}
 StructureHook = Callable[..., Any]
-_top_level_hooks: dict[type[Any], StructureHook] = {}
 
 
 def _passthrough(value: Any, _type: object) -> Any:
     return value
 
 
-def _structure_fn(converter: cattrs.Converter, cls: type[T], *, register: bool) -> Callable[..., T]:
+def _structure_fn(converter: cattrs.Converter, cls: type[T]) -> Callable[..., T]:
+    """cattrs' structuring of ``cls`` with nulls dropped first (D10): the detailed path."""
+    from cattrs.gen import make_dict_structure_fn, override
+
     overrides: dict[str, Any] = {}
     fields = attrs.resolve_types(cast(Any, cls)).__attrs_attrs__
     names = {field.name for field in fields}
@@ -169,7 +182,7 @@ def _structure_fn(converter: cattrs.Converter, cls: type[T], *, register: bool) 
             overrides[name] = override(rename=_HIDDEN_KEYS[name], struct_hook=_passthrough)
         elif cls is Section and name in _SCORE_FIELDS:
             overrides[name] = override(rename=camel(name), struct_hook=_parse_score)
-        elif (inner := _optional_of(field.type)) is not None:
+        elif (inner := optional_of(field.type)) is not None:
             # Nulls are gone before structuring (D10): skip cattrs' per-call Optional dispatch.
             overrides[name] = override(rename=camel(name), struct_hook=_as(converter, inner))
         else:
@@ -178,24 +191,21 @@ def _structure_fn(converter: cattrs.Converter, cls: type[T], *, register: bool) 
         cast(Any, cls), converter, **overrides
     )
     keeps_raw = "raw" in names
-    keeps_request_id = "request_id" in names
 
-    def structure_without_nulls(payload: Any, _type: Any, request_id: str | None = None) -> T:
+    def structure_without_nulls(payload: Any, _type: Any) -> T:
         if type(payload) is not dict and not isinstance(payload, Mapping):
             raise TypeError(f"expected a JSON object, got {type(payload).__name__}")
         cleaned = {key: value for key, value in payload.items() if value is not None}  # D10
         if keeps_raw:
             cleaned[_RAW_KEY] = payload
-        if keeps_request_id and request_id is not None:
-            cleaned[_REQUEST_ID_KEY] = request_id
         return generated(cleaned, cls)
 
-    if register:
-        _top_level_hooks[cls] = structure_without_nulls
     return structure_without_nulls
 
 
 def _unstructure_fn(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
+    from cattrs.gen import make_dict_unstructure_fn, override
+
     overrides: dict[str, Any] = {}
     for field in attrs.fields(cls):
         if field.name in _HIDDEN_KEYS:
@@ -216,8 +226,39 @@ def _unstructure_fn(converter: cattrs.Converter, cls: type[Any]) -> Callable[[An
     )
 
 
-_converter = _make_converter(detailed=False)
-_detailed = _make_converter(detailed=True)
+# --- the one-pass path -------------------------------------------------------------------------
+
+_LEAF_HOOKS: dict[Any, LeafHook] = {
+    str: _strict_str,
+    bool: _strict_bool,
+    float: _strict_float,
+    dt.datetime: _parse_datetime,
+    dt.date: _parse_date,
+}
+_one_pass: dict[type[Any], StructureHook] = {}
+
+
+def _leaf(kind: Any) -> LeafHook:
+    hook = _LEAF_HOOKS.get(kind)
+    if hook is not None:
+        return hook
+    if isinstance(kind, type) and issubclass(kind, enum.Enum) and issubclass(kind, str):
+        return _strict_str
+    return _plain().get_structure_hook(kind)
+
+
+def _field_hook(cls: type[Any], name: str) -> LeafHook | None:
+    return _parse_score if cls is Section and name in _SCORE_FIELDS else None
+
+
+def _one_pass_of(cls: type[Any]) -> StructureHook:
+    hook = _one_pass.get(cls)
+    if hook is None:
+        hook = compile_structure(
+            cls, wire_name=camel, leaf=_leaf, nested=_one_pass_of, field_hook=_field_hook
+        )
+        _one_pass[cls] = hook
+    return hook
 
 
 def structure(payload: Any, cls: type[T], *, body: bytes = b"", request_id: str | None = None) -> T:
@@ -227,16 +268,15 @@ def structure(payload: Any, cls: type[T], *, body: bytes = b"", request_id: str 
         DecodeError: the payload does not fit the model; the message lists every problem and
             ``body`` (the raw bytes it came from, if given) is attached.
     """
-    hook: StructureHook | None = _top_level_hooks.get(cls)
-    if hook is None:
-        fallback: StructureHook = _converter.get_structure_hook(cls)  # registers attrs classes
-        hook = _top_level_hooks.get(cls, fallback)
+    hook = _one_pass.get(cls) or _one_pass_of(cls)
     try:
-        return cast(T, hook(payload, cls, request_id) if request_id else hook(payload, cls))
+        return cast(T, hook(payload, request_id or None))
     except Exception as exc:  # re-judged below, with every problem named
         failure: BaseException = exc
+    import cattrs
+
     try:
-        _detailed.structure(payload, cls)
+        _detailed().structure(payload, cls)
     except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
         failure = exc
     problems = (
@@ -256,12 +296,17 @@ def structure_json(body: bytes, cls: type[T], *, request_id: str | None = None) 
         DecodeError: the body is not JSON, or does not fit; ``body`` is attached.
     """
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        raise DecodeError(f"the response is not JSON ({exc})", body=body, malformed=True) from exc
+        payload = orjson.loads(body)
+    except ValueError:  # orjson.JSONDecodeError: let json judge it (NaN, a BOM, UTF-16)
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+            raise DecodeError(
+                f"the response is not JSON ({exc})", body=body, malformed=True
+            ) from exc
     return structure(payload, cls, body=body, request_id=request_id)
 
 
 def unstructure(instance: Any) -> Any:
     """A model as the API's JSON-ready payload (camelCase keys, ISO 8601 strings)."""
-    return _converter.unstructure(instance)
+    return _plain().unstructure(instance)

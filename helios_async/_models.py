@@ -1,7 +1,11 @@
 """The typed models of the Helios API (helios-api.md §2, §3, §6).
 
 All are ``attrs.frozen`` and keyword-only. Field names are snake_case here and camelCase on
-the wire; the private converter in ``_converter`` maps them, both ways.
+the wire; the private converter in ``_converter`` maps them, both ways. The response models
+(built by the converter, never by hand in a hot path) are unslotted: the converter sets an
+instance's attributes in one step, without ``__init__``, which is about half the cost of a
+slotted instance's per-attribute stores; they hold no converters or validators for that
+reason, so anything a field must satisfy on the wire is judged by the converter's hooks.
 """
 
 from __future__ import annotations
@@ -169,7 +173,7 @@ class CreateFields(TypedDict, total=False):
     data_to_delete: Iterable[str] | None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class ModelRunCreated:
     """The answer to a create (§2.3): the run's ``id`` and where to PUT the recording.
 
@@ -182,7 +186,7 @@ class ModelRunCreated:
     request_id: str | None = attrs.field(default=None, eq=False)  # of the response it came in
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class ActivityRunCreated:
     """The answer to an Activity Plugin create (E3, §2.4, D4).
 
@@ -196,7 +200,7 @@ class ActivityRunCreated:
     request_id: str | None = attrs.field(default=None, eq=False)  # of the response it came in
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Section:
     """One timed section of a recording's results (§3.3); seconds from the recording's start.
 
@@ -235,14 +239,14 @@ BUCKETED_SCORES = frozenset(
 )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class ModelRunResults:
     """A finished run's results: its sections, currently always one (§3.3)."""
 
     sections: tuple[Section, ...]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class ModelRun:
     """A model run as GET returns it (E4, §2.5).
 
@@ -286,7 +290,7 @@ class ModelRun:
         return self.results.sections[0]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Account:
     """The account behind the API key (E1, §2.2): its opaque ``id`` and enabled ``features``."""
 

@@ -316,6 +316,23 @@ def test_a_body_that_is_not_json_raises_decode_error_with_the_body(body):
     assert "not JSON" in str(caught.value)
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_non_finite_number_is_refused_by_the_field_it_is_in(examples, number):
+    """orjson refuses these bodies; json reads them, and the field's rule names the field."""
+    body = json.dumps(examples["run_complete_ok"]).replace("0.42", number).encode()
+    with pytest.raises(DecodeError, match="mental_strain") as caught:
+        structure_json(body, ModelRun)
+    assert "not JSON" not in str(caught.value)
+    assert caught.value.body == body
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_body_with_a_byte_order_mark_reads_as_json_does(examples, encoding):
+    """What ``json`` accepts stays accepted: a BOM, UTF-16 (RFC 8259 readers may)."""
+    body = json.dumps(examples["run_running"]).encode(encoding)
+    assert structure_json(body, ModelRun) == structure(examples["run_running"], ModelRun)
+
+
 @pytest.mark.parametrize("body", [b"[]", b'"text"', b"42", b"null"])
 def test_json_that_is_not_an_object_raises_decode_error(body):
     with pytest.raises(DecodeError) as caught:
