@@ -17,7 +17,9 @@ Both sides build what they would build in an application once (a client, a sessi
 then only call; the raw side parses with ``response.json()``, the client into its models.
 
 Prints one line: instructions per call of each side (median and range over the repeats), and
-the CPU-bound ratio raw / helios (target >= 0.90).
+the CPU-bound ratio raw / helios (target >= 0.90). ``--profile`` instead runs the helios side
+once, without valgrind, under cProfile and prints the functions that cost the most (own time),
+to see where the instructions go.
 """
 
 from __future__ import annotations
@@ -93,11 +95,28 @@ def counted(side: str, calls: int, args: argparse.Namespace, info: dict[str, str
         return total_instructions(out_file)
 
 
+def profile(args: argparse.Namespace) -> None:
+    import cProfile
+    import pstats
+
+    with Server("_sandbox_server.py") as sandbox:
+        info = dict(sandbox.info)
+        run_id = asyncio.run(make_run(info["base_url"], info["api_key"]))
+        profiler = cProfile.Profile()
+        profiler.enable()
+        asyncio.run(
+            helios_side(info["base_url"], info["api_key"], run_id, args.calls, args.concurrency)
+        )
+        profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--profile", action="store_true")
     parser.add_argument("--side", choices=["helios", "raw"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
@@ -108,6 +127,9 @@ def main() -> None:
         asyncio.run(side(args.base_url, args.key, args.run_id, args.calls, args.concurrency))
         return
 
+    if args.profile:
+        profile(args)
+        return
     small, large = args.calls, 3 * args.calls
     per_call: dict[str, list[float]] = {"raw": [], "helios": []}
     with Server("_sandbox_server.py") as sandbox:
