@@ -21,7 +21,7 @@ import functools
 import json
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import attrs
 import orjson
@@ -86,6 +86,8 @@ def _parse_score(value: Any, _type: object = float) -> float:
     """A score: ``{"value": x}`` on the wire (§3.3)."""
     if type(value) is dict:
         value = value["value"]
+    if type(value) is float and value - value == 0.0:  # finite (inf - inf and nan are nan)
+        return value
     return _strict_float(value)
 
 
@@ -270,15 +272,20 @@ def structure(payload: Any, cls: type[T], *, body: bytes = b"", request_id: str 
     """
     hook = _one_pass.get(cls) or _one_pass_of(cls)
     try:
-        return cast(T, hook(payload, request_id or None))
+        return hook(payload, request_id or None)  # type: ignore[no-any-return]
     except Exception as exc:  # re-judged below, with every problem named
-        failure: BaseException = exc
+        _refuse(payload, cls, body, exc)
+
+
+def _refuse(payload: Any, cls: type[Any], body: bytes, failure: BaseException) -> NoReturn:
+    """Raise the DecodeError for a payload the one-pass path refused with ``failure``, with
+    the detailed path's list of every problem where it finds them."""
     import cattrs
 
     try:
         _detailed().structure(payload, cls)
     except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
-        failure = exc
+        failure = exc  # else the detailed path took it: the one-pass error is the message
     problems = (
         "; ".join(cattrs.transform_error(failure, path=cls.__name__))
         if isinstance(failure, cattrs.BaseValidationError)
@@ -304,7 +311,11 @@ def structure_json(body: bytes, cls: type[T], *, request_id: str | None = None) 
             raise DecodeError(
                 f"the response is not JSON ({exc})", body=body, malformed=True
             ) from exc
-    return structure(payload, cls, body=body, request_id=request_id)
+    hook = _one_pass.get(cls) or _one_pass_of(cls)
+    try:
+        return hook(payload, request_id or None)  # type: ignore[no-any-return]
+    except Exception as exc:  # re-judged, with every problem named
+        _refuse(payload, cls, body, exc)
 
 
 def unstructure(instance: Any) -> Any:
