@@ -16,7 +16,7 @@ Fixtures (all function-scoped):
   :data:`~helios_async.testing.FAST_POLL` and :data:`~helios_async.testing.FAST_RETRY` so
   tests do not wait seconds between polls.
 * ``helios_env``: sets ``THYMIA_BASE_URL`` and ``THYMIA_API_KEY`` to the sandbox's (and
-  removes ``THYMIA_REGION``), so code that builds its own ``HeliosClient()`` reaches it (D15).
+  removes ``THYMIA_REGION``), so code that builds its own ``HeliosClient()`` reaches it.
 * ``helios_sample_recording``: the path of the shipped 18.4 s Ogg sample recording.
 
 Configuration: ``--helios-processing-delay=SECONDS`` (or the ini option
@@ -144,7 +144,7 @@ async def helios_client(helios_sandbox: Sandbox) -> AsyncIterator[HeliosClient]:
 
 @pytest.fixture
 def helios_env(helios_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    """Point the D15 environment variables at ``helios_sandbox`` for this test, and return it.
+    """Point the ``THYMIA_*`` variables at ``helios_sandbox`` for this test, and return it.
 
     Sets ``THYMIA_BASE_URL`` and ``THYMIA_API_KEY``, removes ``THYMIA_REGION``; everything is
     restored after the test.

@@ -5,9 +5,9 @@ the recording as the request body runs a whole wellness check (create, upload, w
 answers the scores. The recording and every field are checked before a run is created, so a
 bad request costs no model run. If the check outlives the service's deadline the answer is
 ``504`` with the ``run_id``, and ``GET /checks/{run_id}`` reads that run later (one GET, no
-waiting): processing normally takes 30 to 120 s (helios-api.md §3.1).
+waiting): processing normally takes 30 to 120 s.
 
-Serve it against the real API (``THYMIA_API_KEY`` in the environment, D15)::
+Serve it against the real API (``THYMIA_API_KEY`` in the environment)::
 
     python examples/aiohttp_app.py            # http://127.0.0.1:8080
 
@@ -52,7 +52,7 @@ MAX_RECORDING_BYTES = 64 << 20  # a 3-minute WAV at 48 kHz stereo is about 35 MB
 def create_app(
     base_url: str | None = None, api_key: str | None = None, *, deadline: float = 150.0
 ) -> web.Application:
-    """The service. ``base_url``/``api_key`` of None come from the environment (D15);
+    """The service. ``base_url``/``api_key`` of None come from the environment;
     ``deadline`` is the seconds one ``POST /checks`` may take."""
     app = web.Application(client_max_size=MAX_RECORDING_BYTES)
     app[DEADLINE] = deadline
@@ -86,7 +86,7 @@ async def run_check(request: web.Request) -> web.Response:
         )
     except InvalidInputError as exc:  # includes RecordingError: nothing was sent
         return _problem(422, str(exc), field=exc.field)
-    except ModelRunFailedError as exc:  # the model could not score this recording (§3.4)
+    except ModelRunFailedError as exc:  # the model could not score this recording
         return web.json_response(run_summary(exc.run), status=422)
     except DeadlineExceededError as exc:  # still processing: the caller can come back
         return _problem(504, str(exc), run_id=exc.model_run_id or "")
@@ -94,7 +94,7 @@ async def run_check(request: web.Request) -> web.Response:
         return _problem(500, "the service is misconfigured")
     except (TransientAPIError, TransportError) as exc:  # already retried by the client
         return _problem(503, str(exc))
-    except (OutcomeUnknownError, UploadError, APIError) as exc:  # D13: never blindly resubmit
+    except (OutcomeUnknownError, UploadError, APIError) as exc:  # a run may exist: never resubmit
         return _problem(502, str(exc))
     return web.json_response(run_summary(run))
 
@@ -105,7 +105,7 @@ async def read_check(request: web.Request) -> web.Response:
         run = await client.get_model_run(request.match_info["run_id"])
     except InvalidInputError as exc:  # not a UUID
         return _problem(404, str(exc))
-    except NotFoundError:  # unknown, or deleted after delete_data (§3.5)
+    except NotFoundError:  # unknown, or deleted after delete_data
         return _problem(404, "no such check")
     except (TransientAPIError, TransportError) as exc:
         return _problem(503, str(exc))

@@ -5,7 +5,7 @@ async iterable of ``WellnessJob``), runs at most ``concurrency`` checks at a tim
 one ``WellnessOutcome`` per job as each finishes. A job's error is its outcome; it never
 stops the others. A 429 pauses every request of the client, not just the task that got it.
 
-Run it against the real API (``THYMIA_API_KEY``, D15), or ``--sandbox`` for a local one::
+Run it against the real API (``THYMIA_API_KEY``), or ``--sandbox`` for a local one::
 
     python examples/fan_out.py --sandbox
 """

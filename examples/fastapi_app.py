@@ -71,7 +71,7 @@ class CheckStatus(BaseModel):
 def create_app(
     base_url: str | None = None, api_key: str | None = None, *, deadline: float = 150.0
 ) -> FastAPI:
-    """The service. ``base_url``/``api_key`` of None come from the environment (D15);
+    """The service. ``base_url``/``api_key`` of None come from the environment;
     ``deadline`` is the seconds one ``POST /checks`` may take."""
 
     @asynccontextmanager
@@ -115,7 +115,7 @@ async def run_check(
         )
     except InvalidInputError as exc:  # includes RecordingError: nothing was sent
         raise HTTPException(422, detail=str(exc)) from exc
-    except ModelRunFailedError as exc:  # the model could not score this recording (§3.4)
+    except ModelRunFailedError as exc:  # the model could not score this recording
         return JSONResponse(CheckStatus.of(exc.run).model_dump(), status_code=422)
     except DeadlineExceededError as exc:  # still processing: the caller can come back
         return JSONResponse({"detail": str(exc), "run_id": exc.model_run_id}, status_code=504)
@@ -123,7 +123,7 @@ async def run_check(
         raise HTTPException(500, detail="the service is misconfigured") from exc
     except (TransientAPIError, TransportError) as exc:  # already retried by the client
         raise HTTPException(503, detail=str(exc)) from exc
-    except (OutcomeUnknownError, UploadError, APIError) as exc:  # D13: never blindly resubmit
+    except (OutcomeUnknownError, UploadError, APIError) as exc:  # a run may exist: never resubmit
         raise HTTPException(502, detail=str(exc)) from exc
     return CheckStatus.of(run)
 

@@ -1,6 +1,6 @@
 """Quick start: one wellness check, from recording to scores.
 
-Run it against the real API (key and host from the environment, helios-api.md D15)::
+Run it against the real API (key and host from the environment)::
 
     THYMIA_API_KEY=... python examples/quickstart.py [RECORDING]
 
@@ -39,10 +39,10 @@ async def main(
                 language="en-GB",
                 deadline=300,  # seconds for create + upload + processing, all told
             )
-        except ModelRunFailedError as exc:  # the run ended COMPLETE_ERROR (§3.4)
+        except ModelRunFailedError as exc:  # the run ended COMPLETE_ERROR
             print(f"the model could not score it: {exc.error_code}: {exc.error_reason}")
             raise
-    section = run.section  # a COMPLETE_OK run has exactly one section today (§3.3)
+    section = run.section  # a COMPLETE_OK run has exactly one section today
     assert section is not None
     print(f"model run {run.id}: {run.status.value}")
     for name, value in section.scores().items():

@@ -37,7 +37,7 @@ async def stress_report(client: HeliosClient, recording: Path, user_label: str) 
 
 
 async def nightly_report(recording: Path) -> str:
-    """Code that builds its own client from the environment (THYMIA_API_KEY, D15)."""
+    """Code that builds its own client from the environment (THYMIA_API_KEY)."""
     async with HeliosClient() as client:
         return await stress_report(client, recording, "nightly")
 
@@ -55,7 +55,7 @@ async def test_a_scored_recording_reports_its_stress(
 async def test_a_failed_run_is_reported_not_raised(
     helios_client: HeliosClient, helios_sandbox: Sandbox, helios_sample_recording: Path
 ) -> None:
-    helios_sandbox.set_outcome("user-2", "ERR_TRANSCRIPTION_FAILED")  # any §3.4 code
+    helios_sandbox.set_outcome("user-2", "ERR_TRANSCRIPTION_FAILED")  # any error code
     report = await stress_report(helios_client, helios_sample_recording, "user-2")
     assert report == "user-2: could not score (ERR_TRANSCRIPTION_FAILED)"
 

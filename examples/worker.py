@@ -6,12 +6,12 @@ What it shows:
 * each run's id saved (``on_created``) the moment the run exists, so a worker that crashed
   or was stopped resumes the run with ``wait_for_model_run`` instead of paying for a second;
 * every outcome sorted by what it means for the job: scored, failed (the model's verdict),
-  rejected (bad input, nothing sent), unknown (D13: a run may exist; never resubmit blindly),
+  rejected (bad input, nothing sent), unknown (a run may exist; never resubmit blindly),
   timed out (resumable later) or gave up (the client already retried);
 * a clean stop on SIGINT/SIGTERM: cancelling the worker cancels the checks in flight, and
   the client releases their connections and files.
 
-Run it against the real API (``THYMIA_API_KEY``, D15), or ``--sandbox`` for a local one::
+Run it against the real API (``THYMIA_API_KEY``), or ``--sandbox`` for a local one::
 
     python examples/worker.py --sandbox
 """

@@ -1,6 +1,7 @@
 """helios_async: the asyncio-native client for thymia's Helios voice-biomarker API.
 
 Everything public is re-exported here; ``helios_async.testing`` holds the local sandbox.
+``HELIOS_LOG=debug`` (or ``info``) in the environment logs to stderr from import on.
 """
 
 from ._audio import AudioFormat
@@ -43,17 +44,24 @@ from ._models import (
     ModelRunStatus,
     Section,
     Tag,
+    TagsInput,
     User,
 )
 from ._polling import PollPolicy
-from ._recording import RecordingInfo, check_recording
-from ._retry import RetryPolicy
+from ._protocol import ApiRequest, ApiResponse
+from ._recording import RecordingBody, RecordingInfo, RecordingSource, check_recording
+from ._retry import RetryPolicy, Sleep
+from ._telemetry import Telemetry
+from ._transport import AiohttpTransport, Transport
 from ._version import __version__
 
 __all__ = [
     "APIError",
     "Account",
     "ActivityRunCreated",
+    "AiohttpTransport",
+    "ApiRequest",
+    "ApiResponse",
     "AudioFormat",
     "AuthenticationError",
     "BadRequestError",
@@ -79,17 +87,23 @@ __all__ = [
     "OutcomeUnknownError",
     "PollPolicy",
     "RateLimitError",
+    "RecordingBody",
     "RecordingError",
     "RecordingInfo",
+    "RecordingSource",
     "RequestEvent",
     "RequestTimeoutError",
     "ResponseEvent",
     "RetryEvent",
     "RetryPolicy",
     "Section",
+    "Sleep",
     "Tag",
+    "TagsInput",
+    "Telemetry",
     "Timeouts",
     "TransientAPIError",
+    "Transport",
     "TransportError",
     "UploadError",
     "UploadURLExpiredError",
@@ -100,3 +114,7 @@ __all__ = [
     "__version__",
     "check_recording",
 ]
+
+from ._logs import configure_from_env as _configure_logging
+
+_configure_logging()

@@ -1,48 +1,55 @@
-"""Recording inspection: format sniffing, duration probing and a digital-silence check.
+"""Recording inspection: format sniffing and duration probing.
 
-Pure helpers shared by the client's local pre-flight checks (``helios-api.md`` D9, D14) and
-the sandbox's simulated analysis (D16). Nothing here opens files: every function works on the
-bytes or the seekable binary stream it is given, reads lazily and never loads a whole
-recording into memory.
+Pure helpers of the client's local pre-flight checks (docs/helios.md#recording-limits) and
+upload headers (docs/helios.md#upload-rules), which the sandbox's simulated analysis
+(docs/helios.md#sandbox-rules) reuses; its silence check lives in ``testing``. Nothing here
+opens files: every function works on the bytes or the seekable binary stream it is given,
+reads lazily and never loads a whole recording into memory.
 
-The six formats the service accepts are listed in ``helios-api.md`` §4: FLAC, MP3, MP4, Ogg,
-WebM and WAV.
+The six formats the service accepts (docs/helios.md#recordings): FLAC, MP3, MP4, Ogg, WebM and
+WAV.
 """
 
 from __future__ import annotations
 
-import array
 import contextlib
 import enum
 import importlib
 import io
 import math
 import struct
-import sys
 import typing
 
 __all__ = [
     "SNIFF_BYTES",
     "AudioFormat",
-    "is_digital_silence",
     "probe_duration",
     "sniff_format",
 ]
 
 
 class AudioFormat(enum.Enum):
-    """A recording format the Helios service accepts (``helios-api.md`` §4)."""
+    """A recording format the Helios service accepts.
+
+    See https://helios-async.readthedocs.io/helios/#recordings
+    """
 
     FLAC = "flac"
+    """FLAC, sent as ``audio/flac``."""
     MP3 = "mp3"
+    """MP3, sent as ``audio/mpeg``."""
     MP4 = "mp4"
+    """MP4 (and M4A) audio, sent as ``audio/mp4``."""
     OGG = "ogg"
+    """Ogg (Vorbis or Opus), sent as ``audio/ogg``."""
     WEBM = "webm"
+    """WebM, sent as ``audio/webm``."""
     WAV = "wav"
+    """WAV, sent as ``audio/wav``."""
 
     @property
     def content_type(self) -> str:
-        """The MIME type sent as ``Content-Type`` on the upload PUT (D14)."""
+        """The MIME type sent as ``Content-Type`` on the upload PUT."""
         return _CONTENT_TYPES[self]
 
 
@@ -58,12 +65,6 @@ _CONTENT_TYPES: typing.Final[dict[AudioFormat, str]] = {
 #: How many leading bytes of a recording :func:`sniff_format` needs to decide.
 SNIFF_BYTES: typing.Final[int] = 64
 
-# Amplitude below which a sample counts as digital silence: 1 % of full scale.
-_SILENCE_FRACTION: typing.Final[float] = 0.01
-# Bytes read per step when scanning sample data: a multiple of every sample width
-# (1, 2, 3, 4 and 8 bytes), so no sample straddles two reads.
-_SCAN_CHUNK: typing.Final[int] = 24 * 4096
-
 
 # --------------------------------------------------------------------------- sniffing
 
@@ -73,7 +74,7 @@ def sniff_format(head: bytes) -> AudioFormat | None:
 
     ``head`` should hold the first :data:`SNIFF_BYTES` bytes of the recording (fewer is fine
     for short inputs). Returns ``None`` when no supported format matches, which the service
-    reports as ``ERR_RECORDING_INVALID_FORMAT`` (``helios-api.md`` §3.4).
+    reports as ``ERR_RECORDING_INVALID_FORMAT``.
     """
     if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return AudioFormat.WAV
@@ -127,7 +128,7 @@ def probe_duration(stream: typing.BinaryIO, fmt: AudioFormat) -> float | None:
     try:
         stream.seek(0)
         if fmt is AudioFormat.WAV:
-            info = _read_wav_info(stream)
+            info = read_wav_info(stream)
             length = None if info is None else info.duration
         elif fmt is AudioFormat.WEBM:
             length = _webm_duration(stream)
@@ -190,19 +191,19 @@ class _WavInfo(typing.NamedTuple):
 
     @property
     def duration(self) -> float | None:
-        if self.format_tag in (_WAVE_PCM, _WAVE_FLOAT) and self.block_align and self.sample_rate:
+        if self.format_tag in (WAVE_PCM, WAVE_FLOAT) and self.block_align and self.sample_rate:
             return (self.data_size // self.block_align) / self.sample_rate
         if self.byte_rate:  # compressed WAV (ADPCM, G.711...): the average byte rate is exact
             return self.data_size / self.byte_rate
         return None
 
 
-_WAVE_PCM: typing.Final[int] = 0x0001
-_WAVE_FLOAT: typing.Final[int] = 0x0003
+WAVE_PCM: typing.Final[int] = 0x0001
+WAVE_FLOAT: typing.Final[int] = 0x0003
 _WAVE_EXTENSIBLE: typing.Final[int] = 0xFFFE
 
 
-def _read_wav_info(stream: typing.BinaryIO) -> _WavInfo | None:
+def read_wav_info(stream: typing.BinaryIO) -> _WavInfo | None:
     """Walk the RIFF chunks from offset 0 to find ``fmt `` and ``data``; None if malformed."""
     end = stream.seek(0, io.SEEK_END)
     stream.seek(0)
@@ -326,74 +327,3 @@ def _parse_webm_info(body: bytes) -> float | None:
     if duration is None:
         return None
     return duration * scale / 1e9
-
-
-# --------------------------------------------------------------------------- silence
-
-
-def is_digital_silence(stream: typing.BinaryIO) -> bool | None:
-    """Whether a WAV recording holds only digital silence.
-
-    True when every sample's amplitude is below 1 % of full scale (an empty data chunk is
-    vacuously silent), False as soon as one sample reaches it. ``None`` when ``stream`` is
-    not a readable WAV with integer PCM (8 to 32 bits) or IEEE float samples. The data is
-    read in chunks, so memory stays small whatever the length. Reading starts at offset 0
-    and the stream position is restored. The sandbox maps silence to
-    ``ERR_TRANSCRIPTION_FAILED`` (``helios-api.md`` §3.4).
-    """
-    try:
-        position = stream.tell()
-    except (OSError, ValueError):
-        return None
-    try:
-        return _scan_wav_for_sound(stream)
-    except Exception:  # corrupt input: say "unknown" rather than guess
-        return None
-    finally:
-        with contextlib.suppress(OSError, ValueError):
-            stream.seek(position)
-
-
-def _scan_wav_for_sound(stream: typing.BinaryIO) -> bool | None:
-    info = _read_wav_info(stream)
-    if info is None:
-        return None
-    width = info.block_align // info.channels  # bytes per sample slot
-    if info.block_align % info.channels:
-        return None
-    if info.format_tag == _WAVE_FLOAT and width in (4, 8):
-        typecode = "f" if width == 4 else "d"
-        limit: float = _SILENCE_FRACTION
-    elif info.format_tag == _WAVE_PCM and width == 1:
-        typecode = "B"  # unsigned, centred on 128
-        limit = math.ceil(_SILENCE_FRACTION * 128)
-    elif info.format_tag == _WAVE_PCM and 2 <= width <= 4:
-        typecode = "h"  # wider samples are reduced to their top 16 bits
-        limit = math.ceil(_SILENCE_FRACTION * 32768)
-    else:
-        return None
-    stream.seek(info.data_offset)
-    remaining = info.data_size
-    while remaining > 0:
-        chunk = stream.read(min(_SCAN_CHUNK, remaining))
-        if not chunk:
-            break
-        remaining -= len(chunk)
-        chunk = chunk[: len(chunk) - len(chunk) % width]  # drop a truncated final sample
-        if width in (3, 4) and typecode == "h":
-            # Keep the two most significant bytes of each little-endian sample.
-            top = bytearray(2 * (len(chunk) // width))
-            top[0::2] = chunk[width - 2 :: width]
-            top[1::2] = chunk[width - 1 :: width]
-            chunk = bytes(top)
-        samples: array.array[typing.Any] = array.array(typecode, chunk)
-        if sys.byteorder == "big" and typecode != "B":
-            samples.byteswap()  # RIFF data is little-endian
-        if not samples:
-            continue
-        high, low = max(samples), min(samples)
-        if typecode == "B":
-            high, low = high - 128, low - 128
-        if high >= limit or -low >= limit:
-            return False
-    return True

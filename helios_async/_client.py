@@ -1,37 +1,28 @@
-"""``HeliosClient``: the asyncio client of the Helios API (helios-api.md §2 to §5)."""
+"""``HeliosClient``: the asyncio client of the Helios API (docs/helios.md#endpoints)."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
 import datetime as dt
-import logging
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Self, TypeVar, Unpack
+from typing import Self, Unpack
 
 import aiohttp
 import attrs
 from yarl import URL
 
-from . import _protocol as protocol
 from ._config import Timeouts, resolve_api_key, resolve_base_url, user_agent
 from ._connection import Connection
-from ._errors import (
-    ConnectError,
-    DecodeError,
-    InvalidInputError,
-    OutcomeUnknownError,
-    RateLimitError,
-    TransientAPIError,
-    TransportError,
-)
+from ._errors import InvalidInputError
 from ._fanout import (
     DEFAULT_CONCURRENCY,
     OnJobCreated,
     WellnessChecks,
     WellnessJob,
     check_concurrency,
+    job_runner,
 )
 from ._hooks import Hooks
 from ._models import (
@@ -41,42 +32,51 @@ from ._models import (
     ModelRun,
     ModelRunCreated,
     ModelRunRequest,
-    Tag,
+    TagsInput,
     User,
 )
-from ._polling import PollPolicy, wait_until_finished
+from ._operations import Operations
+from ._polling import PollPolicy
+from ._protocol import Endpoints, redact_url
 from ._recording import RecordingSource, prepare_recording
+from ._redaction import Secret, signed_url
 from ._retry import RetryPolicy
 from ._sending import Sender
+from ._telemetry import Telemetry
+from ._telemetry import runtime as telemetry_runtime
+from ._transport import AiohttpTransport, Transport
 from ._validation import check_seconds
-from ._workflow import WellnessCheck
-
-T = TypeVar("T")
-logger = logging.getLogger("helios_async")
-
-TagsInput = Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None
+from ._workflow import run_check
 
 
 class HeliosClient:
-    """An asyncio client of the Helios API, on one ``aiohttp.ClientSession``.
+    """An asyncio client of the Helios API, on one ``aiohttp.ClientSession`` by default.
 
     Use it as ``async with HeliosClient() as client:``. The key comes from ``api_key`` or
     ``THYMIA_API_KEY``; the host from ``base_url``, ``region`` (``"default"``, ``"ca"``,
-    ``"us"``), ``THYMIA_BASE_URL`` or ``THYMIA_REGION`` (D15). Pass ``session`` to borrow your
+    ``"us"``), ``THYMIA_BASE_URL`` or ``THYMIA_REGION``. Pass ``session`` to borrow your
     own session: the client then never closes it. Otherwise it owns one with at most
-    ``connection_limit`` connections, opened on entry and closed on exit.
+    ``connection_limit`` connections, opened on entry and closed on exit. ``transport``
+    replaces the network altogether (a ``helios_async.Transport``, such as
+    ``helios_async.testing.MockTransport``); the client closes it on exit.
 
     ``timeouts`` bound each request, ``retry`` governs retrying one request, ``poll`` governs
-    waiting for runs; ``legacy_get_path`` reads runs from ``GET /v1/models/{id}`` (D1).
+    waiting for runs; ``legacy_get_path`` reads runs from ``GET /v1/models/{id}``.
     ``hooks`` see every request, response, retry, poll and upload chunk;
     ``user_agent_suffix`` is appended to ``User-Agent: helios-async/<v> Python/<v>
-    aiohttp/<v>``. The key travels only in the ``x-api-key`` header to the API host (§1.2),
-    never to the upload host and never in a repr, log line or error.
+    aiohttp/<v>``. The key travels only in the ``x-api-key`` header to the API host,
+    never to the upload host and never in a repr, log line, error or span.
+
+    ``telemetry`` (a :class:`~helios_async.Telemetry`) sets how the client traces and meters
+    itself with OpenTelemetry, on by default when ``opentelemetry-api`` is installed (the
+    ``otel`` extra) and costing nothing when it is not: a span per check, per phase and per
+    HTTP attempt, and the metrics of the Observability guide.
 
     One client is meant to be shared by every task of a process; it is not thread-safe.
 
     Raises:
-        InvalidInputError: no API key, an unknown region or a malformed base URL (§1.1).
+        InvalidInputError: no API key, an unknown region or a malformed base URL, or
+            both ``session`` and ``transport``.
     """
 
     def __init__(
@@ -86,6 +86,7 @@ class HeliosClient:
         base_url: str | None = None,
         region: str | None = None,
         session: aiohttp.ClientSession | None = None,
+        transport: Transport | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         poll: PollPolicy | None = None,
@@ -93,58 +94,65 @@ class HeliosClient:
         hooks: Hooks | None = None,
         user_agent_suffix: str | None = None,
         connection_limit: int = 100,
+        telemetry: Telemetry | None = None,
     ) -> None:
-        if isinstance(connection_limit, bool) or not isinstance(connection_limit, int):
-            raise InvalidInputError("connection_limit", "must be an int (0: no limit)")
-        if connection_limit < 0:
-            raise InvalidInputError(
-                "connection_limit", f"must be 0 or more, got {connection_limit}"
-            )
-        self._endpoints = protocol.Endpoints(
+        if isinstance(api_key, str):
+            api_key = Secret(api_key)  # so no traceback from here shows it among the locals
+        if session is not None and transport is not None:
+            raise InvalidInputError("transport", "pass a session or a transport, not both")
+        endpoints = Endpoints(
             base_url=resolve_base_url(base_url, region),
             api_key=resolve_api_key(api_key),
             user_agent=user_agent(user_agent_suffix),
             legacy_get_path=legacy_get_path,
         )
-        timeouts = timeouts or Timeouts()
-        self._connection = Connection(
-            session, connection_limit=connection_limit, timeout=timeouts.for_api()
-        )
-        self._sender = Sender(
+        if transport is None:
+            transport = AiohttpTransport(session, connection_limit=connection_limit)
+        self._connection = Connection(transport, needs_open=session is None)
+        sender = Sender(
             connection=self._connection,
-            timeouts=timeouts,
+            timeouts=timeouts or Timeouts(),
             retry=retry or RetryPolicy(),
             hooks=hooks or Hooks(),
+            telemetry=telemetry_runtime(telemetry),
         )
-        self.poll = poll or PollPolicy()
-        """The :class:`~helios_async.PollPolicy` of :meth:`wait_for_model_run` (§5)."""
+        self._operations = Operations(endpoints=endpoints, sender=sender, poll=poll or PollPolicy())
         self._is_view = False
 
     @property
     def timeouts(self) -> Timeouts:
         """The per-request time limits in force (seconds)."""
-        return self._sender.timeouts
+        return self._operations.sender.timeouts
 
     @property
     def retry(self) -> RetryPolicy:
-        """The policy retrying each request (D2, D13)."""
-        return self._sender.retry
+        """The policy retrying each request."""
+        return self._operations.sender.retry
+
+    @property
+    def poll(self) -> PollPolicy:
+        """The policy of :meth:`wait_for_model_run` and the poll phase of a check."""
+        return self._operations.poll
 
     @property
     def hooks(self) -> Hooks:
         """The callbacks in force."""
-        return self._sender.hooks
+        return self._operations.sender.hooks
 
     @property
     def base_url(self) -> str:
-        """The API root in use, e.g. ``https://api.thymia.ai`` (§1.1, D15)."""
-        return self._endpoints.base_url
+        """The API root in use, e.g. ``https://api.thymia.ai``."""
+        return self._operations.endpoints.base_url
 
     def __repr__(self) -> str:
-        owner = "owned" if self._connection.owns_session else "borrowed"
+        transport = self._connection.transport
+        if isinstance(transport, AiohttpTransport):
+            through = f"{'owned' if transport.owns_session else 'borrowed'} session"
+        else:
+            through = f"{type(transport).__name__} transport"
         view = " view" if self._is_view else ""
-        shown = protocol.redact_url(str(URL(self.base_url).with_user(None)))
-        return f"<HeliosClient{view} {shown} {self._connection.state}, {owner} session>"
+        shown = redact_url(str(URL(self.base_url).with_user(None)))
+        return f"<HeliosClient{view} {shown} {self._connection.state}, {through}>"
 
     def with_options(
         self,
@@ -158,17 +166,17 @@ class HeliosClient:
 
         ``client.with_options(poll=PollPolicy(timeout=30)).wait_for_model_run(run_id)``.
         A policy not given is the parent's. The view shares the parent's connections and its
-        429 cool-down (D13); closing a view closes nothing, and closing the parent closes
+        429 cool-down; closing a view closes nothing, and closing the parent closes
         the session under every view.
         """
         view = copy.copy(self)
-        view._sender = attrs.evolve(
-            self._sender,
+        sender = attrs.evolve(
+            self._operations.sender,
             timeouts=timeouts or self.timeouts,
             retry=retry or self.retry,
             hooks=hooks or self.hooks,
         )
-        view.poll = poll or self.poll
+        view._operations = attrs.evolve(self._operations, sender=sender, poll=poll or self.poll)
         view._is_view = True
         return view
 
@@ -182,7 +190,7 @@ class HeliosClient:
                 that is not open.
         """
         if self._is_view:
-            self._connection.session()
+            self._connection.check_open()
         else:
             self._connection.open()
         return self
@@ -209,14 +217,13 @@ class HeliosClient:
     # -- one request, retried -------------------------------------------------------------
 
     async def get_account(self) -> Account:
-        """The account behind the key (E1 ``GET /v1/account``, §2.2).
+        """The account behind the key (``GET /v1/account``).
 
         Raises:
             AuthenticationError: the key is missing or invalid (401/403).
             APIError, TransportError, DecodeError: see the error tree.
         """
-        request = self._endpoints.get_account()
-        return await self._sender.call(request, lambda r: protocol.decode(r, request, Account))
+        return await self._operations.get_account()
 
     async def create_model_run(
         self,
@@ -231,15 +238,18 @@ class HeliosClient:
         delete_data: bool = False,
         data_to_delete: Iterable[str] | None = None,
     ) -> ModelRunCreated:
-        """Create a model run to upload a recording to (E2, §2.3). Fields as in §6.
+        """Create a model run to upload a recording to (``POST /v1/models/mental-wellness``).
 
         Returns the run's ``id`` and its presigned ``recording_upload_url`` (valid 1 hour).
 
         Raises:
             InvalidInputError: a field breaks its rule; nothing was sent.
-            OutcomeUnknownError: the request failed in a way that may have made a run (D13).
+            OutcomeUnknownError: the request failed in a way that may have made a run.
             BadRequestError: the API refused the body (422).
             AuthenticationError, RateLimitError, APIError: see the error tree.
+
+        See https://helios-async.readthedocs.io/helios/#request-fields and
+        https://helios-async.readthedocs.io/helios/#retries-and-idempotency
         """
         request = ModelRunRequest(
             user=user,
@@ -252,65 +262,39 @@ class HeliosClient:
             delete_data=delete_data,
             data_to_delete=data_to_delete,
         )
-        return await self._create(request)
-
-    async def _create(
-        self, body: ModelRunRequest, *, on_sent: Callable[[], None] | None = None
-    ) -> ModelRunCreated:
-        request = self._endpoints.create_model_run(body)
-        return await self._send_create(
-            request, body, lambda r: protocol.decode_created(r, request), on_sent
-        )
-
-    async def _send_create(
-        self,
-        request: protocol.ApiRequest,
-        body: ModelRunRequest,
-        decoder: Callable[[protocol.ApiResponse], T],
-        on_sent: Callable[[], None] | None = None,
-    ) -> T:
-        """Send a create POST; a failure that may have made a run is an unknown outcome (D13)."""
-        try:
-            return await self._sender.call(request, decoder, on_sent=on_sent)
-        except (ConnectError, RateLimitError):
-            raise  # these prove the server never acted on the POST
-        except (TransportError, TransientAPIError, DecodeError) as exc:
-            raise OutcomeUnknownError(
-                request.operation, user_label=body.user.user_label, cause=exc
-            ) from exc
+        return await self._operations.create(request)
 
     async def create_activity_run(
         self, *, user: User, language: str, **fields: Unpack[CreateFields]
     ) -> ActivityRunCreated:
-        """Create a run recorded through the thymia Activity Plugin (E3, §2.4, D4).
+        """Create a run recorded through the thymia Activity Plugin.
 
         Takes the same fields as :meth:`create_model_run`. Poll the run after the user has
         completed the activity at ``activity_link``. Like every create, it is retried only
-        after a failed connection or a 429 (D13).
+        after a failed connection or a 429.
 
         Raises:
             InvalidInputError: a field breaks its rule; nothing was sent.
-            OutcomeUnknownError: the request failed in a way that may have made a run (D13),
-                including an answer with no id or no activity link (D4).
+            OutcomeUnknownError: the request failed in a way that may have made a run,
+                including an answer with no id or no activity link.
             BadRequestError: the API refused the body (422).
             AuthenticationError, RateLimitError, APIError: see the error tree.
+
+        See https://helios-async.readthedocs.io/helios/#create-an-activity-run and
+        https://helios-async.readthedocs.io/helios/#activity-link
         """
         body = ModelRunRequest(user=user, language=language, **fields)
-        request = self._endpoints.create_activity_run(body)
-        return await self._send_create(
-            request, body, lambda r: protocol.decode_activity_run(r, request)
-        )
+        return await self._operations.create_activity(body)
 
     async def get_model_run(self, model_run_id: str) -> ModelRun:
-        """A model run's status and results (E4 ``GET /v1/models/mental-wellness/{id}``, §2.5).
+        """A model run's status and results (``GET /v1/models/mental-wellness/{id}``).
 
         Raises:
             InvalidInputError: the id is not a UUID; nothing was sent.
-            NotFoundError: unknown, or deleted after ``delete_data`` (404, §3.5).
+            NotFoundError: unknown, or deleted after ``delete_data`` (404).
             APIError, TransportError, DecodeError: see the error tree.
         """
-        request = self._endpoints.get_model_run(model_run_id)
-        return await self._sender.call(request, lambda r: protocol.decode(r, request, ModelRun))
+        return await self._operations.get_model_run(model_run_id)
 
     async def upload_recording(
         self,
@@ -319,12 +303,13 @@ class HeliosClient:
         *,
         check_duration: bool = True,
     ) -> None:
-        """PUT a recording to a run's presigned URL (§4, D14).
+        """PUT a recording to a run's presigned URL.
 
         ``recording`` is a path, bytes, or a seekable binary file (read from its current
         position). Files are streamed from disk on each attempt with an exact
         ``Content-Length``; the request carries the format's ``Content-Type`` and never the
-        API key. Local checks come first (D9; ``check_duration=False`` skips the length check).
+        API key. Local checks come first (``check_duration=False`` skips the length check). See
+        https://helios-async.readthedocs.io/helios/#upload-rules
 
         Raises:
             RecordingError: the recording fails a local check; nothing was sent.
@@ -338,15 +323,21 @@ class HeliosClient:
                 f"must be a ModelRunCreated or its recording_upload_url, not "
                 f"{type(created_or_url).__name__}",
             )
+        if isinstance(created_or_url, ModelRunCreated):
+            url, run_id = created_or_url.recording_upload_url, created_or_url.id
+        else:
+            # Rebound, so this frame's locals show the URL's repr, never its signature.
+            created_or_url = url = signed_url(created_or_url)
+            run_id = None
         prepared = await asyncio.to_thread(
             prepare_recording, recording, check_duration=check_duration
         )
-        await self._sender.upload(created_or_url, prepared)
+        await self._operations.upload(url, prepared, model_run_id=run_id)
 
     async def wait_for_model_run(
         self, model_run_id: str, *, timeout: float | None = None
     ) -> ModelRun:
-        """Poll a run until it finishes (§5, D11) and return it, whatever its final status.
+        """Poll a run until it finishes and return it, whatever its final status.
 
         Polls back off from ``poll.first_interval`` to about every ``poll.interval`` seconds
         (3 s by default) with jitter. ``timeout`` (seconds, finite and above 0; default
@@ -356,28 +347,12 @@ class HeliosClient:
         Raises:
             DeadlineExceededError: the run did not finish in time; ``last_run`` is the last seen.
             NotFoundError, APIError, TransportError: a poll failed after its retries.
+
+        See https://helios-async.readthedocs.io/helios/#polling and
+        https://helios-async.readthedocs.io/helios/#unknown-values
         """
-        return await self._wait(model_run_id, timeout=timeout)
-
-    async def _wait(
-        self,
-        model_run_id: str,
-        *,
-        timeout: float | None,
-        seen: Callable[[ModelRun], None] | None = None,
-    ) -> ModelRun:
-        on_poll = self.hooks.on_poll
-
-        async def look() -> ModelRun:
-            run = await self.get_model_run(model_run_id)
-            if seen is not None:
-                seen(run)
-            if on_poll is not None:
-                on_poll(run)
-            return run
-
         budget = check_seconds("timeout", timeout) or self.poll.timeout
-        return await wait_until_finished(look, self.poll, timeout=budget, model_run_id=model_run_id)
+        return await self._operations.wait_for(model_run_id, timeout=budget)
 
     async def run_wellness_check(
         self,
@@ -391,33 +366,39 @@ class HeliosClient:
         expired_url_restarts: int = 1,
         **fields: Unpack[CreateFields],
     ) -> ModelRun:
-        """Create a run, upload the recording, wait for it: the whole check (§2.3 to §5).
+        """Create a run, upload the recording, wait for it: the whole check.
 
         ``fields`` are the optional create fields of :meth:`create_model_run`. The recording and
         every field are checked before the run is created. ``deadline`` (seconds) bounds the
         whole workflow; each phase gets what remains. ``on_created`` (a function or coroutine
         function) is called with each new run the moment it exists, so a caller who cancels
         can resume with :meth:`wait_for_model_run`. If the presigned URL has expired, the
-        check starts over with a new run up to ``expired_url_restarts`` times (§4: "create a
-        new model run"); the abandoned run stays ``CREATED`` and is never processed.
+        check starts over with a new run up to ``expired_url_restarts`` times (the remedy the
+        API documents); the abandoned run stays ``CREATED`` and is never processed.
 
         Returns the ``COMPLETE_OK`` run.
 
         Raises:
             InvalidInputError, RecordingError: refused locally; no run was created.
-            ModelRunFailedError: the run ended ``COMPLETE_ERROR`` (``error_code``, §3.4).
+            ModelRunFailedError: the run ended ``COMPLETE_ERROR`` (see its ``error_code``).
             DeadlineExceededError: ``deadline`` passed; ``phase`` and ``phase_seconds`` say
                 where, ``model_run_id`` the run if one was created.
             UploadURLExpiredError, OutcomeUnknownError, APIError, TransportError: as raised by
                 the steps.
+
+        See https://helios-async.readthedocs.io/helios/#the-flow
         """
         body = ModelRunRequest(user=user, language=language, **fields)
-        deadline = check_seconds("deadline", deadline)
-        prepared = await asyncio.to_thread(
-            prepare_recording, recording, check_duration=check_duration
+        return await run_check(
+            self._operations,
+            recording,
+            body,
+            deadline=check_seconds("deadline", deadline),
+            poll_timeout=self.poll.timeout,
+            on_created=on_created,
+            check_duration=check_duration,
+            expired_url_restarts=expired_url_restarts,
         )
-        check = WellnessCheck(self, body, prepared, deadline=deadline, on_created=on_created)
-        return await check.run(expired_url_restarts=expired_url_restarts)
 
     def run_wellness_checks(
         self,
@@ -433,7 +414,7 @@ class HeliosClient:
         is taken only when a slot frees, so memory stays flat however many there are. Each job
         runs :meth:`run_wellness_check`; its error (``ModelRunFailedError``, ``RecordingError``,
         ``APIError``, ...) becomes its outcome and never stops the others. A 429 with
-        ``Retry-After`` pauses every request of the client until it has passed (D13).
+        ``Retry-After`` pauses every request of the client until it has passed.
         ``on_created(job, created)`` (a function or coroutine function) sees each run the
         moment it exists. Closing the iterator cancels the checks in flight (see
         :class:`WellnessChecks`)::
@@ -447,12 +428,10 @@ class HeliosClient:
                 pool's limit (``connection_limit``, 100 by default): raise that instead.
             ClientClosedError: the client is not open.
         """
-        connector = self._connection.session().connector
-        limits = [connector.limit, connector.limit_per_host] if connector is not None else []
-        pool_limit = min((limit for limit in limits if limit), default=0)
+        self._connection.check_open()
         return WellnessChecks(
-            self,
+            job_runner(self._operations, poll_timeout=self.poll.timeout),
             jobs,
-            concurrency=check_concurrency(concurrency, pool_limit),
+            concurrency=check_concurrency(concurrency, self._connection.pool_limit),
             on_created=on_created,
         )

@@ -1,4 +1,7 @@
-"""Where the client talks to and with what key: arguments, then environment, then defaults (D15)."""
+"""Where the client talks to and with what key: arguments, then environment, then defaults.
+
+See https://helios-async.readthedocs.io/helios/#configuration-sources
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ import aiohttp
 import attrs
 
 from ._errors import InvalidInputError
+from ._redaction import Secret
 from ._version import __version__
 
-# helios-api.md §1.1
+# docs/helios.md#hosts-and-regions
 REGIONS: Mapping[str, str] = {
     "default": "https://api.thymia.ai",
     "ca": "https://ca.api.thymia.ai",
@@ -23,30 +27,35 @@ ENV_BASE_URL = "THYMIA_BASE_URL"
 ENV_REGION = "THYMIA_REGION"
 
 
-def resolve_api_key(api_key: str | None, environ: Mapping[str, str] | None = None) -> str:
-    """The key from the argument, else ``THYMIA_API_KEY`` (D15).
+def resolve_api_key(api_key: str | None, environ: Mapping[str, str] | None = None) -> Secret:
+    """The key from the argument, else ``THYMIA_API_KEY``, as a :class:`Secret`: a
+    ``str`` whose repr is ``'<redacted>'``, so no traceback's locals show it.
 
     Raises:
         InvalidInputError: neither gives a non-blank key. The message never shows a key.
     """
-    environ = os.environ if environ is None else environ
-    key = api_key if api_key is not None else environ.get(ENV_API_KEY)
+    key = (
+        api_key
+        if api_key is not None
+        else (os.environ if environ is None else environ).get(ENV_API_KEY)
+    )
     if key is not None and not isinstance(key, str):
         raise InvalidInputError("api_key", f"must be a string, not {type(key).__name__}")
+    api_key = key = None if key is None else Secret(key)  # from here on, locals hide it
     if not key or not key.strip():
         raise InvalidInputError(
             "api_key", f"no API key: pass api_key=... or set the {ENV_API_KEY} environment variable"
         )
     if not key.isascii() or not key.strip().isprintable():
         raise InvalidInputError("api_key", "must be printable ASCII (it travels in a header)")
-    return key.strip()
+    return Secret(key.strip())
 
 
 def resolve_base_url(
     base_url: str | None, region: str | None, environ: Mapping[str, str] | None = None
 ) -> str:
     """The API root: ``base_url``, else ``region``, else ``THYMIA_BASE_URL``, else
-    ``THYMIA_REGION``, else ``https://api.thymia.ai`` (§1.1, D15). No trailing slash.
+    ``THYMIA_REGION``, else ``https://api.thymia.ai``. No trailing slash.
 
     Raises:
         InvalidInputError: an unknown region, or a base URL that is not http(s).
@@ -74,27 +83,21 @@ class Timeouts:
     """Per-request time limits, in seconds.
 
     ``connect`` bounds opening a connection; ``read`` bounds each wait for response bytes on
-    API calls; ``upload`` bounds a whole recording upload (the presigned PUT, helios-api.md
-    §4), which moves far more bytes. An API call has no overall limit of its own: each wait
-    for bytes is bounded by ``read``. Running out raises
-    :class:`~helios_async.RequestTimeoutError`, retried only where the request is safe to
-    repeat (D13).
+    API calls; ``upload`` bounds a whole recording upload (the presigned PUT), which moves
+    far more bytes. An API call has no overall limit of its own: each wait for bytes is
+    bounded by ``read``. Running out raises :class:`~helios_async.RequestTimeoutError`,
+    retried only where the request is safe to repeat. The transport turns them into its own
+    timeouts (aiohttp's ``ClientTimeout`` for the default one).
+
+    See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
     """
 
     connect: float = 10.0
+    """Seconds to open a connection."""
     read: float = 30.0
+    """Seconds of each wait for response bytes on an API call."""
     upload: float = 300.0
-
-    def for_api(self) -> aiohttp.ClientTimeout:
-        """The aiohttp timeout of one API call: ``connect`` and ``read``, no total."""
-        return aiohttp.ClientTimeout(total=None, sock_connect=self.connect, sock_read=self.read)
-
-    def for_upload(self) -> aiohttp.ClientTimeout:
-        """The aiohttp timeout of one upload attempt: ``upload`` in total, plus ``connect``
-        and ``read``."""
-        return aiohttp.ClientTimeout(
-            total=self.upload, sock_connect=self.connect, sock_read=self.read
-        )
+    """Seconds for one whole upload attempt of a recording."""
 
 
 def user_agent(suffix: str | None = None) -> str:

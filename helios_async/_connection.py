@@ -1,82 +1,81 @@
-"""What a client and its ``with_options`` views share: the session and a client-wide cool-down."""
+"""What a client and its ``with_options`` views share: the transport, whether the client is
+open, and a client-wide cool-down."""
 
 from __future__ import annotations
 
 import asyncio
-
-import aiohttp
+from collections.abc import Awaitable, Callable
 
 from ._errors import ClientClosedError
+from ._transport import AiohttpTransport, Transport
 
 
 class Connection:
-    """The ``aiohttp.ClientSession`` behind a client, owned or borrowed, and its cool-down.
+    """The :class:`~helios_async.Transport` behind a client, its lifecycle and its cool-down.
 
-    A borrowed session is never closed here. The cool-down is the time until which every
-    request of the client waits, set when the API answers 429 with ``Retry-After``, so one
-    rate limit pauses all tasks instead of each hammering on.
+    A client that builds its own aiohttp transport is open only between ``open`` and
+    ``close``; one given a borrowed session or a transport of the caller's is usable at once.
+    The cool-down is the time until which every request of the client waits, set when the
+    API answers 429 with ``Retry-After``, so one rate limit pauses all tasks instead of each
+    hammering on.
     """
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession | None,
-        *,
-        connection_limit: int,
-        timeout: aiohttp.ClientTimeout,
-    ) -> None:
-        self._session = session
-        self.owns_session = session is None
+    def __init__(self, transport: Transport, *, needs_open: bool) -> None:
+        self.transport = transport
+        self._opened = not needs_open
         self._closed = False
-        self._connection_limit = connection_limit
-        self._timeout = timeout
         self._cooldown_until = 0.0  # loop time, seconds
+
+    @property
+    def pool_limit(self) -> int:
+        """The most requests the transport sends at once (0: no limit known)."""
+        return self.transport.pool_limit if isinstance(self.transport, AiohttpTransport) else 0
 
     @property
     def state(self) -> str:
         """``"not open"``, ``"open"`` or ``"closed"``."""
         if self._closed:
             return "closed"
-        return "open" if self._session is not None else "not open"
+        return "open" if self._opened else "not open"
 
     def open(self) -> None:
         if self._closed:
             raise ClientClosedError("this HeliosClient is closed; create a new one")
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connection_limit),
-                timeout=self._timeout,
-            )
+        self._opened = True
 
     async def close(self) -> None:
-        """Close an owned session and its connections; idempotent."""
+        """Close the transport (an owned session and its connections); idempotent."""
+        if self._closed:
+            return
         self._closed = True
-        session, self._session = self._session, None
-        if session is not None and self.owns_session:
-            await session.close()
+        await self.transport.aclose()
 
-    def session(self) -> aiohttp.ClientSession:
-        """The open session.
+    def check_open(self) -> None:
+        """Raise unless requests may be sent now.
 
         Raises:
-            ClientClosedError: the client is not open yet, closed, or its session was closed.
+            ClientClosedError: the client is not open yet, or closed.
         """
         if self._closed:
             raise ClientClosedError("this HeliosClient is closed; create a new one")
-        if self._session is None:
+        if not self._opened:
             raise ClientClosedError(
                 "this HeliosClient is not open: use `async with HeliosClient(...) as client`"
             )
-        if self._session.closed:
-            raise ClientClosedError("the aiohttp session this HeliosClient uses is closed")
-        return self._session
 
     def start_cooldown(self, seconds: float) -> None:
         """Make every request wait until ``seconds`` from now (never shortens a cool-down)."""
         until = asyncio.get_running_loop().time() + seconds
         self._cooldown_until = max(self._cooldown_until, until)
 
-    async def wait_cooldown(self) -> None:
-        """Sleep out any cool-down in force; a new one set meanwhile is waited out too."""
+    async def wait_cooldown(self, sleep: Callable[[float], Awaitable[None]]) -> None:
+        """Sleep out any cool-down in force with ``sleep``; one set meanwhile is waited too.
+
+        Each cool-down is slept once, for what was left of it, so an injected ``sleep`` that
+        returns at once never spins here.
+        """
         loop = asyncio.get_running_loop()
-        while (delay := self._cooldown_until - loop.time()) > 0:  # noqa: ASYNC110 (may grow)
-            await asyncio.sleep(delay)
+        while (until := self._cooldown_until) > (now := loop.time()):
+            await sleep(until - now)
+            if self._cooldown_until <= until:  # not extended while we slept
+                return

@@ -1,9 +1,11 @@
 """The one converter: JSON payloads to models and back, camelCase on the wire.
 
-Rules it implements: field names are camelCase on the wire (§2, §7); a ``null`` is the same
-as a missing field and unknown fields are ignored but kept on ``raw`` (D10); response
-timestamps take ``Z``, offsets, fractions and naive values as UTC (D12); request datetimes
-stay naive (D8); a score is ``{"value": x}`` on the wire and a float here (§3.3).
+Rules it implements: field names are camelCase on the wire; a ``null`` is the same as a
+missing field and unknown fields are ignored but kept on ``raw``; response timestamps take
+``Z``, offsets, fractions and naive values as UTC; request datetimes stay naive; a score is
+``{"value": x}`` on the wire and a float here. See
+https://helios-async.readthedocs.io/helios/#missing-and-unknown-fields and
+https://helios-async.readthedocs.io/helios/#timestamps
 
 Three paths, one set of rules (the hooks below): structuring runs a generated one-pass
 function per class (``_onepass``); only a payload it refuses goes through cattrs with
@@ -38,7 +40,8 @@ T = TypeVar("T")
 __all__ = ["camel", "structure", "structure_json", "unstructure"]
 
 _SCORE_FIELDS = frozenset(SCORE_NAMES)
-# Request bodies leave out what the caller did not set, so a minimal create is exactly §7's.
+# Request bodies leave out what the caller did not set, so a minimal create is exactly the
+# smallest valid body of docs/helios.md#create-a-model-run.
 _OMIT_DEFAULTS = (ModelRunRequest,)
 
 
@@ -83,7 +86,7 @@ def _strict_float(value: Any, _type: object = float) -> float:
 
 
 def _parse_score(value: Any, _type: object = float) -> float:
-    """A score: ``{"value": x}`` on the wire (§3.3)."""
+    """A score: ``{"value": x}`` on the wire."""
     if type(value) is dict:
         value = value["value"]
     if type(value) is float and value - value == 0.0:  # finite (inf - inf and nan are nan)
@@ -95,7 +98,7 @@ def _strict_str(value: Any, cls: type[str]) -> str:
     """A JSON string, for ``str`` and the string enums (which dispatch here too)."""
     if type(value) is str:
         return value if cls is str else cls(value)
-    # An int is taken as an opaque id: old accounts' ids are customer numbers (§2.2).
+    # An int is taken as an opaque id: old accounts' ids are customer numbers.
     if cls is str and type(value) is int:
         return str(value)
     raise TypeError(f"expected a string, got {type(value).__name__}")
@@ -172,7 +175,7 @@ def _passthrough(value: Any, _type: object) -> Any:
 
 
 def _structure_fn(converter: cattrs.Converter, cls: type[T]) -> Callable[..., T]:
-    """cattrs' structuring of ``cls`` with nulls dropped first (D10): the detailed path."""
+    """cattrs' structuring of ``cls`` with nulls dropped first: the detailed path."""
     from cattrs.gen import make_dict_structure_fn, override
 
     overrides: dict[str, Any] = {}
@@ -185,7 +188,7 @@ def _structure_fn(converter: cattrs.Converter, cls: type[T]) -> Callable[..., T]
         elif cls is Section and name in _SCORE_FIELDS:
             overrides[name] = override(rename=camel(name), struct_hook=_parse_score)
         elif (inner := optional_of(field.type)) is not None:
-            # Nulls are gone before structuring (D10): skip cattrs' per-call Optional dispatch.
+            # Nulls are gone before structuring: skip cattrs' per-call Optional dispatch.
             overrides[name] = override(rename=camel(name), struct_hook=_as(converter, inner))
         else:
             overrides[name] = override(rename=camel(name))
@@ -197,7 +200,8 @@ def _structure_fn(converter: cattrs.Converter, cls: type[T]) -> Callable[..., T]
     def structure_without_nulls(payload: Any, _type: Any) -> T:
         if type(payload) is not dict and not isinstance(payload, Mapping):
             raise TypeError(f"expected a JSON object, got {type(payload).__name__}")
-        cleaned = {key: value for key, value in payload.items() if value is not None}  # D10
+        # docs/helios.md#missing-and-unknown-fields: null means absent.
+        cleaned = {key: value for key, value in payload.items() if value is not None}
         if keeps_raw:
             cleaned[_RAW_KEY] = payload
         return generated(cleaned, cls)

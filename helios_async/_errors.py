@@ -1,37 +1,39 @@
-"""The one error tree of helios_async, and the one function that maps statuses onto it.
+"""The one error tree of helios_async, as plain data.
 
 Every exception the client raises on purpose is a :class:`HeliosError`::
 
     HeliosError
     ├── InvalidInputError (ValueError)          refused locally; nothing was sent
-    │   └── RecordingError                      the recording cannot be used (D9)
+    │   └── RecordingError                      the recording cannot be used
     ├── ClientClosedError (RuntimeError)        the client was used after it closed
     ├── TransportError                          no usable HTTP response arrived
     │   ├── ConnectError                        no connection: the server never saw it
     │   └── RequestTimeoutError (TimeoutError)  connect or read timed out
     ├── DecodeError                             a 2xx body that is not the contract's JSON
-    ├── APIError                                the API answered with a refusal (§1.5, D2)
+    ├── APIError                                the API answered with a refusal
     │   ├── BadRequestError                     400, 410, 422: malformed request
     │   ├── AuthenticationError                 401, 403: missing, invalid or forbidden key
-    │   ├── NotFoundError                       404: unknown run, or deleted (§6.5)
+    │   ├── NotFoundError                       404: unknown run, or deleted
     │   └── TransientAPIError                   408, 500, 502, 503, 504: worth retrying
     │       └── RateLimitError                  429, with ``retry_after`` in seconds
-    ├── UploadError                             storage refused the presigned PUT (§4, D14)
+    ├── UploadError                             storage refused the presigned PUT
     │   └── UploadURLExpiredError               the URL expired or was refused: new run
-    ├── OutcomeUnknownError                     a create may or may not have made a run (D13)
-    ├── ModelRunFailedError                     the run ended COMPLETE_ERROR (§3.4)
+    ├── OutcomeUnknownError                     a create may or may not have made a run
+    ├── ModelRunFailedError                     the run ended COMPLETE_ERROR
     └── DeadlineExceededError (TimeoutError)    a wait or a whole check ran out of time
         └── CreateDeadlineExceededError         a create in flight: also OutcomeUnknownError
 
-Messages never contain the API key: the key only ever travels in a request header, and no
-error keeps request headers.
+Each error holds the facts it was raised with and builds its message from them, nothing
+more: which status means which error, request-id lookup and rendering an error body's
+``detail`` are the protocol's job (``_decoding``). Messages never contain the API key: the
+key only ever travels in a request header, and no error keeps request headers.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._models import ErrorCode, ModelRun
@@ -57,22 +59,24 @@ __all__ = [
     "TransportError",
     "UploadError",
     "UploadURLExpiredError",
-    "error_for_status",
 ]
 
-# Headers that carry a request id, most specific first; the sandbox sends x-request-id.
-REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-amz-request-id", "apigw-requestid")
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # docs/helios.md#status-mapping
 _BODY_EXCERPT = 300
 
 
 class HeliosError(Exception):
-    """Base class of every error helios_async raises on purpose (the tree above; the
-    statuses map per helios-api.md §1.5 and D2). Its message never contains the API key."""
+    """Base class of every error helios_async raises on purpose (the tree above). Its
+    message never contains the API key.
+
+    See https://helios-async.readthedocs.io/helios/#status-mapping
+    """
 
 
 class InvalidInputError(HeliosError, ValueError):
-    """Input refused before any request was sent (the field rules of helios-api.md §6 and
-    D5 to D9, a missing key or region per D15, or a bad argument such as ``concurrency``).
+    """Input refused before any request was sent: a field that breaks its rule, a missing
+    key, an unknown region, or a bad argument such as ``concurrency``. See
+    https://helios-async.readthedocs.io/helios/#request-fields
 
     Attributes:
         field: the argument or wire field at fault (``"user.user_label"``, ``"recording"``).
@@ -86,10 +90,11 @@ class InvalidInputError(HeliosError, ValueError):
 
 
 class RecordingError(InvalidInputError):
-    """The recording cannot be sent: missing, empty, unsupported format or length (D9).
+    """The recording cannot be sent: missing, empty, unsupported format or length. See
+    https://helios-async.readthedocs.io/helios/#recording-limits
 
     Attributes:
-        error_code: the §3.4 code the API would have ended the run with, where one fits
+        error_code: the error code the API would have ended the run with, where one fits
             (``ERR_RECORDING_TOO_SHORT``, ``ERR_RECORDING_TOO_LONG``), else None.
     """
 
@@ -107,7 +112,7 @@ class TransportError(HeliosError):
     """No usable HTTP response arrived: the connection failed, reset or the body was cut short.
 
     Retried for idempotent requests; for the create POST only a :class:`ConnectError` is,
-    anything else becomes :class:`OutcomeUnknownError` (D13).
+    anything else becomes :class:`OutcomeUnknownError`.
 
     Attributes:
         method: the request's HTTP method.
@@ -121,18 +126,20 @@ class TransportError(HeliosError):
 
 
 class ConnectError(TransportError):
-    """The connection could not be opened, so the server never saw the request (D13)."""
+    """The connection could not be opened, so the server never saw the request: safe to
+    retry, even a create."""
 
 
 class RequestTimeoutError(TransportError, TimeoutError):
     """Connecting or reading the response took longer than the configured timeout
-    (:class:`~helios_async.Timeouts`, seconds); the server may have acted on it (D13)."""
+    (:class:`~helios_async.Timeouts`, seconds); the server may have acted on it."""
 
 
 class DecodeError(HeliosError):
-    """A successful response whose body is not the JSON the contract describes (§2, §7).
+    """A successful response whose body is not the JSON the API documents.
 
-    Missing or null optional fields and unknown extra fields are not errors (D10); a wrong
+    Missing or null optional fields and unknown extra fields are not errors (see
+    https://helios-async.readthedocs.io/helios/#missing-and-unknown-fields); a wrong
     type or a missing required field is, and is not retried. A body that is not JSON at all
     (``malformed``) was garbled on the way, and an idempotent GET is retried.
 
@@ -142,19 +149,20 @@ class DecodeError(HeliosError):
     """
 
     def __init__(self, message: str, *, body: bytes, malformed: bool = False) -> None:
-        super().__init__(f"{message}; body starts {_excerpt(body)!r}" if body else message)
+        super().__init__(f"{message}; {_shown_body(body)}" if body else message)
         self.body = body
         self.malformed = malformed
 
 
 class APIError(HeliosError):
-    """The API answered with a non-2xx status (helios-api.md §1.5, D2).
+    """The API answered with a non-2xx status. See https://helios-async.readthedocs.io/helios/#status-mapping
 
     Attributes:
         status: the HTTP status code.
-        body: the raw response body (bytes); never parsed to decide anything (D2).
+        body: the raw response body (bytes); never parsed to decide anything.
         request_id: the response's request id header, where it had one; quote it to support.
-        detail: a FastAPI-style ``detail`` rendered to text, where the body had one, else ''.
+        detail: the body's FastAPI-style ``detail`` as one line of text, where the protocol
+            found one, else ''.
         method: the request's HTTP method, where known, else ''.
         url: the request's URL, where known, else ''.
     """
@@ -167,13 +175,14 @@ class APIError(HeliosError):
         request_id: str | None = None,
         method: str = "",
         url: str = "",
+        detail: str = "",
     ) -> None:
         self.status = status
         self.body = body
         self.request_id = request_id
         self.method = method
         self.url = url
-        self.detail = _render_detail(body)
+        self.detail = detail
         message = f"HTTP {status}"
         if method:
             message += f" from {method} {url}"
@@ -185,26 +194,28 @@ class APIError(HeliosError):
 
     @property
     def is_transient(self) -> bool:
-        """Whether retrying the same request later may succeed (D2)."""
+        """Whether retrying the same request later may succeed."""
         return False
 
 
 class BadRequestError(APIError):
-    """400, 410 or 422: the API judged the request malformed (§1.5, D2). Never retried."""
+    """400, 410 or 422: the API judged the request malformed. Never retried."""
 
 
 class AuthenticationError(APIError):
-    """401 or 403: the API key is missing, invalid or not allowed (§1.2, §1.5, D2, D3).
-    Never retried."""
+    """401 or 403: the API key is missing, invalid or not allowed. Never retried. See
+    https://helios-async.readthedocs.io/helios/#missing-or-wrong-key
+    """
 
 
 class NotFoundError(APIError):
-    """404: the model run is unknown, or was deleted after ``deleteData`` (§3.5, §6.5).
-    Never retried."""
+    """404: the model run is unknown, or was deleted after ``deleteData``. Never retried.
+    See https://helios-async.readthedocs.io/helios/#deleting-data
+    """
 
 
 class TransientAPIError(APIError):
-    """408, 429, 500, 502, 503 or 504: a failure that may pass (§5, D2, D13).
+    """408, 429, 500, 502, 503 or 504: a failure that may pass.
 
     Retried for idempotent requests (GET, the upload PUT); for the create POST only a 429
     is, anything else becomes :class:`OutcomeUnknownError`. Raised once the retries are
@@ -212,6 +223,8 @@ class TransientAPIError(APIError):
 
     Attributes:
         retry_after: seconds the server asked us to wait (from ``Retry-After``), or None.
+
+    See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
     """
 
     def __init__(
@@ -223,29 +236,31 @@ class TransientAPIError(APIError):
         request_id: str | None = None,
         method: str = "",
         url: str = "",
+        detail: str = "",
     ) -> None:
-        super().__init__(status, body, request_id=request_id, method=method, url=url)
+        super().__init__(status, body, request_id=request_id, method=method, url=url, detail=detail)
         self.retry_after = retry_after
         if retry_after is not None:
             self.args = (f"{self.args[0]}; retry after {retry_after:g} s",)
 
     @property
     def is_transient(self) -> bool:
-        """Always True: retrying the same request later may succeed (D2)."""
+        """Always True: retrying the same request later may succeed."""
         return True
 
 
 class RateLimitError(TransientAPIError):
     """429: too many requests; ``retry_after`` says how long the server asked us to wait.
 
-    Retried, the create POST included (a 429 proves it was not acted on, D13), after
+    Retried, the create POST included (a 429 proves it was not acted on), after
     ``Retry-After`` seconds when at most ``RetryPolicy.max_retry_after``; a longer one is
-    raised at once. It also pauses every request of the client until it has passed (§5).
+    raised at once. It also pauses every request of the client until it has passed.
     """
 
 
 class UploadError(HeliosError):
-    """Object storage refused the upload PUT to the presigned URL (helios-api.md §4, D14).
+    """Object storage refused the upload PUT to the presigned URL. See
+    https://helios-async.readthedocs.io/helios/#upload-rules
 
     Attributes:
         status: the storage host's HTTP status.
@@ -264,7 +279,7 @@ class UploadError(HeliosError):
     ) -> None:
         what = f"model run {model_run_id}" if model_run_id else "the recording"
         super().__init__(
-            f"storage refused the upload of {what}: HTTP {status}; body starts {_excerpt(body)!r}"
+            f"storage refused the upload of {what}: HTTP {status}; {_shown_body(body)}"
         )
         self.status = status
         self.body = body
@@ -273,16 +288,18 @@ class UploadError(HeliosError):
 
     @property
     def is_transient(self) -> bool:
-        """Whether storage may accept the same PUT later (408, 429, 5xx; D2)."""
-        return status_is_transient(self.status)
+        """Whether storage may accept the same PUT later (408, 429, 5xx)."""
+        return self.status in TRANSIENT_STATUSES
 
 
 class UploadURLExpiredError(UploadError):
-    """The presigned URL expired or was refused (403); the remedy is a new run (§4, D14)."""
+    """The presigned URL expired or was refused (403); the remedy is a new run. See
+    https://helios-async.readthedocs.io/helios/#upload-the-recording
+    """
 
 
 class OutcomeUnknownError(HeliosError):
-    """A create request failed in a way that does not prove the run was not made (D13).
+    """A create request failed in a way that does not prove the run was not made.
 
     The POST is not idempotent, so it was not retried: a timeout, a reset, a 408 or 5xx or a
     garbled 2xx body after sending it all end here. A run may exist in ``CREATED``; it
@@ -290,21 +307,24 @@ class OutcomeUnknownError(HeliosError):
 
     Attributes:
         operation: what was attempted (``"create_model_run"``).
-        user_label: the label the run would carry, to find it with support.
+        user_label: the label the run would carry, to find it with support. It is not in
+            the message: labels stay out of messages, logs and spans (privacy by default).
+
+    See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
     """
 
     def __init__(self, operation: str, *, user_label: str, cause: BaseException) -> None:
         HeliosError.__init__(  # explicit: CreateDeadlineExceededError inherits from both
             self,
-            f"{operation} failed and may or may not have created a model run for user label "
-            f"{user_label!r}; it was not retried to avoid a duplicate run: {cause}",
+            f"{operation} failed and may or may not have created a model run (its user label "
+            f"is on .user_label); it was not retried to avoid a duplicate run: {cause}",
         )
         self.operation = operation
         self.user_label = user_label
 
 
 class ModelRunFailedError(HeliosError):
-    """The model run ended ``COMPLETE_ERROR`` (helios-api.md §3.4).
+    """The model run ended ``COMPLETE_ERROR``. See https://helios-async.readthedocs.io/helios/#error-codes
 
     Attributes:
         model_run_id: the run's id.
@@ -323,10 +343,10 @@ class ModelRunFailedError(HeliosError):
 
 
 class DeadlineExceededError(HeliosError, TimeoutError):
-    """A wait, or a whole wellness check, ran past its deadline (§5, D11).
+    """A wait, or a whole wellness check, ran past its deadline.
 
     Raised by ``wait_for_model_run`` (``phase == "poll"``) and ``run_wellness_check``. If
-    the time ran out while the create was in flight, a run may exist all the same (D13).
+    the time ran out while the create was in flight, a run may exist all the same.
 
     Attributes:
         phase: where the time ran out: ``"create"``, ``"upload"`` or ``"poll"``.
@@ -362,7 +382,7 @@ class DeadlineExceededError(HeliosError, TimeoutError):
 
 
 class CreateDeadlineExceededError(DeadlineExceededError, OutcomeUnknownError):
-    """The deadline passed while a create POST was in flight (D13).
+    """The deadline passed while a create POST was in flight.
 
     Both a :class:`DeadlineExceededError` (``phase == "create"``) and an
     :class:`OutcomeUnknownError`: the request was sent, so a run may exist in ``CREATED``.
@@ -375,79 +395,24 @@ class CreateDeadlineExceededError(DeadlineExceededError, OutcomeUnknownError):
         self.operation = "create_model_run"
         self.user_label = user_label
         self.args = (
-            f"{self.args[0]}; the create request was sent, so a model run for user label "
-            f"{user_label!r} may or may not exist (D13)",
+            f"{self.args[0]}; the create request was sent, so a model run for this "
+            "user label (.user_label) may or may not exist",
         )
 
 
-TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # D2
+def _shown_body(body: bytes) -> str:
+    """What a message shows of a response body: never personal data or a signature.
 
-
-def status_is_transient(status: int) -> bool:
-    """Whether a status means a failure that may pass (D2)."""
-    return status in TRANSIENT_STATUSES
-
-
-def request_id(headers: Mapping[str, str]) -> str | None:
-    """A response's request id, from the first request-id header it carries."""
-    return next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
-
-
-def error_for_status(
-    status: int,
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    method: str = "",
-    url: str = "",
-    retry_after: float | None = None,
-) -> APIError:
-    """The :class:`APIError` for a non-2xx API response, per D2.
-
-    ``headers`` is a case-insensitive mapping; ``retry_after`` (seconds) is the parsed
-    ``Retry-After``, passed in so that this stays a pure function of its inputs.
+    A JSON body is the API's, and holds user labels and transcripts: only its size is
+    shown. An XML body is object storage's error document, whose ``<Code>`` and
+    ``<Message>`` are shown and nothing else (S3 echoes the signature and credential in
+    it). Anything else (a gateway's HTML page) is quoted in part.
     """
-    kwargs: dict[str, Any] = {"request_id": request_id(headers), "method": method, "url": url}
-    if status == 429:
-        return RateLimitError(status, body, retry_after=retry_after, **kwargs)
-    if status in TRANSIENT_STATUSES:
-        return TransientAPIError(status, body, retry_after=retry_after, **kwargs)
-    cls: type[APIError]
-    if status in (400, 410, 422):
-        cls = BadRequestError
-    elif status in (401, 403):
-        cls = AuthenticationError
-    elif status == 404:
-        cls = NotFoundError
-    else:
-        cls = APIError
-    return cls(status, body, **kwargs)
-
-
-def _excerpt(body: bytes) -> str:
     text = body[:_BODY_EXCERPT].decode("utf-8", "replace")
-    return text + ("…" if len(body) > _BODY_EXCERPT else "")
-
-
-def _render_detail(body: bytes) -> str:
-    """A FastAPI-style ``detail`` (string or list of ``{loc, msg}``) as one line, else ''."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return _excerpt(body).strip() if body and not body.lstrip().startswith(b"<") else ""
-    if not isinstance(payload, dict):
-        return ""
-    detail = payload.get("detail", payload.get("message"))
-    if isinstance(detail, str):
-        return detail
-    if isinstance(detail, list):
-        rendered = []
-        for item in detail:
-            if isinstance(item, dict):
-                parts = item.get("loc")
-                parts = parts if isinstance(parts, list | tuple) else ()
-                loc = ".".join(str(part) for part in parts if part != "body")
-                message = str(item.get("msg", ""))
-                rendered.append(f"{loc}: {message}" if loc else message)
-        return "; ".join(rendered)
-    return ""
+    start = text.lstrip()[:1]
+    if start in ("{", "["):
+        return f"a JSON body of {len(body)} bytes (not shown: it may hold personal data)"
+    if start == "<" and b"<Error>" in body:
+        parts = re.findall(r"<(Code|Message)>([^<]{0,200})</\1>", body.decode("utf-8", "replace"))
+        return "storage says " + (" ".join(f"{v.strip()}" for _k, v in parts) or "nothing")
+    return f"body starts {text + ('…' if len(body) > _BODY_EXCERPT else '')!r}"

@@ -1,31 +1,23 @@
 """Many wellness checks at once: bounded, lazy, yielding each outcome as it finishes.
 
-``HeliosClient.run_wellness_checks`` builds a :class:`WellnessChecks`; this module holds it,
-the job and outcome models, and the one async generator that drives the tasks. At most
+``HeliosClient.run_wellness_checks`` builds a :class:`WellnessChecks`; this module holds it
+and the job and outcome models; ``_runner.run_bounded`` drives the tasks. At most
 ``concurrency`` checks run at a time; a job is taken from the caller's iterable only when a
 slot frees, so memory stays flat however many jobs there are. Each check is the whole flow of
-``run_wellness_check`` (helios-api.md §2.3 to §5); rate limits are shared client-wide through
-the connection's cool-down (D13), so one ``Retry-After`` pauses every task.
+``run_wellness_check`` (docs/helios.md#the-flow); rate limits are shared client-wide through
+the connection's cool-down, so one ``Retry-After`` pauses every task. Each job is one
+``_workflow`` check on the operations the client hands in; nothing here knows the client.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import inspect
-from collections import deque
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Iterable,
-    Iterator,
-    Mapping,
-)
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 import attrs
 
@@ -36,18 +28,20 @@ from ._errors import (
     ModelRunFailedError,
     RecordingError,
 )
-from ._models import ModelRun, ModelRunCreated, Tag, User
+from ._models import ModelRun, ModelRunCreated, ModelRunRequest, TagsInput, User
 from ._recording import RecordingSource
+from ._runner import run_bounded
 from ._validation import check_seconds
-
-if TYPE_CHECKING:
-    from ._client import HeliosClient
+from ._workflow import CheckOperations, run_check
 
 __all__ = ["WellnessChecks", "WellnessJob", "WellnessOutcome"]
 
 DEFAULT_CONCURRENCY = 10
 
 OnJobCreated = Callable[["WellnessJob", ModelRunCreated], Awaitable[None] | None]
+OnRunCreated = Callable[[ModelRunCreated], Awaitable[None]]
+RunJob = Callable[["WellnessJob", OnRunCreated], Awaitable[ModelRun]]
+"""Runs one job's whole check, calling back with each run it creates (see job_runner)."""
 
 
 def _check_deadline(value: object) -> float | None:
@@ -58,29 +52,40 @@ def _check_deadline(value: object) -> float | None:
 class WellnessJob:
     """One wellness check to run among many (the arguments of ``run_wellness_check``).
 
-    ``recording`` is a path, bytes or a seekable binary file; ``user`` and ``language`` are
-    required; the optional create fields are those of ``create_model_run`` (§6). ``key`` is
-    yours and opaque (a row number, a database id, any object): it comes back on the outcome
-    so you can match it to its input. ``deadline`` (seconds) bounds this one check;
-    ``check_duration=False`` skips the local length check (D9).
-
     Nothing is validated here: a job whose fields break a rule ends as an outcome carrying
-    an :class:`~helios_async.InvalidInputError`, without stopping the other jobs.
+    an :class:`~helios_async.InvalidInputError`, without stopping the other jobs. The create
+    fields follow the rules of :class:`~helios_async.ModelRunRequest`.
+
+    See https://helios-async.readthedocs.io/helios/#request-fields
     """
 
     recording: RecordingSource = attrs.field(repr=False)
+    """A path, bytes or a seekable binary file."""
     user: User
+    """The person the run is for."""
     language: str
+    """The language and dialect spoken, such as ``en-GB``."""
     key: Any = None
+    """Yours and opaque (a row number, a database id, any object): it comes back on the
+    outcome, to match it to its input."""
     accent: str | None = None
+    """The speaker's accent, besides the language."""
     sleep_time: dt.datetime | None = None
+    """When the person fell asleep for their last main sleep: a naive local ``datetime``."""
     wake_time: dt.datetime | None = None
+    """When they woke from it: a naive local ``datetime``."""
     recording_time: dt.datetime | None = None
-    tags: Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None = None
+    """When the recording was made: a naive local ``datetime``."""
+    tags: TagsInput = None
+    """At most 20 tags with unique names: a mapping, or a sequence of Tag or pairs."""
     delete_data: bool = False
+    """Delete the run's data 12 hours after it finishes."""
     data_to_delete: Iterable[str] | None = None
+    """With ``delete_data``, the kinds of data to delete; None for everything."""
     deadline: float | None = attrs.field(default=None, converter=_check_deadline)
+    """Seconds for this one whole check; None for no deadline beyond the policies'."""
     check_duration: bool = True
+    """False skips the local length check of the recording (the API still judges it)."""
 
     def create_fields(self) -> dict[str, Any]:
         """The optional create fields, as keyword arguments of ``create_model_run``."""
@@ -95,23 +100,49 @@ class WellnessJob:
         }
 
 
+def job_runner(operations: CheckOperations, *, poll_timeout: float) -> RunJob:
+    """What the fan-out runs per job: that job's whole check on ``operations``.
+
+    A job's fields are checked here, inside its check, so a bad one ends as that job's
+    outcome; its ``deadline`` was checked when the job was made.
+    """
+
+    async def run_job(job: WellnessJob, on_created: OnRunCreated) -> ModelRun:
+        body = ModelRunRequest(user=job.user, language=job.language, **job.create_fields())
+        return await run_check(
+            operations,
+            job.recording,
+            body,
+            deadline=job.deadline,
+            poll_timeout=poll_timeout,
+            on_created=on_created,
+            check_duration=job.check_duration,
+        )
+
+    return run_job
+
+
 @attrs.frozen(kw_only=True)
 class WellnessOutcome:
     """How one job of ``run_wellness_checks`` ended: a run, or the typed error that ended it.
 
-    ``error`` is None exactly when the run ended ``COMPLETE_OK``. ``run`` is the last state
-    of the run seen: the ``COMPLETE_OK`` run, the ``COMPLETE_ERROR`` run of a
-    :class:`~helios_async.ModelRunFailedError`, the last run polled before a
-    :class:`~helios_async.DeadlineExceededError`, else None. ``model_run_id`` is the run
-    created for the job (the last one, if an expired upload URL made the check start over),
-    or None if none was created. ``elapsed`` is the seconds the check took.
+    ``ok`` says whether it ended ``COMPLETE_OK``, but as a property it cannot narrow ``run``
+    for a type checker: test ``outcome.run is not None`` too, or call ``result()``.
     """
 
     job: WellnessJob
+    """The job this outcome is for."""
     run: ModelRun | None
+    """The last state of the run seen: the ``COMPLETE_OK`` run, the ``COMPLETE_ERROR`` run of a
+    :class:`~helios_async.ModelRunFailedError`, the last run polled before a
+    :class:`~helios_async.DeadlineExceededError`, else None."""
     error: HeliosError | None
+    """None exactly when the run ended ``COMPLETE_OK``; else the typed error that ended it."""
     model_run_id: str | None
+    """The run created for the job (the last one, if an expired upload URL made the check
+    start over), or None if none was created."""
     elapsed: float
+    """Seconds the check took."""
 
     @property
     def key(self) -> Any:
@@ -171,7 +202,7 @@ class WellnessChecks:
 
     def __init__(
         self,
-        client: HeliosClient,
+        run_job: RunJob,
         jobs: Iterable[WellnessJob] | AsyncIterable[WellnessJob],
         *,
         concurrency: int,
@@ -179,7 +210,7 @@ class WellnessChecks:
     ) -> None:
         self.concurrency = concurrency
         self._counters = _Counters()
-        self._generator = _fan_out(client, jobs, concurrency, on_created, self._counters)
+        self._generator = _outcomes(run_job, jobs, concurrency, on_created, self._counters)
 
     @property
     def started(self) -> int:
@@ -249,114 +280,31 @@ def check_concurrency(concurrency: object, pool_limit: int) -> int:
     return concurrency
 
 
-_END = object()
-
-
-async def _fan_out(
-    client: HeliosClient,
+async def _outcomes(
+    run_job: RunJob,
     jobs: Iterable[WellnessJob] | AsyncIterable[WellnessJob],
     concurrency: int,
     on_created: OnJobCreated | None,
     counters: _Counters,
 ) -> AsyncGenerator[WellnessOutcome, None]:
-    """Keep up to ``concurrency`` checks running; yield each outcome as its check ends.
+    """Each job's outcome as its check ends, at most ``concurrency`` checks at a time."""
 
-    A slot is held from taking a job until its outcome is yielded, so at most
-    ``concurrency`` jobs are ever taken and not yet handed back, and no more tasks exist;
-    the slot is refilled when the consumer asks for the next outcome. An async job source
-    is read in a task of its own, so outcomes keep flowing while it waits.
-    """
-    sync_jobs: Iterator[WellnessJob] | None = None
-    async_jobs: AsyncIterator[WellnessJob] | None = None
-    if isinstance(jobs, AsyncIterable):
-        async_jobs = aiter(jobs)
-    else:
-        sync_jobs = iter(jobs)
-    running: set[asyncio.Task[WellnessOutcome]] = set()
-    ready: deque[asyncio.Task[WellnessOutcome]] = deque()
-    pull: asyncio.Task[object] | None = None
-    exhausted = False
-
-    def start(job: object) -> None:
+    def start(job: object) -> Coroutine[Any, Any, WellnessOutcome]:
         if not isinstance(job, WellnessJob):
             raise TypeError(f"jobs must be WellnessJob instances, not {type(job).__name__}")
         counters.started += 1
-        running.add(
-            asyncio.create_task(
-                _check(client, job, on_created, counters), name=f"helios-check-{counters.started}"
-            )
-        )
+        return _check(run_job, job, on_created, counters)
 
-    try:
-        while True:
-            while not exhausted and pull is None and len(running) + len(ready) < concurrency:
-                if async_jobs is not None:
-                    pull = asyncio.create_task(_next_job(async_jobs), name="helios-next-job")
-                    break
-                assert sync_jobs is not None
-                job = next(sync_jobs, _END)
-                if job is _END:
-                    exhausted = True
-                else:
-                    start(job)
-            if ready:
-                outcome = ready.popleft().result()
-                counters.finished += 1
-                counters.failed += not outcome.ok
-                yield outcome
-                continue
-            waiting: set[asyncio.Future[Any]] = set(running)
-            if pull is not None:
-                waiting.add(pull)
-            if not waiting:
-                return
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if pull is not None and pull in done:
-                done.discard(pull)
-                job, pull = pull.result(), None
-                if job is _END:
-                    exhausted = True
-                else:
-                    start(job)
-            finished = [task for task in running if task.done()]
-            running.difference_update(finished)
-            ready.extend(finished)
-    finally:
-        leftovers: list[asyncio.Task[Any]] = [*running, *([pull] if pull is not None else [])]
-        try:
-            await _cancel_and_wait(leftovers)
-        finally:
-            for task in [*leftovers, *ready]:
-                if task.done() and not task.cancelled():
-                    task.exception()  # retrieved, so asyncio never logs it as lost
-
-
-async def _next_job(jobs: AsyncIterator[WellnessJob]) -> object:
-    try:
-        return await anext(jobs)
-    except StopAsyncIteration:
-        return _END
-
-
-async def _cancel_and_wait(tasks: list[asyncio.Task[Any]]) -> None:
-    """Cancel ``tasks`` and wait until every one has ended, even if cancelled meanwhile
-    (then re-raise that cancellation), so no task outlives the iterator."""
-    for task in tasks:
-        task.cancel()
-    pending = [task for task in tasks if not task.done()]
-    interrupted: asyncio.CancelledError | None = None
-    while pending:
-        try:
-            await asyncio.wait(pending)
-        except asyncio.CancelledError as exc:
-            interrupted = exc
-        pending = [task for task in pending if not task.done()]
-    if interrupted is not None:
-        raise interrupted
+    running = run_bounded(jobs, start, concurrency=concurrency, name="helios-check")
+    async with contextlib.aclosing(running):
+        async for outcome in running:
+            counters.finished += 1
+            counters.failed += not outcome.ok
+            yield outcome
 
 
 async def _check(
-    client: HeliosClient,
+    run_job: RunJob,
     job: WellnessJob,
     on_created: OnJobCreated | None,
     counters: _Counters,
@@ -386,15 +334,7 @@ async def _check(
 
     counters.in_flight += 1
     try:
-        run = await client.run_wellness_check(
-            job.recording,
-            user=job.user,
-            language=job.language,
-            deadline=job.deadline,
-            on_created=created,
-            check_duration=job.check_duration,
-            **job.create_fields(),
-        )
+        run = await run_job(job, created)
     except ModelRunFailedError as exc:
         return ended(exc.run, exc, exc.model_run_id)
     except DeadlineExceededError as exc:

@@ -15,43 +15,71 @@ from ._models import ModelRun
 __all__ = ["Hooks", "RequestEvent", "ResponseEvent", "RetryEvent"]
 
 
+def without_personal_data(run: ModelRun, *, keep_label: bool = False) -> ModelRun:
+    """``run`` as ``on_poll`` sees it: no transcript and no ``raw`` JSON (which holds the
+    label, the transcript and any tags), and no user label unless ``keep_label``
+    (``Telemetry(include_labels=True)``)."""
+    results = run.results
+    if results is not None:
+        sections = tuple(attrs.evolve(section, transcript="") for section in results.sections)
+        results = attrs.evolve(results, sections=sections)
+    label = run.user_label if keep_label else ""
+    return attrs.evolve(run, user_label=label, results=results, raw={})
+
+
 @attrs.frozen(kw_only=True)
 class RequestEvent:
-    """A request about to be sent: ``operation`` (``"get_model_run"``, ``"upload_recording"``,
-    ...), ``method``, ``url`` (presigned signatures redacted, §4) and ``attempt`` (1-based).
-    It never carries the API key or any header."""
+    """A request about to be sent. It never carries the API key or any header."""
 
     operation: str
+    """The client method: ``"get_account"``, ``"create_model_run"``, ``"create_activity_run"``,
+    ``"get_model_run"`` or ``"upload_recording"``."""
     method: str
+    """The HTTP method: ``"GET"``, ``"POST"`` or ``"PUT"``."""
     url: str
+    """The URL, with a presigned URL's signature replaced by ``?<redacted>``."""
     attempt: int
+    """Which attempt this is, from 1."""
 
 
 @attrs.frozen(kw_only=True)
 class ResponseEvent:
-    """A response received, whatever its status: the request's fields plus ``status``,
-    ``elapsed`` (seconds, sending included) and ``request_id`` where the response carried one
-    (the API's request id header; object storage may send none)."""
+    """A response received, whatever its status: the request's fields and what came back."""
 
     operation: str
+    """The client method: ``"get_account"``, ``"create_model_run"``, ``"create_activity_run"``,
+    ``"get_model_run"`` or ``"upload_recording"``."""
     method: str
+    """The HTTP method."""
     url: str
+    """The URL, signature redacted."""
     attempt: int
+    """Which attempt this answers, from 1."""
     status: int
+    """The HTTP status."""
     elapsed: float
+    """Seconds from sending the request to reading the response, sending included."""
     request_id: str | None
+    """The API's request id header, where the response carried one (object storage may send
+    none); quote it to thymia support."""
 
 
 @attrs.frozen(kw_only=True)
 class RetryEvent:
-    """A retry scheduled: ``operation``, the ``attempt`` that failed (1-based), the ``delay``
-    before the next one (seconds: the backoff, or the server's ``Retry-After``) and the
-    ``error`` that caused it (D2, D13)."""
+    """A retry scheduled after a failed attempt.
+
+    See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
+    """
 
     operation: str
+    """The client method: ``"get_account"``, ``"create_model_run"``, ``"create_activity_run"``,
+    ``"get_model_run"`` or ``"upload_recording"``."""
     attempt: int
+    """The attempt that failed, from 1."""
     delay: float
+    """Seconds until the next attempt: the backoff, or the server's ``Retry-After``."""
     error: BaseException
+    """What made the attempt fail."""
 
 
 @attrs.frozen(kw_only=True)
@@ -61,17 +89,24 @@ class Hooks:
     For one wellness check they fire in this order: ``on_request`` and ``on_response`` for the
     create POST; ``on_request``, ``on_upload_progress`` (once per chunk, with bytes sent so
     far and the total in bytes) and ``on_response`` for the upload PUT; then, per poll,
-    ``on_request``, ``on_response`` and ``on_poll`` (with the run seen). ``on_retry`` fires
+    ``on_request``, ``on_response`` and ``on_poll`` (with the run seen, its transcripts and
+    ``raw`` JSON blanked, and its user label unless ``Telemetry(include_labels=True)``).
+    ``on_retry`` fires
     between a failed attempt and its retry (after its ``on_response``, if a response came);
     a retried upload resends every byte, so its progress starts again from the first chunk.
-    The requests are those of helios-api.md §2 and §4.
+    The requests are those of https://helios-async.readthedocs.io/helios/#endpoints
 
     Each hook is a plain function called inline; an exception it raises propagates to the
     caller and is not retried.
     """
 
     on_request: Callable[[RequestEvent], None] | None = None
+    """Called before each attempt is sent."""
     on_response: Callable[[ResponseEvent], None] | None = None
+    """Called when an attempt's response has been read, whatever its status."""
     on_retry: Callable[[RetryEvent], None] | None = None
+    """Called between a failed attempt and its retry."""
     on_poll: Callable[[ModelRun], None] | None = None
+    """Called with the run seen after each poll of ``wait_for_model_run``."""
     on_upload_progress: Callable[[int, int], None] | None = None
+    """Called as each chunk of an upload is sent, with the bytes sent so far and the total."""

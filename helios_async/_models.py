@@ -1,4 +1,4 @@
-"""The typed models of the Helios API (helios-api.md §2, §3, §6).
+"""The typed models of the Helios API: what a create sends, what the API answers.
 
 All are ``attrs.frozen`` and keyword-only. Field names are snake_case here and camelCase on
 the wire; the private converter in ``_converter`` maps them, both ways. The response models
@@ -19,6 +19,7 @@ import attrs
 
 from . import _validation as check
 from ._errors import InvalidInputError
+from ._redaction import signed_url
 
 __all__ = [
     "Account",
@@ -38,7 +39,7 @@ __all__ = [
 
 
 class _OpenEnum(enum.StrEnum):
-    """A string enum that keeps values it does not know instead of failing (D11).
+    """A string enum that keeps values it does not know instead of failing.
 
     An unknown value becomes an instance that is not a member: ``is_known`` is False, and it
     compares equal to no member.
@@ -55,36 +56,64 @@ class _OpenEnum(enum.StrEnum):
 
     @property
     def is_known(self) -> bool:
-        """Whether this value is one the contract documents."""
+        """Whether this value is one the API documents (False for a value kept as received).
+
+        See https://helios-async.readthedocs.io/helios/#unknown-values
+        """
         return self._name_ in type(self).__members__
 
 
 class BirthSex(enum.StrEnum):
-    """Sex assigned at birth (helios-api.md §6.1)."""
+    """Sex assigned at birth, as the API takes it in ``user.birthSex``.
+
+    See https://helios-async.readthedocs.io/helios/#the-user
+    """
 
     MALE = "MALE"
+    """Male at birth."""
     FEMALE = "FEMALE"
+    """Female at birth."""
     INTERSEX = "INTERSEX"
+    """Intersex at birth."""
     UNKNOWN = "UNKNOWN"
+    """Not known, or not given."""
 
 
 class ModelRunStatus(_OpenEnum):
-    """A model run's status (§3.1). Unknown values are kept, never fatal (D11)."""
+    """A model run's status. A value the API does not document is kept, never fatal
+    (``is_known`` is False), and counts as not finished.
+
+    See https://helios-async.readthedocs.io/helios/#statuses
+    """
 
     CREATED = "CREATED"
+    """The run exists and waits for its recording (or for the activity to be done)."""
     RUNNING = "RUNNING"
+    """The recording has arrived and the model is working on it; ``run_at`` is set."""
     COMPLETE_OK = "COMPLETE_OK"
+    """Finished with results; ``completed_at`` is set."""
     COMPLETE_ERROR = "COMPLETE_ERROR"
+    """Finished without results; ``error_code``, ``error_reason`` and ``completed_at`` are
+    set."""
 
 
 class ErrorCode(_OpenEnum):
-    """Why a run ended ``COMPLETE_ERROR`` (§3.4). Unknown codes are kept (D11)."""
+    """Why a run ended ``COMPLETE_ERROR``. A code the API does not document is kept, never
+    fatal (``is_known`` is False). Every remedy is a new run.
+
+    See https://helios-async.readthedocs.io/helios/#error-codes
+    """
 
     ERR_RECORDING_INVALID_FORMAT = "ERR_RECORDING_INVALID_FORMAT"
+    """Not FLAC, MP3, MP4, Ogg, WebM or WAV: convert it."""
     ERR_RECORDING_TOO_SHORT = "ERR_RECORDING_TOO_SHORT"
+    """Under 10 seconds of speech: record longer."""
     ERR_RECORDING_TOO_LONG = "ERR_RECORDING_TOO_LONG"
+    """3 minutes or longer: trim it."""
     ERR_TRANSCRIPTION_FAILED = "ERR_TRANSCRIPTION_FAILED"
+    """No speech could be made out: check the audio and the microphone."""
     ERR_INTERNAL = "ERR_INTERNAL"
+    """The service failed: try a new run, and contact thymia if it keeps failing."""
 
 
 def _to_birth_sex(value: object) -> BirthSex:
@@ -101,66 +130,93 @@ def _to_birth_sex(value: object) -> BirthSex:
 
 @attrs.frozen(kw_only=True)
 class User:
-    """The person a run is for (§6.1).
-
-    ``user_label`` is your own identifier, 1 to 50 characters, no personal data; the same
-    label means the same person. ``date_of_birth`` is a date (use day or month 1 where
-    unknown). ``birth_sex`` also takes its name as a string (``"FEMALE"``).
+    """The person a run is for. The scores are benchmarked against people of the same age,
+    birth sex and language, so give these as accurately as you can.
 
     Raises:
         InvalidInputError: a field breaks its rule; the error names it.
+
+    See https://helios-async.readthedocs.io/helios/#the-user
     """
 
     user_label: str = attrs.field(converter=check.check_user_label)
+    """Your own identifier for the person: 1 to 50 characters, not blank, no personal data.
+    The same label means the same person."""
     date_of_birth: dt.date = attrs.field(converter=check.check_date_of_birth)
+    """A ``datetime.date`` in 1900 or later, not in the future; use day or month 1 where
+    it is unknown."""
     birth_sex: BirthSex = attrs.field(converter=_to_birth_sex)
+    """Sex assigned at birth; its name as a string (``"FEMALE"``) is taken too."""
 
 
 @attrs.frozen(kw_only=True)
 class Tag:
-    """A name/value pair attached to a run for later identification (§6.4, D7)."""
+    """A name/value pair attached to a run to recognise it later; at most 20 per run, each
+    name once.
+
+    See https://helios-async.readthedocs.io/helios/#tag-rules
+    """
 
     name: str = attrs.field(converter=check.check_tag_name)
+    """A non-empty string, unique among the run's tags."""
     value: str = attrs.field(converter=check.check_tag_value)
+    """A string."""
+
+
+TagsInput = Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None
+"""What ``tags`` may be given as: a mapping ``{name: value}``, or a sequence of
+:class:`Tag` or ``(name, value)`` pairs; None for no tags."""
 
 
 @attrs.frozen(kw_only=True)
 class ModelRunRequest:
-    """The body of a create request (E2 ``POST /v1/models/mental-wellness``, §2.3, §7).
-
-    ``sleep_time``, ``wake_time`` and ``recording_time`` are naive local datetimes (D8).
-    ``tags`` takes a mapping ``{name: value}`` or a sequence of :class:`Tag` or pairs.
-    ``data_to_delete`` narrows what ``delete_data`` deletes; values pass through as given.
+    """The body of a create request (``POST /v1/models/mental-wellness``, and the Activity
+    Plugin's create), every field checked when it is built.
 
     Raises:
         InvalidInputError: a field breaks its rule; the error names it.
+
+    See https://helios-async.readthedocs.io/helios/#request-fields
     """
 
     user: User = attrs.field(validator=lambda _i, _a, v: check.check_instance("user", v, User))
+    """The person the run is for."""
     language: str = attrs.field(converter=check.check_language)
+    """The language and dialect spoken, a well-formed code such as ``en-GB``."""
     accent: str | None = attrs.field(default=None, converter=check.check_accent)
+    """The speaker's accent, besides the language: a free, non-blank string."""
     sleep_time: dt.datetime | None = attrs.field(
         default=None, validator=check.check_naive_datetime("sleep_time")
     )
+    """When the person fell asleep for their last main sleep: a naive ``datetime`` in their
+    local time (an aware one is refused, never converted)."""
     wake_time: dt.datetime | None = attrs.field(
         default=None, validator=check.check_naive_datetime("wake_time")
     )
+    """When they woke from it: a naive local ``datetime``."""
     recording_time: dt.datetime | None = attrs.field(
         default=None, validator=check.check_naive_datetime("recording_time")
     )
+    """When the recording was made: a naive local ``datetime``."""
     tags: tuple[Tag, ...] = attrs.field(
         default=(), converter=check.to_tags, validator=check.check_tags
     )
+    """At most 20 tags with unique names; given as a mapping ``{name: value}``, or a
+    sequence of :class:`Tag` or ``(name, value)`` pairs."""
     delete_data: bool = attrs.field(
         default=False, validator=lambda _i, _a, v: check.check_instance("delete_data", v, bool)
     )
+    """Delete the run's recording, inputs and results 12 hours after it finishes; reading
+    it after that raises :class:`~helios_async.NotFoundError`."""
     data_to_delete: tuple[str, ...] | None = attrs.field(
         default=None, converter=check.to_data_to_delete
     )
+    """With ``delete_data``, the kinds of data to delete (non-empty strings, sent as given);
+    None deletes everything."""
 
 
 class CreateFields(TypedDict, total=False):
-    """The optional create fields (§2.3, §6), as keyword arguments of
+    """The optional create fields, as keyword arguments of
     ``run_wellness_check``, ``create_activity_run`` and ``WellnessJob``; see
     :class:`ModelRunRequest` for each one's rule."""
 
@@ -168,64 +224,90 @@ class CreateFields(TypedDict, total=False):
     sleep_time: dt.datetime | None
     wake_time: dt.datetime | None
     recording_time: dt.datetime | None
-    tags: Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None
+    tags: TagsInput
     delete_data: bool
     data_to_delete: Iterable[str] | None
 
 
 @attrs.frozen(kw_only=True, slots=False)
 class ModelRunCreated:
-    """The answer to a create (§2.3): the run's ``id`` and where to PUT the recording.
+    """The answer to a create: the run's ``id`` and where to PUT the recording.
 
-    ``recording_upload_url`` is a presigned URL valid for 1 hour (§4); it is used exactly as
-    given (D14).
+    See https://helios-async.readthedocs.io/helios/#create-a-model-run
     """
 
     id: str
-    recording_upload_url: str = attrs.field(repr=False)  # carries a signature
-    request_id: str | None = attrs.field(default=None, eq=False)  # of the response it came in
+    """The new run's id (a UUID): keep it to read the run later."""
+    recording_upload_url: str = attrs.field(repr=False, converter=signed_url)
+    """The presigned URL to PUT the recording to, valid for 1 hour, used exactly as given;
+    never shown in a repr, since its signature is a credential: a ``str`` whose own
+    repr leaves the query string out, so no traceback's locals show it either."""
+    request_id: str | None = attrs.field(default=None, eq=False)
+    """The request id of the response it came in, if the API sent one."""
 
 
 @attrs.frozen(kw_only=True, slots=False)
 class ActivityRunCreated:
-    """The answer to an Activity Plugin create (E3, §2.4, D4).
+    """The answer to an Activity Plugin create: the run's ``id`` and the activity's link.
 
-    ``activity_link`` is the page the user performs the activity on; ``raw`` is the payload
-    as received, since the link's field name is not documented.
+    See https://helios-async.readthedocs.io/helios/#create-an-activity-run and
+    https://helios-async.readthedocs.io/helios/#activity-link
     """
 
     id: str
+    """The new run's id; poll it once the person has done the activity."""
     activity_link: str = attrs.field(repr=False)
+    """The page the person records on, to show in an iframe or a web view."""
     raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
-    request_id: str | None = attrs.field(default=None, eq=False)  # of the response it came in
+    """The answer's JSON as received, since the link's field name is not documented."""
+    request_id: str | None = attrs.field(default=None, eq=False)
+    """The request id of the response it came in, if the API sent one."""
 
 
 @attrs.frozen(kw_only=True, slots=False)
 class Section:
-    """One timed section of a recording's results (§3.3); seconds from the recording's start.
+    """One timed section of a recording's results, with its eleven scores.
 
     The five bucketed scores (``distress``, ``stress``, ``exhaustion``, ``sleep_propensity``,
-    ``low_self_esteem``) each take one of 0.0, 0.33, 0.66, 1.0 (D6); ``mental_strain`` and
-    the ``uniform_*`` scores are continuous in [0, 1]. On the wire each is ``{"value": x}``.
+    ``low_self_esteem``) each take one of 0.0, 0.33, 0.66, 1.0, compared with people of the
+    same age, birth sex and language; ``mental_strain`` and the ``uniform_*`` scores are
+    continuous in [0, 1]. On the wire each is ``{"value": x}``.
+
+    See https://helios-async.readthedocs.io/helios/#results-and-scores
     """
 
     start_secs: float
+    """Where the section starts, in seconds from the start of the recording."""
     finish_secs: float
+    """Where it ends, in seconds from the start of the recording."""
     transcript: str
+    """The speech of the section, transcribed. Personal: never logged by the client."""
     mental_strain: float
+    """An overall measure of mental wellness, continuous in [0, 1]; no bucketed form."""
     distress: float
+    """Worry and nervousness: one of 0.0, 0.33, 0.66, 1.0."""
     stress: float
+    """Feeling wound up, being unable to relax: one of 0.0, 0.33, 0.66, 1.0."""
     exhaustion: float
+    """Physical and mental tiredness from work: one of 0.0, 0.33, 0.66, 1.0."""
     sleep_propensity: float
+    """How likely the person is to fall asleep if given the chance: one of 0.0, 0.33, 0.66,
+    1.0."""
     low_self_esteem: float
+    """How little confidence and capability the person feels: one of 0.0, 0.33, 0.66, 1.0."""
     uniform_distress: float
+    """``distress`` on a continuous scale, in [0, 1]."""
     uniform_stress: float
+    """``stress`` on a continuous scale, in [0, 1]."""
     uniform_exhaustion: float
+    """``exhaustion`` on a continuous scale, in [0, 1]."""
     uniform_sleep_propensity: float
+    """``sleep_propensity`` on a continuous scale, in [0, 1]."""
     uniform_low_self_esteem: float
+    """``low_self_esteem`` on a continuous scale, in [0, 1]."""
 
     def scores(self) -> dict[str, float]:
-        """The eleven scores by field name, in the contract's order (§3.3)."""
+        """The eleven scores by field name, in the API's order (``mental_strain`` first)."""
         return {name: getattr(self, name) for name in SCORE_NAMES}
 
 
@@ -241,37 +323,60 @@ BUCKETED_SCORES = frozenset(
 
 @attrs.frozen(kw_only=True, slots=False)
 class ModelRunResults:
-    """A finished run's results: its sections, currently always one (§3.3)."""
+    """A finished run's results: its sections, today always exactly one.
+
+    See https://helios-async.readthedocs.io/helios/#results-and-scores
+    """
 
     sections: tuple[Section, ...]
+    """The timed sections; today one, covering the whole recording."""
 
 
 @attrs.frozen(kw_only=True, slots=False)
 class ModelRun:
-    """A model run as GET returns it (E4, §2.5).
+    """A model run as ``GET /v1/models/mental-wellness/{id}`` returns it.
 
-    Timestamps are timezone-aware (D12). ``warnings`` is empty when the API sent none (D10).
-    ``results`` is set only for ``COMPLETE_OK``; ``error_code`` and ``error_reason`` only for
-    ``COMPLETE_ERROR``. ``raw`` is the JSON as received, unknown fields included (D10).
+    Timestamps are timezone-aware. A field the API left out or sent as null takes the
+    default shown.
+
+    See https://helios-async.readthedocs.io/helios/#read-a-model-run
     """
 
     id: str
+    """The run's id (a UUID)."""
     status: ModelRunStatus
-    created_at: dt.datetime | None = None  # documented as always set; lenient per D10
+    """Where the run is: ``CREATED``, ``RUNNING``, ``COMPLETE_OK`` or ``COMPLETE_ERROR`` (or a
+    value the API does not document, kept as received)."""
+    created_at: dt.datetime | None = None  # documented as always set: lenient all the same
+    """When the run was created."""
     user_label: str = ""
+    """The ``user_label`` of the person the run is for."""
     delete_data: bool = False
+    """Whether the run's data is deleted 12 hours after it finishes."""
     run_at: dt.datetime | None = None
+    """When the model started, once the recording had arrived; None while ``CREATED``."""
     completed_at: dt.datetime | None = None
+    """When the run finished; None until then."""
     error_reason: str | None = None
+    """For ``COMPLETE_ERROR``: a sentence for logs and support, not for end users."""
     warnings: tuple[str, ...] = ()
+    """Anything that makes the result less trustworthy; empty when the API sent none."""
     results: ModelRunResults | None = None
+    """For ``COMPLETE_OK``: the scores; None otherwise."""
     error_code: ErrorCode | None = None
+    """For ``COMPLETE_ERROR``: why, as an :class:`ErrorCode`; None otherwise."""
     raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
-    request_id: str | None = attrs.field(default=None, eq=False)  # of the response it came in
+    """The JSON as received, fields the client does not know included."""
+    request_id: str | None = attrs.field(default=None, eq=False)
+    """The request id of the response it came in, if the API sent one."""
 
     @property
     def is_finished(self) -> bool:
-        """Whether the run is done: a terminal status, or ``completedAt`` set (D11)."""
+        """Whether the run is done: ``COMPLETE_OK`` or ``COMPLETE_ERROR``, or ``completed_at``
+        set whatever the status says.
+
+        See https://helios-async.readthedocs.io/helios/#unknown-values
+        """
         return (
             self.status in (ModelRunStatus.COMPLETE_OK, ModelRunStatus.COMPLETE_ERROR)
             or self.completed_at is not None
@@ -284,7 +389,7 @@ class ModelRun:
 
     @property
     def section(self) -> Section | None:
-        """The first (today the only) section of the results, or None (§3.3)."""
+        """The first (today the only) section of the results, or None without results."""
         if self.results is None or not self.results.sections:
             return None
         return self.results.sections[0]
@@ -292,9 +397,16 @@ class ModelRun:
 
 @attrs.frozen(kw_only=True, slots=False)
 class Account:
-    """The account behind the API key (E1, §2.2): its opaque ``id`` and enabled ``features``."""
+    """The account behind the API key, as ``GET /v1/account`` returns it.
+
+    See https://helios-async.readthedocs.io/helios/#get-account
+    """
 
     id: str
+    """The account's id: an opaque string."""
     features: tuple[str, ...] = ()
+    """The features enabled for the key."""
     raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
-    request_id: str | None = attrs.field(default=None, eq=False)  # of the response it came in
+    """The JSON as received; the API may add fields."""
+    request_id: str | None = attrs.field(default=None, eq=False)
+    """The request id of the response it came in, if the API sent one."""

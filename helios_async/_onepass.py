@@ -4,7 +4,7 @@ object straight into an instance; the converter's fast path (``_converter``).
 The generated function, one per class, built on first use:
 
 - reads each field by its wire name with one ``dict.get`` and treats a ``null`` exactly as a
-  missing field (D10): the field's default if it has one, else a ``KeyError``;
+  missing field: the field's default if it has one, else a ``KeyError``;
 - hands a present value to the field's hook; for ``str``, ``bool``, ``float`` and the string
   enums the exact JSON type is tested inline first (``type(v) is str``) and anything else
   goes to the hook, which accepts or refuses it, so a rule lives in the hook alone;

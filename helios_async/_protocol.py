@@ -1,75 +1,84 @@
-"""The sans-I/O core: requests to send and what responses mean, as pure functions.
+"""The sans-I/O core, first half: the requests to send, as pure values.
 
-Nothing here touches the network. :class:`Endpoints` builds :class:`ApiRequest` values;
-:func:`decode` turns an :class:`ApiResponse` into a model or the error the status means (D2).
+Nothing here touches the network. :class:`Endpoints` builds an :class:`ApiRequest` for every
+call, the recording upload included; a :class:`~helios_async.Transport` sends it and returns an
+:class:`ApiResponse`, which ``_decoding`` judges.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import functools
 import json
 import uuid
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar
 
 import attrs
-from yarl import URL
 
-from ._converter import structure_json, unstructure
-from ._errors import (
-    DecodeError,
-    InvalidInputError,
-    UploadError,
-    UploadURLExpiredError,
-    error_for_status,
-    request_id,
-)
-from ._models import ActivityRunCreated, ModelRunCreated, ModelRunRequest
+from ._converter import unstructure
+from ._errors import InvalidInputError
+from ._models import ModelRunRequest
+from ._recording import PreparedRecording, RecordingBody
+from ._redaction import redact_url as redact_url  # where the layers above look for it
 
-T = TypeVar("T")
+__all__ = ["ApiRequest", "ApiResponse"]
 
-API_KEY_HEADER = "x-api-key"  # §1.2
+API_KEY_HEADER = "x-api-key"  # docs/helios.md#authentication
 JSON = "application/json"
-# D4: the activity link's field name is undocumented; take the first of these present.
-ACTIVITY_LINK_FIELDS = ("activityLink", "activityUrl", "link", "url")
+UPLOAD = "upload_recording"
 
 
 @attrs.frozen(kw_only=True)
 class ApiRequest:
-    """One HTTP request to the API, ready to send.
+    """One HTTP request, ready to send: to the API, or the recording upload to storage.
 
-    ``idempotent`` says whether sending it twice is harmless (D13). The headers carry the key,
-    so they are left out of the repr.
+    Headers may carry the key, and the URL a presigned signature, so neither is in the repr.
+
+    See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
     """
 
     operation: str
+    """The client method it belongs to (``"get_model_run"``, ``"upload_recording"``, ...)."""
     method: str
-    url: str
+    """The HTTP method."""
+    url: str = attrs.field(repr=False)
+    """The full URL, sent verbatim, never re-quoted."""
     headers: Mapping[str, str] = attrs.field(repr=False)
-    body: bytes | None = attrs.field(default=None, repr=False)
+    """The request headers (the API key among them, for the API)."""
+    body: bytes | RecordingBody | None = attrs.field(default=None, repr=False)
+    """None, the bytes of a JSON body, or a :class:`RecordingBody` a transport re-opens and
+    streams on every attempt."""
     idempotent: bool = True
+    """Whether sending it twice is harmless (False for the creates)."""
+    to_storage: bool = False
+    """True for the presigned PUT, which goes to object storage rather than the API: no key,
+    its own time limit, and its 429s pause nobody else."""
 
 
 @attrs.frozen(kw_only=True)
 class ApiResponse:
-    """A whole HTTP response: status, case-insensitive headers and the full body (bytes)."""
+    """A whole HTTP response: status, case-insensitive headers and the full body (bytes).
+
+    ``headers`` must look names up case-insensitively (a ``multidict.CIMultiDict``, as
+    aiohttp gives); :class:`helios_async.testing.MockTransport` makes one from a dict.
+    """
 
     status: int
+    """The HTTP status."""
     headers: Mapping[str, str] = attrs.field(repr=False)
+    """The response headers, looked up case-insensitively."""
     body: bytes = attrs.field(repr=False)
+    """The whole body."""
 
 
 @attrs.frozen(kw_only=True)
 class Endpoints:
-    """Builds the API's requests for one base URL and key (helios-api.md §2.1)."""
+    """Builds the API's requests for one base URL and key (docs/helios.md#endpoints)."""
 
     base_url: str
     api_key: str = attrs.field(repr=False)
     user_agent: str
-    legacy_get_path: bool = False  # D1: GET /v1/models/{id} instead of .../mental-wellness/{id}
+    legacy_get_path: bool = False  # GET /v1/models/{id} instead of .../mental-wellness/{id}
 
     # Built once: every request of a client carries the same ones (read-only views).
     _plain_headers: Mapping[str, str] = attrs.field(
@@ -97,7 +106,7 @@ class Endpoints:
         return self._json_headers if with_body else self._plain_headers
 
     def get_account(self) -> ApiRequest:
-        """E1 ``GET /v1/account`` (§2.2)."""
+        """``GET /v1/account``."""
         return ApiRequest(
             operation="get_account",
             method="GET",
@@ -106,11 +115,11 @@ class Endpoints:
         )
 
     def create_model_run(self, request: ModelRunRequest) -> ApiRequest:
-        """E2 ``POST /v1/models/mental-wellness`` (§2.3); not idempotent (D13)."""
+        """``POST /v1/models/mental-wellness``; not idempotent."""
         return self._create("create_model_run", "/v1/models/mental-wellness", request)
 
     def create_activity_run(self, request: ModelRunRequest) -> ApiRequest:
-        """E3 ``POST /v1/models/mental-wellness-activity`` (§2.4); not idempotent (D13)."""
+        """``POST /v1/models/mental-wellness-activity``; not idempotent."""
         return self._create("create_activity_run", "/v1/models/mental-wellness-activity", request)
 
     def _create(self, operation: str, path: str, request: ModelRunRequest) -> ApiRequest:
@@ -125,10 +134,10 @@ class Endpoints:
         )
 
     def get_model_run(self, model_run_id: str) -> ApiRequest:
-        """E4 ``GET /v1/models/mental-wellness/{id}`` (§2.5), or E5 with the legacy path (D1).
+        """``GET /v1/models/mental-wellness/{id}``, or ``GET /v1/models/{id}`` with the legacy path.
 
         Raises:
-            InvalidInputError: the id is not a UUID (the path parameter's format, §2.5).
+            InvalidInputError: the id is not a UUID (the path parameter's format).
         """
         run_id = check_model_run_id(model_run_id)
         prefix = "/v1/models/" if self.legacy_get_path else "/v1/models/mental-wellness/"
@@ -139,9 +148,24 @@ class Endpoints:
             headers=self._headers(with_body=False),
         )
 
+    def upload_recording(self, upload_url: str, recording: PreparedRecording) -> ApiRequest:
+        """The presigned ``PUT`` of a recording to object storage (docs/helios.md#upload-rules).
+
+        The URL is kept verbatim; the headers are the format's ``Content-Type`` and the exact
+        ``Content-Length`` in bytes, and never the API key, which must not reach storage.
+        """
+        return ApiRequest(
+            operation=UPLOAD,
+            method="PUT",
+            url=upload_url,
+            headers={"Content-Type": recording.content_type, "Content-Length": str(recording.size)},
+            body=RecordingBody(recording=recording),
+            to_storage=True,
+        )
+
 
 def check_model_run_id(model_run_id: object) -> str:
-    """The id in its canonical spelling, if it is a UUID string (§2.5: ``format: uuid``).
+    """The id in its canonical spelling, if it is a UUID string (the API's ``format: uuid``).
 
     Raises:
         InvalidInputError: not a string, or not a UUID.
@@ -163,119 +187,3 @@ def check_model_run_id(model_run_id: object) -> str:
 def _canonical_uuid(text: str) -> str:
     # The canonical spelling, so braces or a urn: prefix never reach the raw path.
     return str(uuid.UUID(text))
-
-
-def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP date (RFC 9110).
-
-    Returns None for a missing or unreadable value; a date in the past gives 0.0.
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(seconds, 0.0) if seconds == seconds else None  # NaN is unreadable
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max((when - (now or dt.datetime.now(dt.UTC))).total_seconds(), 0.0)
-
-
-def redact_url(url: str) -> str:
-    """The URL without its query string, where presigned URLs keep their signature."""
-    parsed = URL(url, encoded=True)
-    return str(parsed.with_query(None)) + ("?<redacted>" if parsed.raw_query_string else "")
-
-
-def raise_for_status(response: ApiResponse, request: ApiRequest) -> None:
-    """Raise the error a non-2xx status means (D2); do nothing on 2xx."""
-    if 200 <= response.status < 300:
-        return
-    body = response.body
-    key = request.headers.get(API_KEY_HEADER, "").encode()
-    if key and key in body:  # a server that echoes the key must not put it in our errors
-        body = body.replace(key, b"<redacted>")
-    raise error_for_status(
-        response.status,
-        body,
-        response.headers,
-        method=request.method,
-        url=redact_url(request.url),
-        retry_after=parse_retry_after(response.headers.get("Retry-After")),
-    )
-
-
-def decode(response: ApiResponse, request: ApiRequest, cls: type[T]) -> T:
-    """The model a 2xx response carries, or the error its status means.
-
-    Raises:
-        APIError: a non-2xx status (its subclass per D2).
-        DecodeError: a 2xx body that is not the contract's JSON.
-    """
-    raise_for_status(response, request)
-    return structure_json(response.body, cls, request_id=request_id(response.headers))
-
-
-def decode_created(response: ApiResponse, request: ApiRequest) -> ModelRunCreated:
-    """The E2 answer (§2.3); an id that is not a UUID could never be polled (§2.5).
-
-    Raises:
-        APIError: a non-2xx status. DecodeError: the body does not fit, or the id is no UUID.
-    """
-    created = decode(response, request, ModelRunCreated)
-    _check_created_id(created.id, response.body)
-    return created
-
-
-def _check_created_id(run_id: str, body: bytes) -> None:
-    try:
-        check_model_run_id(run_id)
-    except InvalidInputError:
-        raise DecodeError(f"the new run's id {run_id!r} is not a UUID", body=body) from None
-
-
-def decode_activity_run(response: ApiResponse, request: ApiRequest) -> ActivityRunCreated:
-    """The E3 answer, taking the link from whichever field D4 allows."""
-    raise_for_status(response, request)
-    payload = _json_object(response.body)
-    link = next((payload[k] for k in ACTIVITY_LINK_FIELDS if isinstance(payload.get(k), str)), None)
-    if not isinstance(payload.get("id"), str) or link is None:
-        raise DecodeError("the activity response has no id or no activity link", body=response.body)
-    _check_created_id(payload["id"], response.body)
-    return ActivityRunCreated(
-        id=payload["id"], activity_link=link, raw=payload, request_id=request_id(response.headers)
-    )
-
-
-def check_upload_response(
-    status: int, body: bytes, headers: Mapping[str, str], *, model_run_id: str | None
-) -> None:
-    """Object storage's answer to the PUT (§4, D14, D16): 2xx is success; 403 means the URL
-    expired or was refused (new run needed); other refusals are :class:`UploadError`.
-
-    Transient statuses (408, 429, 5xx) are raised as :class:`UploadError` too; its
-    ``is_transient`` tells the retry policy to try again.
-    """
-    if 200 <= status < 300:
-        return
-    if status == 403:
-        raise UploadURLExpiredError(status, body, model_run_id=model_run_id)
-    retry_after = parse_retry_after(headers.get("Retry-After"))
-    raise UploadError(status, body, model_run_id=model_run_id, retry_after=retry_after)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise DecodeError(f"the response is not JSON ({exc})", body=body, malformed=True) from exc
-    if not isinstance(payload, dict):
-        raise DecodeError("the response is not a JSON object", body=body)
-    return payload

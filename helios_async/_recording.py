@@ -1,4 +1,4 @@
-"""A recording to upload: where its bytes come from, what format they are, local checks (D9).
+"""A recording to upload: where its bytes come from, what format they are, local checks.
 
 Files are streamed from disk in chunks on every upload attempt, never read whole into memory.
 """
@@ -6,9 +6,10 @@ Files are streamed from disk in chunks on every upload attempt, never read whole
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -18,7 +19,7 @@ from ._audio import SNIFF_BYTES, AudioFormat, probe_duration, sniff_format
 from ._errors import RecordingError
 from ._models import ErrorCode
 
-MIN_SECONDS = 10.0  # §4, D9: at least 10 s of speech ...
+MIN_SECONDS = 10.0  # docs/helios.md#recording-limits: at least 10 s of speech ...
 MAX_SECONDS = 180.0  # ... in a recording under 3 minutes
 CHUNK_BYTES = 256 * 1024
 SUPPORTED = "FLAC, MP3, MP4, Ogg, WebM or WAV"
@@ -43,26 +44,62 @@ class PreparedRecording:
 
     @property
     def content_type(self) -> str:
-        """The MIME type the upload PUT carries (D14)."""
+        """The MIME type the upload PUT carries."""
         return self.format.content_type
 
 
 @attrs.frozen(kw_only=True)
-class RecordingInfo:
-    """What the local checks learnt of a recording (D9).
+class RecordingBody:
+    """The body of an upload PUT: a checked recording, re-opened for every attempt.
 
-    ``format`` comes from the leading bytes; ``content_type`` is what the upload sends (D14);
-    ``size`` is in bytes; ``duration`` in seconds, or None where it was not read.
+    ``size`` is the exact ``Content-Length`` in bytes. ``open()`` is a context manager giving
+    the recording's bytes as an async iterator of chunks of at most 256 KiB, from its first
+    byte; ``on_chunk`` sees each chunk's size (the sender sets it for progress hooks).
     """
 
+    recording: PreparedRecording
+    """The checked recording: its format, size and how to open it."""
+    on_chunk: Callable[[int], None] | None = attrs.field(default=None, eq=False)
+    """Called with each chunk's size in bytes as it is read (for progress hooks)."""
+
+    @property
+    def size(self) -> int:
+        """The exact length in bytes."""
+        return self.recording.size
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[FileChunks]:
+        """The recording's chunks from its first byte; the file is closed on exit.
+
+        Raises:
+            RecordingError: the file was removed or made unreadable since it was checked.
+        """
+        try:
+            stream = self.recording.open()
+        except OSError as exc:
+            raise RecordingError(
+                "recording", f"{self.recording.name} cannot be read: {exc}"
+            ) from exc
+        with stream:
+            yield FileChunks(stream, self.recording.size, self.on_chunk)
+
+
+@attrs.frozen(kw_only=True)
+class RecordingInfo:
+    """What the local checks learnt of a recording."""
+
     format: AudioFormat
+    """The format, read from the recording's leading bytes."""
     content_type: str
+    """The ``Content-Type`` the upload sends, from the format."""
     size: int
+    """The size in bytes."""
     duration: float | None
+    """The duration in seconds, or None where it was not read."""
 
 
 async def check_recording(source: RecordingSource, *, check_duration: bool = True) -> RecordingInfo:
-    """Check a recording locally, without sending anything (D9).
+    """Check a recording locally, without sending anything.
 
     Useful before :meth:`~helios_async.HeliosClient.create_model_run`, so that a recording the
     API would refuse never costs a model run. ``run_wellness_check`` and ``upload_recording``
@@ -70,6 +107,8 @@ async def check_recording(source: RecordingSource, *, check_duration: bool = Tru
 
     Raises:
         RecordingError: as :meth:`~helios_async.HeliosClient.upload_recording` would.
+
+    See https://helios-async.readthedocs.io/helios/#recording-limits
     """
     prepared = await asyncio.to_thread(prepare_recording, source, check_duration=check_duration)
     return RecordingInfo(
@@ -81,7 +120,7 @@ async def check_recording(source: RecordingSource, *, check_duration: bool = Tru
 
 
 def prepare_recording(source: RecordingSource, *, check_duration: bool = True) -> PreparedRecording:
-    """Check a recording locally and say how to read it (D9). Blocking: run it in a thread.
+    """Check a recording locally and say how to read it. Blocking: run it in a thread.
 
     Raises:
         RecordingError: the file is missing, unreadable, empty, not one of the six formats
@@ -123,7 +162,7 @@ def _prepare(
 
 def _check_duration(name: str, duration: float | None) -> None:
     if duration is None:
-        return  # unreadable here; the API will judge (D9)
+        return  # unreadable here; the API will judge
     if duration < MIN_SECONDS:
         raise RecordingError(
             "recording",

@@ -1,12 +1,13 @@
-"""Retrying one request through transient failures (D2, D13), with tenacity.
+"""Retrying one request through transient failures, with tenacity.
 
 Retrying is about one request; waiting for a model run to finish is ``_polling``'s job.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import attrs
@@ -27,7 +28,10 @@ from ._errors import (
     UploadError,
 )
 
-__all__ = ["RetryPolicy"]
+__all__ = ["RetryPolicy", "Sleep"]
+
+Sleep = Callable[[float], Awaitable[None]]
+"""How a policy waits: an ``asyncio.sleep``-like coroutine function taking seconds."""
 
 
 def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -49,23 +53,34 @@ class RetryPolicy:
     What is retried (allow-lists; anything else, cancellation above all, propagates):
 
     - idempotent requests (GET, the upload PUT): connection failures, timeouts, cut-short
-      bodies, and 408, 429, 500, 502, 503, 504 (D2);
+      bodies, and 408, 429, 500, 502, 503, 504;
     - the create POST, which is not idempotent: only a failure that proves the server never
-      acted on it, a connection that could not be opened or a 429 (D13).
+      acted on it, a connection that could not be opened or a 429.
 
     ``RetryPolicy.disabled()`` tries once. A fresh tenacity controller is built per request.
-    The contract documents no retry behaviour (helios-api.md §5); this is the project's.
+    ``sleep`` (default ``asyncio.sleep``) is how the waits are slept, the client-wide 429
+    cool-down included: tests inject one that records the delays and returns at once.
+    thymia documents no retry behaviour; these rules are the client's.
 
     Raises:
         ValueError: ``attempts`` below 1, a backoff or ``total_timeout`` not positive, or a
             negative ``max_retry_after``.
+
+    See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
     """
 
     attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
+    """Tries in all, the first included."""
     backoff_initial: float = attrs.field(default=0.5, validator=_positive)
+    """The ceiling of the first backoff, in seconds; it doubles with each retry."""
     backoff_max: float = attrs.field(default=8.0, validator=_positive)
+    """The highest backoff ceiling, in seconds."""
     total_timeout: float = attrs.field(default=60.0, validator=_positive)
+    """No wait may pass this many seconds after the first try."""
     max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    """The longest ``Retry-After`` waited out, in seconds; a longer one raises at once."""
+    sleep: Sleep = attrs.field(default=asyncio.sleep, eq=False, repr=False)
+    """How the waits are slept, the 429 cool-down included (``asyncio.sleep``)."""
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -73,7 +88,7 @@ class RetryPolicy:
         return cls(attempts=1)
 
     def should_retry(self, exc: BaseException, *, idempotent: bool) -> bool:
-        """Whether ``exc`` is worth another attempt of a request (D2, D13)."""
+        """Whether ``exc`` is worth another attempt of a request."""
         if isinstance(exc, TransientAPIError | UploadError) and (
             exc.retry_after is not None and exc.retry_after > self.max_retry_after
         ):
@@ -112,5 +127,6 @@ class RetryPolicy:
             wait=self._wait,
             stop=stop_after_attempt(self.attempts) | stop_before_delay(self.total_timeout),
             before_sleep=before_sleep,
+            sleep=self.sleep,
             reraise=True,
         )

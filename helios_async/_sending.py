@@ -1,92 +1,102 @@
-"""Sending requests: one attempt at a time through the hooks and the cool-down, retried by
-the policy. Shared by a client and its ``with_options`` views, each with its own policies."""
+"""Sending requests: the one send-and-retry path of every call, the upload included.
+
+One attempt goes through the cool-down, the hooks and the :class:`~helios_async.Transport`;
+the retry policy repeats attempts; a pure decoder judges each response. Shared by a client and
+its ``with_options`` views, each with its own policies.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import aiohttp
 import attrs
 from tenacity import RetryCallState
 
-from . import _protocol as protocol
 from ._config import Timeouts
 from ._connection import Connection
-from ._errors import RecordingError, request_id
+from ._decoding import parse_retry_after, request_id
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
-from ._models import ModelRunCreated
-from ._recording import FileChunks, PreparedRecording
+from ._protocol import ApiRequest, ApiResponse, redact_url
+from ._recording import RecordingBody
 from ._retry import RetryPolicy
-from ._transport import send
+from ._telemetry import NULL, Runtime
 
 T = TypeVar("T")
 logger = logging.getLogger("helios_async")
 
+Decoder = Callable[[ApiResponse], T]
+
 
 @attrs.frozen(kw_only=True)
 class Sender:
-    """Sends a client's requests with its timeouts, retry policy and hooks."""
+    """Sends a client's requests with its timeouts, retry policy, hooks and telemetry."""
 
     connection: Connection
     timeouts: Timeouts
     retry: RetryPolicy
     hooks: Hooks
-    # Built once per policy set, not per request.
-    _api_timeout: aiohttp.ClientTimeout = attrs.field(
-        init=False,
-        repr=False,
-        default=attrs.Factory(lambda self: self.timeouts.for_api(), takes_self=True),
-    )
-    _upload_timeout: aiohttp.ClientTimeout = attrs.field(
-        init=False,
-        repr=False,
-        default=attrs.Factory(lambda self: self.timeouts.for_upload(), takes_self=True),
-    )
+    telemetry: Runtime = NULL
 
     async def send(
         self,
-        operation: str,
+        request: ApiRequest,
+        decoder: Decoder[T],
         *,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: bytes | AsyncIterable[bytes] | None,
-        timeout: aiohttp.ClientTimeout,
-        attempt: int,
         on_sent: Callable[[], None] | None = None,
-    ) -> protocol.ApiResponse:
-        """Send one attempt: wait out a cool-down, fire the hooks, start a cool-down on 429.
+    ) -> T:
+        """Send ``request`` under the retry policy; return what ``decoder`` makes of the answer.
 
-        ``on_sent`` is called once the request is past the cool-down and on its way out.
+        ``decoder`` is a pure function of the response that returns a model or raises the
+        error it means; what it raises is retried per the policy. ``on_sent`` is
+        called each time an attempt is past the cool-down and on its way out.
+
+        Raises:
+            ClientClosedError: the client is not open; nothing was sent.
+            Whatever the transport or ``decoder`` raised last, once not worth retrying.
         """
-        session = self.connection.session()
-        await self.connection.wait_cooldown()
+        self.connection.check_open()  # fail fast, before the retry controller
+        attempt = 0
+
+        async def once() -> T:
+            nonlocal attempt
+            attempt += 1
+            response = await self._attempt(request, attempt, on_sent)
+            return decoder(response)
+
+        return await self._retrying(request.operation, request.idempotent, once)
+
+    async def _attempt(
+        self, request: ApiRequest, attempt: int, on_sent: Callable[[], None] | None
+    ) -> ApiResponse:
+        """One attempt: wait out a cool-down, fire the hooks, start a cool-down on an API 429."""
+        connection = self.connection
+        await connection.wait_cooldown(self.retry.sleep)
         if on_sent is not None:
             on_sent()
         hooks = self.hooks
-        shown = protocol.redact_url(url) if hooks.on_request or hooks.on_response else ""
-        if self.hooks.on_request is not None:
-            self.hooks.on_request(
-                RequestEvent(operation=operation, method=method, url=shown, attempt=attempt)
+        shown = redact_url(request.url) if hooks.on_request or hooks.on_response else ""
+        if hooks.on_request is not None:
+            hooks.on_request(
+                RequestEvent(
+                    operation=request.operation, method=request.method, url=shown, attempt=attempt
+                )
             )
+        if hooks.on_upload_progress is not None and isinstance(request.body, RecordingBody):
+            request = attrs.evolve(request, body=self._with_progress(request.body))
         started = time.perf_counter()
-        response = await send(
-            session,
-            method=method,
-            url=url,
-            headers=headers,
-            body=body,
-            timeout=timeout,
-            attempt=attempt,
-        )
-        if self.hooks.on_response is not None:
-            self.hooks.on_response(
+        with self.telemetry.http(request, attempt) as traced:  # one CLIENT span per attempt
+            response = await connection.transport.send(
+                traced.outgoing(request), timeouts=self.timeouts
+            )
+            traced.received(response)
+        if hooks.on_response is not None:
+            hooks.on_response(
                 ResponseEvent(
-                    operation=operation,
-                    method=method,
+                    operation=request.operation,
+                    method=request.method,
                     url=shown,
                     attempt=attempt,
                     status=response.status,
@@ -94,40 +104,25 @@ class Sender:
                     request_id=request_id(response.headers),
                 )
             )
-        if response.status == 429 and operation != "upload_recording":  # storage is elsewhere
-            retry_after = protocol.parse_retry_after(response.headers.get("Retry-After"))
+        if response.status == 429 and not request.to_storage:  # storage limits only itself
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
             # One over the cap is raised to the caller at once, and pauses nobody else.
             if retry_after is not None and retry_after <= self.retry.max_retry_after:
-                self.connection.start_cooldown(retry_after)
+                connection.start_cooldown(retry_after)
         return response
 
-    async def call(
-        self,
-        request: protocol.ApiRequest,
-        decoder: Callable[[protocol.ApiResponse], T],
-        *,
-        on_sent: Callable[[], None] | None = None,
-    ) -> T:
-        """Send ``request`` under the retry policy and decode the answer with ``decoder``."""
-        self.connection.session()  # fail fast, before the retry controller
-        attempt = 0
+    def _with_progress(self, body: RecordingBody) -> RecordingBody:
+        """The body reporting bytes sent so far of this attempt to ``on_upload_progress``."""
+        progress = self.hooks.on_upload_progress
+        assert progress is not None
+        total, sent = body.size, 0
 
-        async def once() -> T:
-            nonlocal attempt
-            attempt += 1
-            response = await self.send(
-                request.operation,
-                method=request.method,
-                url=request.url,
-                headers=request.headers,
-                body=request.body,
-                timeout=self._api_timeout,
-                attempt=attempt,
-                on_sent=on_sent,
-            )
-            return decoder(response)
+        def on_chunk(size: int) -> None:
+            nonlocal sent
+            sent += size
+            progress(sent, total)
 
-        return await self._retrying(request.operation, request.idempotent, once)
+        return attrs.evolve(body, on_chunk=on_chunk)
 
     async def _retrying(
         self, operation: str, idempotent: bool, once: Callable[[], Awaitable[T]]
@@ -154,11 +149,11 @@ class Sender:
             return await once()
 
         controller = self.retry.controller(
-            idempotent=idempotent, before_sleep=self.on_retry(operation)
+            idempotent=idempotent, before_sleep=self._on_retry(operation)
         )
         return await controller(attempt)
 
-    def on_retry(self, operation: str) -> Callable[[RetryCallState], None]:
+    def _on_retry(self, operation: str) -> Callable[[RetryCallState], None]:
         def retrying(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome is not None else None
             delay = state.next_action.sleep if state.next_action is not None else 0.0
@@ -177,46 +172,3 @@ class Sender:
                 )
 
         return retrying
-
-    async def upload(
-        self, created_or_url: ModelRunCreated | str, prepared: PreparedRecording
-    ) -> None:
-        self.connection.session()  # fail fast, before the retry controller
-        if isinstance(created_or_url, ModelRunCreated):
-            url, run_id = created_or_url.recording_upload_url, created_or_url.id
-        else:
-            url, run_id = created_or_url, None
-        headers = {"Content-Type": prepared.content_type, "Content-Length": str(prepared.size)}
-        progress = self.hooks.on_upload_progress
-        attempt = 0
-
-        async def once() -> None:
-            nonlocal attempt
-            attempt += 1
-            sent = 0
-
-            def on_chunk(size: int) -> None:
-                nonlocal sent
-                sent += size
-                if progress is not None:
-                    progress(sent, prepared.size)
-
-            try:
-                stream = prepared.open()  # re-opened per attempt, so a retry resends all
-            except OSError as exc:  # removed or made unreadable since it was checked
-                raise RecordingError("recording", f"{prepared.name} cannot be read: {exc}") from exc
-            with stream:
-                response = await self.send(
-                    "upload_recording",
-                    method="PUT",
-                    url=url,
-                    headers=headers,
-                    body=FileChunks(stream, prepared.size, on_chunk),
-                    timeout=self._upload_timeout,
-                    attempt=attempt,
-                )
-            protocol.check_upload_response(
-                response.status, response.body, response.headers, model_run_id=run_id
-            )
-
-        await self._retrying("upload_recording", True, once)

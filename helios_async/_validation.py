@@ -1,7 +1,8 @@
-"""Local pre-flight checks of what a caller passes in (helios-api.md §6, D5, D7, D8, D9).
+"""Local pre-flight checks of what a caller passes in.
 
 Each check raises :class:`~helios_async.InvalidInputError` naming the field and the rule, so a
-mistake is caught before a billable model run exists.
+mistake is caught before a billable model run exists. The rules are those of
+https://helios-async.readthedocs.io/helios/#request-fields
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from ._errors import InvalidInputError
 if TYPE_CHECKING:
     from ._models import Tag
 
-USER_LABEL_MAX = 50  # §6.1
-TAGS_MAX = 20  # §6.4, D7
-# D5: a language code is ``ll-CC``, a lowercase language and an uppercase region (``en-GB``).
+USER_LABEL_MAX = 50  # docs/helios.md#the-user
+TAGS_MAX = 20  # docs/helios.md#tag-rules
+# A language code is ``ll-CC``, a lowercase language and an uppercase region (``en-GB``), as
+# docs/helios.md#language-checks says.
 _LANGUAGE = re.compile(r"[a-z]{2}-[A-Z]{2}")
 
 
@@ -44,7 +46,7 @@ def check_instance(field: str, value: object, cls: type) -> None:
 
 
 def check_user_label(value: object) -> str:
-    """A user label: a non-blank string of at most 50 characters (§6.1)."""
+    """A user label: a non-blank string of at most 50 characters."""
     if not isinstance(value, str):
         raise InvalidInputError("user.user_label", f"must be a string, not {type(value).__name__}")
     if not value.strip():
@@ -57,7 +59,7 @@ def check_user_label(value: object) -> str:
 
 
 def check_date_of_birth(value: object, *, today: dt.date | None = None) -> dt.date:
-    """A real calendar date, not in the future; a ``datetime`` is refused as ambiguous (§6.1)."""
+    """A real calendar date, not in the future; a ``datetime`` is refused as ambiguous."""
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise InvalidInputError(
             "user.date_of_birth", f"must be a datetime.date, not {type(value).__name__}"
@@ -70,7 +72,7 @@ def check_date_of_birth(value: object, *, today: dt.date | None = None) -> dt.da
 
 
 def check_language(value: object, field: str = "language") -> str:
-    """A well-formed ``ll-CC`` language code such as ``en-GB`` (D5)."""
+    """A well-formed ``ll-CC`` language code such as ``en-GB``."""
     if not isinstance(value, str) or not _LANGUAGE.fullmatch(value):
         hint = ""
         if isinstance(value, str) and _LANGUAGE.fullmatch(fixed := _recase(value.strip())):
@@ -85,7 +87,7 @@ def _recase(code: str) -> str:
 
 
 def check_accent(value: object) -> str | None:
-    """An optional, non-blank free string (D5)."""
+    """An optional, non-blank free string."""
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
@@ -94,7 +96,7 @@ def check_accent(value: object) -> str | None:
 
 
 def check_naive_datetime(field: str) -> Any:
-    """An attrs validator factory: None or a naive ``datetime`` (D8: never converted)."""
+    """An attrs validator factory: None or a naive ``datetime`` (an aware one is refused)."""
 
     def check(_instance: object, _attribute: object, value: object) -> None:
         if value is None:
@@ -105,28 +107,28 @@ def check_naive_datetime(field: str) -> Any:
             )
         if value.tzinfo is not None and value.utcoffset() is not None:
             raise InvalidInputError(
-                field, "must be a naive datetime in the user's local time (D8); got an aware one"
+                field, "must be a naive datetime in the user's local time; got an aware one"
             )
 
     return check
 
 
 def check_tag_name(value: object) -> str:
-    """A tag name: a non-empty string (D7)."""
+    """A tag name: a non-empty string."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidInputError("tags.name", f"must be a non-blank string, got {value!r}")
     return value
 
 
 def check_tag_value(value: object) -> str:
-    """A tag value: a string (D7)."""
+    """A tag value: a string."""
     if not isinstance(value, str):
         raise InvalidInputError("tags.value", f"must be a string, not {type(value).__name__}")
     return value
 
 
 def to_tags(value: object) -> tuple[Tag, ...]:
-    """Tags from a mapping ``{name: value}`` or a sequence of ``Tag``/``(name, value)`` (D7)."""
+    """Tags from a mapping ``{name: value}`` or a sequence of ``Tag``/``(name, value)``."""
     from ._models import Tag
 
     if value is None:
@@ -150,7 +152,7 @@ def to_tags(value: object) -> tuple[Tag, ...]:
 
 
 def check_tags(_instance: object, _attribute: object, tags: tuple[Tag, ...]) -> None:
-    """At most 20 tags with unique names (§6.4, D7)."""
+    """At most 20 tags with unique names."""
     if len(tags) > TAGS_MAX:
         raise InvalidInputError("tags", f"at most {TAGS_MAX} tags per run, got {len(tags)}")
     seen: set[str] = set()
@@ -161,7 +163,7 @@ def check_tags(_instance: object, _attribute: object, tags: tuple[Tag, ...]) -> 
 
 
 def to_data_to_delete(value: object) -> tuple[str, ...] | None:
-    """None, or a sequence of data-type strings passed through as given (D8)."""
+    """None, or a sequence of data-type strings passed through as given."""
     if value is None:
         return None
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):

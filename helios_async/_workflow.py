@@ -1,4 +1,11 @@
-"""One wellness check, end to end: create, upload, poll, under one deadline (§2.3 to §5)."""
+"""One wellness check, end to end: create, upload, poll, under one deadline.
+
+See docs/helios.md#the-flow.
+
+The check receives the :class:`~._operations.Operations` it needs and never the client. Its
+deadline is one clock: the event loop's time when it ends, set once from the seconds the user
+gave (already checked), bounding every phase.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ._errors import (
     CreateDeadlineExceededError,
@@ -17,14 +24,74 @@ from ._errors import (
     UploadURLExpiredError,
 )
 from ._models import ModelRun, ModelRunCreated, ModelRunRequest, ModelRunStatus
-from ._recording import PreparedRecording
-
-if TYPE_CHECKING:
-    from ._client import HeliosClient
+from ._recording import PreparedRecording, RecordingSource, prepare_recording
+from ._telemetry import NULL_CHECK, CheckScope, Runtime
 
 logger = logging.getLogger("helios_async")
 
 OnCreated = Callable[[ModelRunCreated], Awaitable[None] | None]
+
+
+class CheckOperations(Protocol):
+    """The calls a check makes (``_operations.Operations`` has them)."""
+
+    async def create(
+        self, body: ModelRunRequest, *, on_sent: Callable[[], None] | None = None
+    ) -> ModelRunCreated: ...
+
+    async def upload(
+        self, upload_url: str, recording: PreparedRecording, *, model_run_id: str | None = None
+    ) -> None: ...
+
+    async def get_model_run(self, model_run_id: str) -> ModelRun: ...
+
+    async def wait(
+        self,
+        model_run_id: str,
+        *,
+        deadline: float,
+        timeout: float,
+        seen: Callable[[ModelRun], None] | None = None,
+    ) -> ModelRun: ...
+
+    @property
+    def telemetry(self) -> Runtime: ...
+
+
+async def run_check(
+    operations: CheckOperations,
+    recording: RecordingSource,
+    body: ModelRunRequest,
+    *,
+    deadline: float | None,
+    poll_timeout: float,
+    on_created: OnCreated | None = None,
+    check_duration: bool = True,
+    expired_url_restarts: int = 1,
+) -> ModelRun:
+    """Check the recording locally, then run the whole check (see ``run_wellness_check``).
+
+    ``deadline`` is seconds, already checked by the caller; ``poll_timeout`` bounds the
+    poll phase when there is no deadline.
+    """
+    with operations.telemetry.check() as traced:  # the check's span, its metrics
+        traced.user(body.user.user_label)
+        prepared = await asyncio.to_thread(
+            prepare_recording, recording, check_duration=check_duration
+        )
+        traced.recording(prepared)
+        check = WellnessCheck(
+            operations,
+            body,
+            prepared,
+            deadline=deadline,
+            poll_timeout=poll_timeout,
+            on_created=on_created,
+            traced=traced,
+        )
+        run = await check.run(expired_url_restarts=expired_url_restarts)
+        traced.finished(run)
+        return run
 
 
 class WellnessCheck:
@@ -36,20 +103,26 @@ class WellnessCheck:
 
     def __init__(
         self,
-        client: HeliosClient,
+        operations: CheckOperations,
         body: ModelRunRequest,
         recording: PreparedRecording,
         *,
         deadline: float | None,
+        poll_timeout: float,
         on_created: OnCreated | None,
+        traced: CheckScope = NULL_CHECK,
     ) -> None:
-        self._client = client
+        self._operations = operations
+        self._traced = traced
         self._body = body
         self._recording = recording
         self._deadline = deadline
+        self._poll_timeout = poll_timeout
         self._on_created = on_created
         self._loop = asyncio.get_running_loop()
         self._started = self._loop.time()
+        # The one clock: loop time when the check must end (None: only the poll is bounded).
+        self._ends_at = None if deadline is None else self._started + deadline
         self._mark = self._started
         self.phase = "create"
         self.phase_seconds: dict[str, float] = {}
@@ -63,15 +136,9 @@ class WellnessCheck:
         self._mark = now
         self.phase = phase
 
-    def _remaining(self) -> float | None:
-        if self._deadline is None:
-            return None
-        return max(self._deadline - (self._loop.time() - self._started), 0.0)
-
     async def run(self, *, expired_url_restarts: int) -> ModelRun:
         """Run the check; see ``HeliosClient.run_wellness_check`` for what it raises."""
-        when = None if self._deadline is None else self._started + self._deadline
-        scope = asyncio.timeout_at(when)
+        scope = asyncio.timeout_at(self._ends_at)
         try:
             async with scope:
                 run = await self._steps(expired_url_restarts)
@@ -83,7 +150,7 @@ class WellnessCheck:
             raise self._deadline_error(self._deadline, None) from None
         if run.status == ModelRunStatus.COMPLETE_OK and run.section is None:
             raise DecodeError(
-                f"model run {run.id} is COMPLETE_OK but carries no results (§3.3)",
+                f"model run {run.id} is COMPLETE_OK but carries no results",
                 body=json.dumps(dict(run.raw)).encode(),
             )
         if not run.succeeded:
@@ -91,38 +158,51 @@ class WellnessCheck:
         return run
 
     async def _steps(self, expired_url_restarts: int) -> ModelRun:
-        client = self._client
+        operations = self._operations
         restarts_left = expired_url_restarts
         while True:
             self._enter("create")
-            created = self.created = await client._create(self._body, on_sent=self._sent)
+            with self._traced.phase("create"):
+                created = self.created = await operations.create(self._body, on_sent=self._sent)
             self._create_sent = False
+            self._traced.created(created)
             if self._on_created is not None:
                 outcome = self._on_created(created)
                 if inspect.isawaitable(outcome):
                     await outcome
             self._enter("upload")
-            try:
-                await client._sender.upload(created, self._recording)
-            except UploadURLExpiredError:
-                if await self._recording_arrived(created):
-                    break  # an earlier attempt was stored; its answer was lost
-                if restarts_left <= 0:
-                    raise
-                restarts_left -= 1
-                logger.info(
-                    "upload URL of model run %s expired; starting over with a new run", created.id
-                )
-            else:
-                break
+            with self._traced.phase("upload"):
+                try:
+                    await operations.upload(
+                        created.recording_upload_url, self._recording, model_run_id=created.id
+                    )
+                except UploadURLExpiredError:
+                    if await self._recording_arrived(created):
+                        break  # an earlier attempt was stored; its answer was lost
+                    if restarts_left <= 0:
+                        raise
+                    restarts_left -= 1
+                    logger.info(
+                        "upload URL of model run %s expired; starting over with a new run",
+                        created.id,
+                    )
+                else:
+                    break
         self._enter("poll")
-        return await client._wait(created.id, timeout=self._remaining(), seen=self._seen)
+        if self._ends_at is None:
+            ends_at, timeout = self._loop.time() + self._poll_timeout, self._poll_timeout
+        else:
+            ends_at, timeout = self._ends_at, self._deadline or 0.0
+        with self._traced.phase("wait"):
+            return await operations.wait(
+                created.id, deadline=ends_at, timeout=timeout, seen=self._seen
+            )
 
     async def _recording_arrived(self, created: ModelRunCreated) -> bool:
         """Whether the run has its recording after all: a retried PUT can meet an expired URL
         after an earlier attempt was stored but its answer lost. Restarting then would bill
-        the check twice (D13), so ask the run."""
-        run = await self._client.get_model_run(created.id)
+        the check twice, so ask the run."""
+        run = await self._operations.get_model_run(created.id)
         self._seen(run)
         return run.status != ModelRunStatus.CREATED or run.run_at is not None
 
@@ -131,6 +211,8 @@ class WellnessCheck:
 
     def _seen(self, run: ModelRun) -> None:
         self.last_run = run
+        if self.phase == "poll":
+            self._traced.polled(run)
 
     def _deadline_error(
         self, poll_timeout: float, last_run: ModelRun | None

@@ -234,7 +234,13 @@ def mock_api() -> Iterator[HeliosAioresponses]:
         yield mocked
 
 
-FAST_RETRY = RetryPolicy(attempts=3, backoff_initial=0.001, backoff_max=0.002, total_timeout=5)
+async def no_sleep(seconds: float) -> None:
+    """An injected sleep: the client fixture's retry backoffs are never slept for real."""
+
+
+FAST_RETRY = RetryPolicy(
+    attempts=3, backoff_initial=0.001, backoff_max=0.002, total_timeout=5, sleep=no_sleep
+)
 FAST_POLL = PollPolicy(first_interval=0.001, interval=0.001, timeout=2)
 
 

@@ -1,5 +1,4 @@
-"""helios_async._audio: format sniffing, duration probing, digital silence (helios-api.md
-§4, D9, D14)."""
+"""helios_async._audio: format sniffing and duration probing (helios-api.md §4, D9, D14)."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from recordings import recording
 from helios_async._audio import (
     SNIFF_BYTES,
     AudioFormat,
-    is_digital_silence,
     probe_duration,
     sniff_format,
 )
@@ -206,53 +204,3 @@ def test_probe_duration_of_truncated_shared_files_does_not_raise() -> None:
         assert fmt is not None
         result = probe_duration(io.BytesIO(head), fmt)
         assert result is None or result >= 0
-
-
-# ----------------------------------------------------------------------------- silence
-
-
-def test_silence_of_the_shared_recordings() -> None:
-    """silence-15s.wav is digital silence; the speech samples are not; non-WAV is None."""
-    with recording("silence-15s.wav").open("rb") as stream:
-        assert is_digital_silence(stream) is True
-    with recording("speech-en.wav").open("rb") as stream:
-        assert is_digital_silence(stream) is False
-    with recording("short.wav").open("rb") as stream:
-        assert is_digital_silence(stream) is False
-    with recording("speech-en.flac").open("rb") as stream:
-        assert is_digital_silence(stream) is None
-
-
-def test_silence_threshold_is_one_percent_of_full_scale() -> None:
-    """Samples under 1 % of full scale are silence (dither); one louder sample is not."""
-    quiet = struct.pack("<4h", 0, 300, -327, 12)
-    loud = quiet + struct.pack("<h", -328)
-    assert is_digital_silence(io.BytesIO(_wav(quiet * 1000))) is True
-    assert is_digital_silence(io.BytesIO(_wav(quiet * 100_000 + loud))) is False
-
-
-@pytest.mark.parametrize(
-    ("width", "silent", "sound"),
-    [
-        (1, bytes([128, 129, 127]) * 10, bytes([128, 131])),
-        (3, b"\x00\x00\x00\xff\xff\xff" * 10, b"\x00\x00\x10"),  # 0x100000 = 12.5 %
-        (4, b"\x00\x00\x00\x00" * 10, b"\x00\x00\x00\x40"),
-    ],
-)
-def test_silence_for_8_24_and_32_bit_pcm(width: int, silent: bytes, sound: bytes) -> None:
-    assert is_digital_silence(io.BytesIO(_wav(silent, width=width))) is True
-    assert is_digital_silence(io.BytesIO(_wav(silent + sound, width=width))) is False
-
-
-def test_silence_for_float_wav() -> None:
-    assert is_digital_silence(io.BytesIO(_float_wav([0.0, 0.001, -0.005]))) is True
-    assert is_digital_silence(io.BytesIO(_float_wav([0.0, 0.5]))) is False
-
-
-def test_silence_restores_position_and_rejects_garbage() -> None:
-    stream = io.BytesIO(recording("silence-15s.wav").read_bytes())
-    stream.seek(99)
-    assert is_digital_silence(stream) is True
-    assert stream.tell() == 99
-    assert is_digital_silence(io.BytesIO(b"not audio at all")) is None
-    assert is_digital_silence(io.BytesIO(b"RIFF\x04\x00\x00\x00WAVE")) is None

@@ -7,7 +7,7 @@ import platform
 import aiohttp
 import pytest
 
-from helios_async import HeliosClient, InvalidInputError, Timeouts, __version__
+from helios_async import HeliosClient, InvalidInputError, __version__
 from helios_async._config import REGIONS, resolve_api_key, resolve_base_url, user_agent
 
 KEY = "env-Key-7f3a9c2e"
@@ -202,15 +202,6 @@ def test_the_client_refuses_to_start_without_a_key():
 
 
 # --- timeouts and user agent -------------------------------------------------------------------
-
-
-def test_timeouts_map_onto_aiohttp_timeouts():
-    timeouts = Timeouts(connect=1.5, read=2.5, upload=30.0)
-    api = timeouts.for_api()
-    assert isinstance(api, aiohttp.ClientTimeout)
-    assert (api.total, api.sock_connect, api.sock_read) == (None, 1.5, 2.5)
-    upload = timeouts.for_upload()
-    assert (upload.total, upload.sock_connect, upload.sock_read) == (30.0, 1.5, 2.5)
 
 
 def test_the_user_agent_names_the_library_python_and_aiohttp():

@@ -1,11 +1,10 @@
-"""The error tree and the status mapping (helios-api.md §1.5, D2, D13)."""
+"""The error tree as data: its documented shape, and what each error carries (§1.5, D13)."""
 
 from __future__ import annotations
 
 import builtins
 import datetime as dt
 import inspect
-import json
 import re
 
 import pytest
@@ -13,9 +12,6 @@ from multidict import CIMultiDict
 
 import helios_async._errors as errors_module
 from helios_async import (
-    APIError,
-    AuthenticationError,
-    BadRequestError,
     DeadlineExceededError,
     DecodeError,
     HeliosError,
@@ -23,14 +19,11 @@ from helios_async import (
     ModelRun,
     ModelRunFailedError,
     ModelRunStatus,
-    NotFoundError,
     OutcomeUnknownError,
-    RateLimitError,
-    TransientAPIError,
     UploadError,
     UploadURLExpiredError,
 )
-from helios_async._errors import error_for_status
+from helios_async._decoding import error_for_status
 from helios_async._models import ErrorCode
 
 NO_HEADERS: CIMultiDict[str] = CIMultiDict()
@@ -87,164 +80,6 @@ def test_every_helios_error_subclass_in_the_module_is_in_the_documented_tree():
     assert defined == documented
 
 
-# --- D2: status mapping ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "expected", "transient"),
-    [
-        (400, BadRequestError, False),
-        (410, BadRequestError, False),
-        (422, BadRequestError, False),
-        (401, AuthenticationError, False),
-        (403, AuthenticationError, False),
-        (404, NotFoundError, False),
-        (408, TransientAPIError, True),
-        (429, RateLimitError, True),
-        (500, TransientAPIError, True),
-        (502, TransientAPIError, True),
-        (503, TransientAPIError, True),
-        (504, TransientAPIError, True),
-        (405, APIError, False),
-        (409, APIError, False),
-        (418, APIError, False),
-        (501, APIError, False),
-        (505, APIError, False),
-        (599, APIError, False),
-    ],
-)
-def test_error_for_status_maps_every_status_per_d2(status, expected, transient):
-    """D2: 400/410/422 malformed, 401/403 auth, 404 not found, 408/429/5xx transient; any other
-    status is a plain APIError that is not worth retrying."""
-    body = b'{"anything": true}'
-    error = error_for_status(status, body, NO_HEADERS, method="GET", url="https://h/v1/account")
-    assert type(error) is expected
-    assert isinstance(error, APIError)
-    assert isinstance(error, HeliosError)
-    assert error.status == status
-    assert error.body == body
-    assert error.is_transient is transient
-    assert f"HTTP {status}" in str(error)
-    assert "GET https://h/v1/account" in str(error)
-
-
-@pytest.mark.parametrize(
-    ("header", "value"),
-    [
-        ("x-request-id", "req-123"),
-        ("X-Request-ID", "req-CASE"),
-        ("x-amzn-RequestId", "amzn-456"),
-        ("x-amz-request-id", "amz-789"),
-        ("apigw-requestid", "apigw-000"),
-    ],
-)
-def test_the_request_id_header_is_kept_and_shown_in_the_message(header, value):
-    """D2: a request id from the response (any of the usual headers, any case) is kept."""
-    headers = CIMultiDict({header: value})
-    error = error_for_status(500, b"", headers)
-    assert error.request_id == value
-    assert f"request id {value}" in str(error)
-
-
-def test_x_request_id_wins_over_a_gateway_request_id():
-    """The sandbox's x-request-id is the most specific; it beats API Gateway's ids."""
-    headers = CIMultiDict({"apigw-requestid": "gateway", "x-request-id": "ours"})
-    assert error_for_status(404, b"", headers).request_id == "ours"
-
-
-def test_no_request_id_header_gives_none_and_no_mention():
-    error = error_for_status(404, b"", CIMultiDict({"content-type": "application/json"}))
-    assert error.request_id is None
-    assert "request id" not in str(error)
-
-
-def test_a_fastapi_validation_detail_list_is_rendered_into_the_message(examples):
-    """D2, §7: a 422's ``detail`` list shows each location (without "body") and message."""
-    body = json.dumps(examples["validation_422"]).encode()
-    error = error_for_status(422, body, NO_HEADERS)
-    assert isinstance(error, BadRequestError)
-    assert error.detail == "user.birthSex: value is not a valid enumeration member"
-    assert "user.birthSex: value is not a valid enumeration member" in str(error)
-    assert error.body == body  # kept raw, never parsed to decide anything
-
-
-def test_several_validation_details_are_all_rendered():
-    body = json.dumps(
-        {
-            "detail": [
-                {"loc": ["body", "language"], "msg": "field required", "type": "missing"},
-                {"loc": ["body", "user", "userLabel"], "msg": "too long", "type": "x"},
-            ]
-        }
-    ).encode()
-    message = str(error_for_status(422, body, NO_HEADERS))
-    assert "language: field required" in message
-    assert "user.userLabel: too long" in message
-
-
-def test_a_fastapi_detail_string_is_rendered_into_the_message(examples):
-    """§7: a 404's ``{"detail": "Model run not found"}`` reads as such."""
-    error = error_for_status(404, json.dumps(examples["not_found_404"]).encode(), NO_HEADERS)
-    assert isinstance(error, NotFoundError)
-    assert error.detail == "Model run not found"
-    assert str(error).endswith(": Model run not found")
-
-
-def test_the_gateway_forbidden_message_is_rendered(examples):
-    """§1.5, D3: the gateway's 403 ``{"message": "Forbidden"}`` is an auth error that says so."""
-    error = error_for_status(403, json.dumps(examples["forbidden_403"]).encode(), NO_HEADERS)
-    assert isinstance(error, AuthenticationError)
-    assert "Forbidden" in str(error)
-
-
-@pytest.mark.parametrize(
-    ("body", "detail"),
-    [
-        (b"", ""),
-        (b"<html><body>502 Bad Gateway</body></html>", ""),
-        (b"upstream connect error", "upstream connect error"),
-        (b"[1, 2]", ""),
-        (b'{"detail": 42}', ""),
-        (b'{"other": "x"}', ""),
-    ],
-)
-def test_bodies_without_a_usable_detail_do_not_break_the_error(body, detail):
-    """D2: bodies are not relied on; HTML is left out of the message, plain text shown."""
-    error = error_for_status(502, body, NO_HEADERS)
-    assert error.detail == detail
-    assert error.body == body
-    assert "<html>" not in str(error)
-
-
-def test_retry_after_is_carried_by_transient_errors_and_named_in_the_message():
-    """D13: the parsed Retry-After travels on the error, in seconds."""
-    error = error_for_status(429, b"", NO_HEADERS, retry_after=7.0)
-    assert isinstance(error, RateLimitError)
-    assert error.retry_after == 7.0
-    assert "retry after 7 s" in str(error)
-    unavailable = error_for_status(503, b"", NO_HEADERS, retry_after=None)
-    assert isinstance(unavailable, TransientAPIError)
-    assert unavailable.retry_after is None
-    assert "retry after" not in str(unavailable)
-
-
-def test_error_messages_hold_no_api_key_even_when_built_from_a_real_request(api_key):
-    """The key travels only in a request header; no error keeps request headers."""
-    from helios_async._protocol import ApiResponse, Endpoints, raise_for_status
-
-    endpoints = Endpoints(base_url="https://h", api_key=api_key, user_agent="ua")
-    request = endpoints.get_account()
-    for status in (400, 401, 403, 404, 408, 422, 429, 500, 503, 418):
-        response = ApiResponse(
-            status=status, headers=CIMultiDict({"x-request-id": "r"}), body=b'{"detail":"no"}'
-        )
-        with pytest.raises(APIError) as caught:
-            raise_for_status(response, request)
-        assert api_key not in str(caught.value)
-        assert api_key not in repr(caught.value)
-        assert api_key not in repr(vars(caught.value))
-
-
 # --- the other errors ------------------------------------------------------------------------
 
 
@@ -256,13 +91,36 @@ def test_invalid_input_error_names_field_and_rule_and_is_a_value_error():
 
 
 def test_decode_error_attaches_the_body_and_quotes_its_start():
-    body = b'{"id": ' + b"x" * 1000
+    body = b"<html>" + b"x" * 1000
     error = DecodeError("bad", body=body)
     assert error.body == body
-    assert str(error).startswith('bad; body starts \'{"id": xxx')
+    assert str(error).startswith("bad; body starts '<html>xxx")
     assert str(error).endswith("…'")
     assert len(str(error)) < 400
     assert str(DecodeError("bad", body=b"")) == "bad"
+
+
+def test_decode_error_never_quotes_a_json_body():
+    """The API's JSON holds user labels and transcripts: the message gives its size only."""
+    body = b'{"id": "r1", "userLabel": "person-1", "results": {"transcript": "hello"' + b" " * 9
+    error = DecodeError("bad", body=body)
+    assert error.body == body
+    assert (
+        str(error)
+        == f"bad; a JSON body of {len(body)} bytes (not shown: it may hold personal data)"
+    )
+
+
+def test_upload_error_shows_only_the_code_and_message_of_storage_xml():
+    """S3 echoes the signature and the credential in its error document."""
+    body = (
+        b'<?xml version="1.0"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request '
+        b"signature we calculated does not match</Message><AWSAccessKeyId>AKIA1</AWSAccessKeyId>"
+        b"<SignatureProvided>sig-123</SignatureProvided></Error>"
+    )
+    message = str(UploadURLExpiredError(403, body, model_run_id="r1"))
+    assert "SignatureDoesNotMatch The request signature we calculated" in message
+    assert "AKIA1" not in message and "sig-123" not in message
 
 
 @pytest.mark.parametrize(
@@ -285,13 +143,15 @@ def test_upload_errors_say_whether_storage_may_accept_the_put_later(status, tran
     assert f"HTTP {status}" in str(error)
 
 
-def test_outcome_unknown_error_names_the_label_and_the_cause():
-    """D13: the user is told a run may exist and how to find it."""
+def test_outcome_unknown_error_keeps_the_label_out_of_its_message():
+    """D13: the user is told a run may exist and how to find it (``user_label``); the label
+    itself stays out of the message, which logs and spans may carry (issue 12)."""
     cause = error_for_status(503, b"", NO_HEADERS)
     error = OutcomeUnknownError("create_model_run", user_label="operator-1234", cause=cause)
     assert error.operation == "create_model_run"
     assert error.user_label == "operator-1234"
-    assert "'operator-1234'" in str(error)
+    assert "operator-1234" not in str(error)
+    assert ".user_label" in str(error)
     assert "may or may not have created" in str(error)
     assert "HTTP 503" in str(error)
 

@@ -281,7 +281,7 @@ def test_the_testing_example_passes_with_the_plugin(
 
 
 async def test_every_example_runs_as_a_script_on_an_embedded_sandbox() -> None:
-    scripts = ["quickstart", "aiohttp_app", "fastapi_app", "worker", "fan_out"]
+    scripts = ["quickstart", "aiohttp_app", "fastapi_app", "worker", "fan_out", "observability"]
     assert {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("test_")} == set(scripts)
     env = {k: v for k, v in os.environ.items() if not k.startswith("THYMIA_")}
     env["PYTHONPATH"] = str(PACKAGE_ROOT)
@@ -309,6 +309,15 @@ async def test_every_example_runs_as_a_script_on_an_embedded_sandbox() -> None:
     assert "'status': 'COMPLETE_OK'" in outputs["fastapi_app"]
     assert "job-3 rejected" in outputs["worker"]
     assert "'COMPLETE_OK': 9" in outputs["fan_out"]
+    # The console exporters print the spans and metrics of the check, and no label.
+    assert outputs["observability"].startswith("COMPLETE_OK\n")
+    for name in (
+        "helios.wellness_check",
+        "POST /v1/models/mental-wellness",
+        "helios.check.duration",
+    ):
+        assert f'"name": "{name}"' in outputs["observability"], name
+    assert "user-42" not in outputs["observability"]
 
 
 # --- the docs' own snippets -----------------------------------------------------------------

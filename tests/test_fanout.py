@@ -1,7 +1,7 @@
 """``HeliosClient.run_wellness_checks``: many checks, bounded, lazy, cancellable (issue 4).
 
-Against the sandbox, except the cool-down test, which needs a 429 on cue and so runs
-against a tiny aiohttp.web app of its own.
+Against the sandbox, except the cool-down test, which needs a 429 on cue and so runs on the
+in-memory transport.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from typing import Any
 import aiohttp
 import pytest
 import recordings
-from aiohttp import web
 
 from helios_async import (
+    ApiRequest,
+    ApiResponse,
     ClientClosedError,
     ErrorCode,
     HeliosClient,
@@ -31,11 +32,12 @@ from helios_async import (
     RecordingError,
     RequestEvent,
     ResponseEvent,
+    RetryPolicy,
     User,
     WellnessJob,
     WellnessOutcome,
 )
-from helios_async.testing import Sandbox, sample_recording
+from helios_async.testing import MockTransport, Sandbox, mock_response, sample_recording
 
 FAST_POLL = PollPolicy(first_interval=0.01, interval=0.02, timeout=10.0)
 SPEECH = sample_recording()
@@ -400,89 +402,65 @@ async def test_something_else_than_a_job_is_a_type_error(client: HeliosClient) -
 # -- the client-wide cool-down (D13) --------------------------------------------------------
 
 
-class TinyApi:
-    """Just enough of the API for wellness checks, with one 429 on cue.
-
-    The ``rate_limited``-th create is answered 429 ``Retry-After: 1`` after a short delay,
-    while the other checks are polling; runs finish ``finish_after`` seconds after creation.
-    Every API request's arrival time (loop clock) is logged.
-    """
-
-    def __init__(self, run_json: dict[str, Any], *, rate_limited: int) -> None:
-        self.run_json = run_json
-        self.rate_limited = rate_limited
-        self.finish_after = 1.6
-        self.creates = 0
-        self.created: dict[str, float] = {}
-        self.log: list[tuple[float, str]] = []
-        self.limited_at: float | None = None
-        self.base = ""
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/v1/models/mental-wellness", self.create)
-        app.router.add_put("/upload/{id}", self.upload)
-        app.router.add_get("/v1/models/mental-wellness/{id}", self.get)
-        return app
-
-    def now(self) -> float:
-        return asyncio.get_running_loop().time()
-
-    async def create(self, request: web.Request) -> web.Response:
-        self.log.append((self.now(), "POST"))
-        self.creates += 1
-        if self.creates == self.rate_limited:
-            await asyncio.sleep(0.2)
-            self.limited_at = self.now()
-            return web.json_response(
-                {"detail": "slow down"}, status=429, headers={"Retry-After": "1"}
-            )
-        run_id = str(uuid.uuid4())
-        self.created[run_id] = self.now()
-        return web.json_response(
-            {"id": run_id, "recordingUploadUrl": f"{self.base}/upload/{run_id}"}
-        )
-
-    async def upload(self, request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(status=200)
-
-    async def get(self, request: web.Request) -> web.Response:
-        self.log.append((self.now(), "GET"))
-        run_id = request.match_info["id"]
-        if self.now() - self.created[run_id] < self.finish_after:
-            return web.json_response(
-                {"id": run_id, "status": "RUNNING", "userLabel": "fanout-user", "deleteData": False}
-            )
-        return web.json_response({**self.run_json, "id": run_id})
-
-
 async def test_one_retry_after_pauses_every_task_of_the_client(
     examples: dict[str, dict[str, Any]],
 ) -> None:
-    """A 429 seen by one check stops the others' polls until Retry-After has passed; the
-    rate-limited create is then retried once (D13), and every check ends COMPLETE_OK."""
-    api = TinyApi(examples["run_complete_ok"], rate_limited=3)
-    runner = web.AppRunner(api.app(), access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        api.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        poll = PollPolicy(first_interval=0.02, interval=0.02, jitter=0.0, timeout=10.0)
-        async with HeliosClient("key", base_url=api.base, poll=poll) as client:
-            outcomes = await collect(client, [job(i) for i in range(3)], concurrency=3)
-    finally:
-        await runner.cleanup()
+    """A 429 seen by one check stops the others' requests until its Retry-After has passed;
+    the rate-limited create is then retried once (D13), and every check ends COMPLETE_OK.
+
+    On the in-memory transport with an injected sleep: the cool-down (30 s here) is never
+    slept for real; each task's waits and requests are logged in the order they happen."""
+    events: list[tuple[str, str, float]] = []  # (task, "sleep" | operation, seconds)
+    creates = 0
+    polls: dict[str, int] = {}
+
+    def task_name() -> str:
+        task = asyncio.current_task()
+        return task.get_name() if task is not None else "?"
+
+    async def sleep(seconds: float) -> None:
+        events.append((task_name(), "sleep", seconds))
+        await asyncio.sleep(0)
+
+    def handler(request: ApiRequest) -> ApiResponse:
+        nonlocal creates
+        events.append((task_name(), request.operation, 0.0))
+        if request.operation == "create_model_run":
+            creates += 1
+            if creates == 3:
+                return mock_response(
+                    429, json={"detail": "slow down"}, headers={"Retry-After": "30"}
+                )
+            run_id = str(uuid.uuid4())
+            return mock_response(
+                json={"id": run_id, "recordingUploadUrl": f"https://storage.example/{run_id}"}
+            )
+        if request.operation == "upload_recording":
+            return mock_response(200)
+        run_id = request.url.rsplit("/", 1)[-1]
+        if creates >= 3:  # runs finish only after two polls that follow the 429
+            polls[run_id] = polls.get(run_id, 0) + 1
+        if polls.get(run_id, 0) < 2:
+            return mock_response(json={**examples["run_running"], "id": run_id})
+        return mock_response(json={**examples["run_complete_ok"], "id": run_id})
+
+    client = HeliosClient(
+        "key",
+        base_url="https://helios.example",
+        transport=MockTransport(handler),
+        retry=RetryPolicy(sleep=sleep),
+        poll=PollPolicy(sleep=sleep),
+    )
+    async with client:
+        outcomes = await collect(client, [job(i) for i in range(3)], concurrency=3)
 
     assert [outcome.ok for outcome in outcomes] == [True, True, True]
-    assert api.creates == 4  # three runs, one create retried after the 429
-    assert api.limited_at is not None
-    # While the cool-down lasts (1 s from the 429), no request of any task reaches the API;
-    # a poll already in flight when the 429 arrived may land in the first 0.1 s.
-    during = [at - api.limited_at for at, _ in api.log if 0.1 < at - api.limited_at < 0.95]
-    assert during == []
-    polls_before = [at for at, method in api.log if method == "GET" and at < api.limited_at]
-    assert len(polls_before) >= 3  # the others were polling when the 429 came
-    retried = [at - api.limited_at for at, method in api.log if method == "POST"][-1]
-    assert retried >= 0.95
+    assert creates == 4  # three runs, one create retried after the 429
+    create_events = [i for i, (_, op, _s) in enumerate(events) if op == "create_model_run"]
+    limited = create_events[2]  # the create answered 429
+    after = events[limited + 1 :]
+    requests_after = [(i, task) for i, (task, op, _) in enumerate(after) if op != "sleep"]
+    assert {task for _, task in requests_after} >= {"helios-check-1", "helios-check-2"}
+    for i, task in requests_after:
+        waits = [secs for t, op, secs in after[:i] if t == task and op == "sleep"]
+        assert waits and 29.0 <= waits[-1] <= 30.0, f"{task} sent without waiting the cool-down"

@@ -35,11 +35,20 @@ from helios_async import (
     UploadError,
     User,
 )
+from helios_async._hooks import without_personal_data
 from helios_async._recording import CHUNK_BYTES
 from helios_async.testing import Sandbox
 
 FAST_POLL = PollPolicy(first_interval=0.01, interval=0.02, timeout=10.0)
-FAST_RETRY = RetryPolicy(attempts=3, backoff_initial=0.001, backoff_max=0.002, total_timeout=5)
+
+
+async def no_sleep(seconds: float) -> None:
+    """The injected sleep of retries: backoffs are never slept for real here."""
+
+
+FAST_RETRY = RetryPolicy(
+    attempts=3, backoff_initial=0.001, backoff_max=0.002, total_timeout=5, sleep=no_sleep
+)
 USER = User(user_label="hooks-user", date_of_birth=dt.date(1990, 8, 24), birth_sex=BirthSex.FEMALE)
 CHUNK = CHUNK_BYTES  # the client's upload chunk, bytes
 
@@ -201,7 +210,12 @@ async def test_a_wellness_check_fires_every_hook_in_the_documented_order(
     polled: list[ModelRun] = recorder.of("poll")
     assert all(p.id == run.id for p in polled)
     assert [p.is_finished for p in polled] == [False] * (len(polled) - 1) + [True]
-    assert polled[-1] == run and run.status is ModelRunStatus.COMPLETE_OK
+    assert run.status is ModelRunStatus.COMPLETE_OK
+    # By default on_poll sees the run without personal data (Telemetry(include_labels=True)).
+    assert polled[-1] == without_personal_data(run)
+    assert polled[-1].user_label == "" and run.user_label == USER.user_label
+    assert polled[-1].section is not None and polled[-1].section.transcript == ""
+    assert polled[-1].section.scores() == run.section.scores()  # type: ignore[union-attr]
     assert recorder.of("retry") == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -115,15 +116,26 @@ async def test_an_unknown_status_keeps_polling_until_completed_at_is_set():
     assert getter.calls == 3
 
 
-async def test_when_time_runs_out_the_last_unfinished_run_is_returned():
-    """The controller gives up before a wait that would pass the timeout, returning the last
-    run seen (the client turns that into DeadlineExceededError)."""
+async def test_when_time_runs_out_the_last_unfinished_run_is_returned(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """The controller gives up before a wait that would pass the deadline, returning the last
+    run seen (the client turns that into DeadlineExceededError). On a virtual clock: the
+    injected sleep moves the loop's time instead of waiting."""
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    monkeypatch.setattr(loop, "time", lambda: now)
+
+    async def sleep(seconds: float) -> None:
+        nonlocal now
+        now += seconds
+
     getter = Runs(a_run("RUNNING"))
-    policy = PollPolicy(first_interval=0.01, interval=0.01, timeout=2)
-    run = await policy.controller(timeout=0.05)(getter)
+    policy = PollPolicy(first_interval=1.0, interval=1.0, jitter=0.0, sleep=sleep)
+    run = await policy.controller(timeout=5.5)(getter)
     assert run.status is ModelRunStatus.RUNNING
     assert not run.is_finished
-    assert 2 <= getter.calls <= 10
+    assert getter.calls == 6  # looks at 0, 1, ..., 5 s; a sixth wait would end past 5.5 s
 
 
 async def test_an_error_from_the_getter_propagates_at_once():
@@ -147,3 +159,9 @@ async def test_the_before_sleep_hook_sees_each_wait():
         timeout=2, before_sleep=lambda state: waits.append(state.next_action.sleep)
     )(getter)
     assert waits == [0.002, 0.004]
+
+
+def test_the_delay_stays_at_the_interval_however_many_polls_came_before():
+    """A long wait (thousands of polls) keeps the steady interval; the growth never overflows."""
+    policy = PollPolicy(interval=3.0, jitter=0.0)
+    assert policy.delay(100_000) == 3.0

@@ -1,42 +1,30 @@
-"""The sans-I/O core: building requests and decoding responses (helios-api.md §1, §2, D1-D4,
-D13, D14)."""
+"""helios_async._protocol: the requests to send, every one built as a pure value, the upload
+included (helios-api.md §1, §2, §4, D1, D13, D14); their answers are test_decoding's."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 
 import pytest
 from multidict import CIMultiDict
 
 from helios_async import (
-    Account,
-    AuthenticationError,
-    BadRequestError,
     BirthSex,
-    DecodeError,
     InvalidInputError,
-    ModelRun,
-    ModelRunCreated,
     ModelRunRequest,
-    NotFoundError,
-    RateLimitError,
-    TransientAPIError,
-    UploadError,
-    UploadURLExpiredError,
     User,
 )
+from helios_async._audio import AudioFormat
 from helios_async._protocol import (
     ApiRequest,
     ApiResponse,
     Endpoints,
     check_model_run_id,
-    check_upload_response,
-    decode,
-    decode_activity_run,
-    parse_retry_after,
     redact_url,
 )
+from helios_async._recording import PreparedRecording, RecordingBody
 
 BASE = "https://api.example"
 RUN_ID = "ddebd75b-99b3-42b4-ac65-5ce852c688e9"
@@ -58,44 +46,6 @@ def a_request() -> ModelRunRequest:
 def response(status: int, payload: object = None, *, body: bytes | None = None, **headers: str):
     raw = body if body is not None else json.dumps(payload).encode()
     return ApiResponse(status=status, headers=CIMultiDict(headers), body=raw)
-
-
-# --- Retry-After (RFC 9110) --------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [
-        ("0", 0.0),
-        ("120", 120.0),
-        (" 5 ", 5.0),
-        ("1.5", 1.5),
-        ("-3", 0.0),
-    ],
-)
-def test_retry_after_in_seconds_is_parsed(value, seconds):
-    """D13: delta-seconds; a negative value means no wait."""
-    assert parse_retry_after(value) == seconds
-
-
-def test_retry_after_as_an_http_date_counts_from_now():
-    """D13: an HTTP date is turned into seconds from now."""
-    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=NOW) == 30.0
-
-
-def test_retry_after_as_an_http_date_uses_the_real_clock_by_default():
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=100)
-    header = later.strftime("%a, %d %b %Y %H:%M:%S GMT")
-    assert 95.0 <= parse_retry_after(header) <= 100.0
-
-
-def test_a_retry_after_date_in_the_past_means_no_wait():
-    assert parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now=NOW) == 0.0
-
-
-@pytest.mark.parametrize("value", [None, "", "soon", "nan", "Wed, 99 Foo 2015", "1 minute"])
-def test_missing_or_unreadable_retry_after_is_none(value):
-    assert parse_retry_after(value, now=NOW) is None
 
 
 # --- redaction ---------------------------------------------------------------------------------
@@ -212,123 +162,38 @@ def test_the_key_is_hidden_from_the_reprs_of_requests_and_endpoints(endpoints, a
     assert "ApiRequest(" in repr(endpoints.get_account())
 
 
-# --- decoding ----------------------------------------------------------------------------------
+# --- the upload PUT ----------------------------------------------------------------------------
+
+UPLOAD_URL = "https://storage.example/b/r.wav?X-Amz-Signature=s%2Fg&X-Amz-Expires=3600"
 
 
-def test_decode_turns_a_200_into_the_model(endpoints, examples):
-    request = endpoints.get_model_run(RUN_ID)
-    run = decode(response(200, examples["run_running"]), request, ModelRun)
-    assert isinstance(run, ModelRun)
-    assert run.id == RUN_ID
-
-
-def test_decode_accepts_any_2xx(endpoints, examples):
-    """§1.5: creation is documented as 200; a third party also saw 201."""
-    request = endpoints.create_model_run(a_request())
-    created = decode(response(201, examples["create_response"]), request, ModelRunCreated)
-    assert created.recording_upload_url == "https://path/to/upload"
-
-
-@pytest.mark.parametrize(
-    ("status", "cls"),
-    [(422, BadRequestError), (401, AuthenticationError), (404, NotFoundError)],
-)
-def test_decode_raises_the_error_the_status_means(endpoints, status, cls):
-    """D2, with the method and the URL in the message."""
-    request = endpoints.get_model_run(RUN_ID)
-    with pytest.raises(cls) as caught:
-        decode(response(status, {"detail": "nope"}, **{"x-request-id": "rid"}), request, ModelRun)
-    assert caught.value.method == "GET"
-    assert caught.value.url == request.url
-    assert caught.value.request_id == "rid"
-    assert "nope" in str(caught.value)
-
-
-def test_decode_passes_the_parsed_retry_after_to_the_error(endpoints):
-    request = endpoints.get_account()
-    with pytest.raises(RateLimitError) as caught:
-        decode(response(429, {}, **{"Retry-After": "3"}), request, Account)
-    assert caught.value.retry_after == 3.0
-    with pytest.raises(TransientAPIError) as unavailable:
-        decode(response(503, body=b"", **{"retry-after": "garbage"}), request, Account)
-    assert unavailable.value.retry_after is None
-
-
-def test_decode_raises_decode_error_for_a_2xx_that_is_not_the_contract(endpoints):
-    request = endpoints.get_account()
-    with pytest.raises(DecodeError) as caught:
-        decode(response(200, body=b'{"id": "acc", "feat'), request, Account)
-    assert caught.value.body == b'{"id": "acc", "feat'
-
-
-@pytest.mark.parametrize("field", ["activityLink", "activityUrl", "link", "url"])
-def test_the_activity_answer_takes_the_link_from_any_allowed_field(endpoints, field):
-    """D4: the link's field name is unknown; these four are accepted, the payload kept raw."""
-    payload = {"id": RUN_ID, field: "https://activity.example/a/1", "other": 1}
-    created = decode_activity_run(
-        response(200, payload), endpoints.create_activity_run(a_request())
+def a_recording(data: bytes = b"RIFF....WAVE") -> PreparedRecording:
+    return PreparedRecording(
+        format=AudioFormat.WAV,
+        size=len(data),
+        duration=None,
+        name="r",
+        open=lambda: io.BytesIO(data),
     )
-    assert created.id == RUN_ID
-    assert created.activity_link == "https://activity.example/a/1"
-    assert created.raw == payload
 
 
-def test_the_activity_link_fields_are_tried_in_the_documented_order(endpoints):
-    payload = {"id": RUN_ID, "url": "https://u", "activityLink": "https://first"}
-    created = decode_activity_run(
-        response(200, payload), endpoints.create_activity_run(a_request())
+async def test_the_upload_is_an_api_request_built_like_every_other(endpoints, api_key):
+    """D14: a PUT to the URL verbatim, Content-Type from the format, the exact Content-Length,
+    no API key; its body re-opens the recording from the first byte each time."""
+    request = endpoints.upload_recording(UPLOAD_URL, a_recording(b"RIFF1234WAVE"))
+    assert (request.operation, request.method, request.url) == (
+        "upload_recording",
+        "PUT",
+        UPLOAD_URL,
     )
-    assert created.activity_link == "https://first"
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        b'{"id": "x"}',
-        b'{"activityLink": "https://a"}',
-        b'{"id": 5, "link": "https://a"}',
-        b'{"id": "x", "link": 5}',
-        b"[]",
-        b"nope",
-    ],
-)
-def test_an_activity_answer_without_id_or_link_is_a_decode_error(endpoints, body):
-    with pytest.raises(DecodeError) as caught:
-        decode_activity_run(response(200, body=body), endpoints.create_activity_run(a_request()))
-    assert caught.value.body == body
-
-
-def test_the_activity_answer_raises_for_error_statuses(endpoints):
-    with pytest.raises(BadRequestError):
-        decode_activity_run(
-            response(422, {"detail": []}), endpoints.create_activity_run(a_request())
-        )
-
-
-# --- the upload PUT's answer -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("status", [200, 201, 204])
-def test_storage_success_statuses_are_accepted(status):
-    """§4: the upload returned 200 in practice; 201/204 are also success."""
-    check_upload_response(status, b"", {}, model_run_id=RUN_ID)
-
-
-def test_a_403_from_storage_means_the_url_expired_or_was_refused():
-    """D14, D16: the remedy is a new run."""
-    with pytest.raises(UploadURLExpiredError) as caught:
-        check_upload_response(403, b"<Error>AccessDenied</Error>", {}, model_run_id=RUN_ID)
-    assert caught.value.model_run_id == RUN_ID
-    assert caught.value.is_transient is False
-
-
-@pytest.mark.parametrize(("status", "transient"), [(411, False), (501, False), (503, True)])
-def test_other_storage_refusals_are_upload_errors(status, transient):
-    """D16: 411 without Content-Length, 501 for chunked bodies; 5xx may pass."""
-    with pytest.raises(UploadError) as caught:
-        check_upload_response(status, b"", {}, model_run_id=None)
-    assert type(caught.value) is UploadError
-    assert caught.value.is_transient is transient
+    assert dict(request.headers) == {"Content-Type": "audio/wav", "Content-Length": "12"}
+    assert api_key not in repr(request)
+    assert "s%2Fg" not in repr(request)
+    assert request.idempotent and request.to_storage
+    assert isinstance(request.body, RecordingBody)
+    for _ in range(2):  # every attempt re-reads it all
+        with request.body.open() as chunks:
+            assert b"".join([chunk async for chunk in chunks]) == b"RIFF1234WAVE"
 
 
 def test_api_request_and_response_are_immutable_values():

@@ -104,11 +104,38 @@ def test_no_private_name_leaks_into_all():
     assert all(not inspect.ismodule(getattr(helios_async, name)) for name in EXPORTED)
 
 
+# Type aliases used in public signatures: exported so users can annotate with them.
+ALIASES = {"RecordingSource", "Sleep", "TagsInput"}
+
+
 @pytest.mark.parametrize("name", [n for n in EXPORTED if not n.startswith("__")])
 def test_every_export_is_the_package_s_own_and_documented(name):
     obj = getattr(helios_async, name)
+    if name in ALIASES:
+        definition = re.compile(rf"^{name} = ", re.M)
+        [home] = [m for m in private_modules() if definition.search(inspect.getsource(m))]
+        assert vars(home)[name] is obj
+        assert typing.get_args(obj), f"{name} is not a type alias"
+        documented = rf'^{name} = [^\n]+\n"""\S'
+        assert re.search(documented, inspect.getsource(home), re.M), f"{name} has no docstring"
+        return
     assert obj.__module__.startswith(f"{PACKAGE}._")
     assert inspect.getdoc(obj), f"{name} has no docstring"
+
+
+def test_the_aliases_public_signatures_use_are_exported():
+    """``recording`` and ``tags`` parameters name their accepted shapes by exported aliases."""
+    hints = typing.get_type_hints(HeliosClient.run_wellness_check)
+    assert hints["recording"] == helios_async.RecordingSource
+    assert typing.get_type_hints(HeliosClient.create_model_run)["tags"] == helios_async.TagsInput
+
+
+def test_the_client_s_policies_are_read_only():
+    """``timeouts``, ``retry``, ``poll`` and ``hooks`` change only through ``with_options``."""
+    client = HeliosClient("k", base_url="https://h")
+    for name in ("timeouts", "retry", "poll", "hooks"):
+        with pytest.raises(AttributeError):
+            setattr(client, name, None)
 
 
 def test_every_error_class_is_exported():

@@ -50,7 +50,6 @@ def test_the_fixtures_give_a_running_sandbox_and_a_fast_client_bound_to_it(
     project.makepyfile(
         """
         import datetime as dt
-        import time
 
         import pytest
 
@@ -66,13 +65,11 @@ def test_the_fixtures_give_a_running_sandbox_and_a_fast_client_bound_to_it(
             assert isinstance(helios_client, HeliosClient)
             assert helios_client.base_url == helios_sandbox.base_url
             assert (helios_client.poll, helios_client.retry) == (FAST_POLL, FAST_RETRY)
-            started = time.monotonic()
             user = User(user_label="u", date_of_birth=dt.date(1990, 1, 1), birth_sex="MALE")
             run = await helios_client.run_wellness_check(
                 helios_sample_recording, user=user, language="en-GB"
             )
             assert run.status is ModelRunStatus.COMPLETE_OK
-            assert time.monotonic() - started < 5
             assert helios_sandbox.runs_created("u") == 1
             seen.append((helios_sandbox, helios_client))
 

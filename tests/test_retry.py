@@ -25,7 +25,8 @@ from helios_async import (
     UploadError,
     UploadURLExpiredError,
 )
-from helios_async._errors import APIError, error_for_status
+from helios_async._decoding import error_for_status
+from helios_async._errors import APIError
 
 POLICY = RetryPolicy()
 SAMPLES = 2000
@@ -147,7 +148,17 @@ class Flaky:
         return "ok"
 
 
-FAST = RetryPolicy(attempts=4, backoff_initial=0.001, backoff_max=0.002)
+class Sleeps:
+    """An injected ``sleep`` that records each wait (seconds) and returns at once."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+FAST = RetryPolicy(attempts=4, backoff_initial=0.001, backoff_max=0.002, sleep=Sleeps())
 
 
 async def test_a_get_is_retried_through_transient_failures_until_it_succeeds():
@@ -200,13 +211,15 @@ async def test_cancellation_is_never_retried(idempotent):
 async def test_cancelling_a_task_during_the_backoff_sleep_propagates():
     """A task cancelled while waiting to retry ends with CancelledError; no more attempts."""
     call = Flaky(*[api_error(503, retry_after=5.0) for _ in range(10)])
-    policy = RetryPolicy(attempts=10)
     sleeping = asyncio.Event()
-    task = asyncio.ensure_future(
-        policy.controller(idempotent=True, before_sleep=lambda _s: sleeping.set())(call)
-    )
+
+    async def sleep_forever(seconds: float) -> None:
+        sleeping.set()
+        await asyncio.Future()  # only cancellation ends this wait
+
+    policy = RetryPolicy(attempts=10, sleep=sleep_forever)
+    task = asyncio.ensure_future(policy.controller(idempotent=True)(call))
     await sleeping.wait()
-    await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -215,15 +228,12 @@ async def test_cancelling_a_task_during_the_backoff_sleep_propagates():
 
 async def test_retry_after_is_honoured_exactly_instead_of_the_backoff():
     """D13: the wait before a retry is the server's Retry-After when it sent one."""
-    sleeps: list[float] = []
-    call = Flaky(api_error(429, retry_after=0.02), api_error(503, retry_after=0.01), api_error(503))
-    policy = RetryPolicy(attempts=5, backoff_initial=0.001, backoff_max=0.001)
-    controller = policy.controller(
-        idempotent=True, before_sleep=lambda state: sleeps.append(state.next_action.sleep)
-    )
-    assert await controller(call) == "ok"
-    assert sleeps[:2] == [0.02, 0.01]
-    assert 0.0 <= sleeps[2] <= 0.001
+    sleeps = Sleeps()
+    call = Flaky(api_error(429, retry_after=20.0), api_error(503, retry_after=10.0), api_error(503))
+    policy = RetryPolicy(attempts=5, backoff_initial=0.001, backoff_max=0.001, sleep=sleeps)
+    assert await policy.controller(idempotent=True)(call) == "ok"
+    assert sleeps.waits[:2] == [20.0, 10.0]  # slept by the injected sleep, not for real
+    assert 0.0 <= sleeps.waits[2] <= 0.001
 
 
 async def test_no_retry_is_started_that_would_pass_the_total_timeout():

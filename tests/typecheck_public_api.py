@@ -21,7 +21,10 @@ import helios_async
 from helios_async import (
     Account,
     ActivityRunCreated,
+    AiohttpTransport,
     APIError,
+    ApiRequest,
+    ApiResponse,
     BirthSex,
     DeadlineExceededError,
     ErrorCode,
@@ -35,21 +38,32 @@ from helios_async import (
     ModelRunStatus,
     PollPolicy,
     RateLimitError,
+    RecordingBody,
     RecordingError,
+    RecordingSource,
     RequestEvent,
     ResponseEvent,
     RetryEvent,
     RetryPolicy,
     Section,
+    Sleep,
     Tag,
+    TagsInput,
     Timeouts,
+    Transport,
     UploadURLExpiredError,
     User,
     WellnessChecks,
     WellnessJob,
     WellnessOutcome,
 )
-from helios_async.testing import RecordedRequest, Sandbox, sample_recording
+from helios_async.testing import (
+    MockTransport,
+    RecordedRequest,
+    Sandbox,
+    mock_response,
+    sample_recording,
+)
 
 USER = User(user_label="typed-user", date_of_birth=dt.date(1990, 8, 24), birth_sex=BirthSex.MALE)
 
@@ -249,6 +263,21 @@ async def fan_out(client: HeliosClient, recordings: list[Path]) -> list[str]:
     return done
 
 
+async def fan_out_as_the_readme_does(client: HeliosClient, recordings: list[Path]) -> None:
+    """The README's fan-out loop: ``run`` is narrowed by its own test, not by ``ok``."""
+    jobs = (WellnessJob(recording=p, user=USER, language="en-GB", key=p.name) for p in recordings)
+    async with client.run_wellness_checks(jobs, concurrency=20) as outcomes:
+        async for outcome in outcomes:
+            if outcome.run is not None and outcome.ok:
+                assert_type(outcome.run, ModelRun)
+                assert_type(outcome.run.section, Section | None)
+            else:
+                assert_type(outcome.error, HeliosError | None)
+            if outcome.ok:
+                # `ok` is a property: it cannot narrow `run` for the type checker.
+                print(outcome.run.status)  # type: ignore[union-attr]
+
+
 async def with_the_sandbox() -> int:
     """``helios_async.testing`` as a user's test uses it."""
     path = sample_recording()
@@ -266,6 +295,35 @@ async def with_the_sandbox() -> int:
         assert_type(requests[0].status, int | None)
         sandbox.set_outcome("typed-user", 3)  # type: ignore[arg-type]
         return sandbox.runs_created("typed-user")
+
+
+async def with_the_in_memory_transport() -> Account:
+    """``MockTransport``: a handler answers each request; policies sleep through injection."""
+
+    def handler(request: ApiRequest) -> ApiResponse:
+        assert_type(request.operation, str)
+        assert_type(request.body, bytes | RecordingBody | None)
+        return mock_response(200, json={"id": "acc", "features": []})
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    sleep: Sleep = no_sleep
+    transport: Transport = MockTransport(handler)
+    async with HeliosClient(
+        "key",
+        transport=transport,
+        retry=RetryPolicy(sleep=sleep),
+        poll=PollPolicy(sleep=no_sleep),
+    ) as client:
+        client.poll = PollPolicy()  # type: ignore[misc]
+        return await client.get_account()
+
+
+def aliases(recording: RecordingSource, tags: TagsInput) -> None:
+    """The aliases public signatures use are importable for users' own annotations."""
+    AiohttpTransport(connection_limit=10)
+    MockTransport(lambda request: mock_response(json={}))
 
 
 assert_type(helios_async.__version__, str)

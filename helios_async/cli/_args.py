@@ -82,7 +82,7 @@ def delay_arg(text: str) -> float:
 
 
 def add_check_options(parser: argparse.ArgumentParser, *, per: str) -> None:
-    """``--deadline`` (seconds for ``per``) and ``--no-preflight`` (D9)."""
+    """``--deadline`` (seconds for ``per``) and ``--no-preflight`` (skip the local checks)."""
     parser.add_argument(
         "--deadline", type=seconds_arg, default=None, help=f"seconds allowed for {per}"
     )
@@ -94,8 +94,21 @@ def add_check_options(parser: argparse.ArgumentParser, *, per: str) -> None:
     )
 
 
+def add_verbose(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``-v``/``--verbose``: the ``helios_async`` log on stderr, info (``-v``) or debug
+    (``-vv``); taken before or after the command's name."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        # Only the top-level parser sets a default, so a command without -v keeps its count.
+        default=0 if top else argparse.SUPPRESS,
+        help="log what the client does to stderr (-v: info, -vv: debug)",
+    )
+
+
 def add_target(parser: argparse.ArgumentParser, *, sandbox: bool = True) -> None:
-    """``--base-url`` and ``--region`` (D15), and ``--sandbox`` where it makes sense."""
+    """``--base-url`` and ``--region``, and ``--sandbox`` where it makes sense."""
     parser.add_argument("--base-url", help="API root (default: THYMIA_BASE_URL or the region's)")
     parser.add_argument("--region", choices=["default", "ca", "us"], help="API region")
     if sandbox:

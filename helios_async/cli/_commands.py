@@ -29,6 +29,8 @@ from helios_async import (
     User,
     __version__,
 )
+from helios_async._logs import enable as enable_logging
+from helios_async._logs import verbosity_level
 from helios_async._models import BUCKETED_SCORES
 
 from ._args import (
@@ -40,6 +42,7 @@ from ._args import (
     Parser,
     add_check_options,
     add_target,
+    add_verbose,
     date_arg,
     delay_arg,
 )
@@ -57,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score mental wellness from a voice recording with thymia's Helios API.",
     )
     parser.add_argument("--version", action="version", version=f"helios-async {__version__}")
+    add_verbose(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser(
@@ -86,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     account = commands.add_parser("account", help="show the account behind the API key")
     add_target(account)
     _add_batch_parser(commands)
+    for command in commands.choices.values():
+        add_verbose(command)
     return parser
 
 
@@ -235,6 +241,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     """Run the command line; returns the exit status."""
     stream: TextIO = out if out is not None else sys.stdout
     args = build_parser().parse_args(argv)
+    level = verbosity_level(args.verbose)
+    if level is not None:
+        enable_logging(level)
     try:
         return asyncio.run(_run(args, stream))
     except KeyboardInterrupt:

@@ -4,10 +4,10 @@ The header names the columns, in any order, case-insensitively:
 
 - required: ``recording``, ``user_label``, ``date_of_birth`` (``YYYY-MM-DD``),
   ``birth_sex`` (``MALE``, ``FEMALE``, ``INTERSEX``, ``UNKNOWN``), ``language`` (``en-GB``);
-- optional, the other create fields of helios-api.md §6: ``accent``, ``sleep_time``,
-  ``wake_time``, ``recording_time`` (naive ISO datetimes, ``2026-03-26T09:30:00``, D8),
-  ``tags`` (``name=value;name=value``, D7), ``delete_data`` (``true``/``false``, ``yes``/``no``,
-  ``1``/``0``), ``data_to_delete`` (``a;b``, D8).
+- optional, the other create fields (docs/helios.md#request-fields): ``accent``,
+  ``sleep_time``, ``wake_time``, ``recording_time`` (naive ISO datetimes,
+  ``2026-03-26T09:30:00``), ``tags`` (``name=value;name=value``), ``delete_data``
+  (``true``/``false``, ``yes``/``no``, ``1``/``0``), ``data_to_delete`` (``a;b``).
 
 Other columns are kept in the output but not sent. An empty cell means the field is absent.
 A relative ``recording`` path is taken from the manifest's folder. Rows are read lazily, one
@@ -128,7 +128,7 @@ def row_digest(fields: list[str]) -> str:
 
 
 def row_to_job(row: ManifestRow, folder: Path) -> WellnessJob:
-    """The :class:`WellnessJob` of a row, every field checked as the API would (§6).
+    """The :class:`WellnessJob` of a row, every field checked as the API would.
 
     The job's ``key`` is the row. A relative recording path is taken from ``folder``.
 

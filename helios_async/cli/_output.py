@@ -7,10 +7,11 @@ Each line is one JSON object::
      "scores": {"mental_strain": 0.42, ...}, "warnings": [...], "error": null,
      "seconds": 1.234, "finished_at": "2026-03-26T09:31:40.123456+00:00"}
 
-``status`` is the run's last status seen (helios-api.md §3.1), or null when no run was seen;
-``scores`` are the eleven scores of §3.3 by their snake_case names, or null; ``error`` is
-null on ``COMPLETE_OK``, else ``{"type", "message", "code", "http_status"}``: the error's
-class, its message, the §3.4 ``errorCode`` where there is one and the HTTP status of an
+``status`` is the run's last status seen (docs/helios.md#statuses), or null when no run was
+seen; ``scores`` are the eleven scores (docs/helios.md#results-and-scores) by their snake_case
+names, or null; ``error`` is null on ``COMPLETE_OK``, else ``{"type", "message", "code",
+"http_status"}``: the error's class, its message, the ``errorCode``
+(docs/helios.md#error-codes) where there is one and the HTTP status of an
 API or storage refusal. ``seconds`` is how long the check took; a bad row has 0.
 
 Every line is written whole, with one unbuffered write, so a reader never sees half a

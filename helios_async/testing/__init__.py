@@ -1,11 +1,11 @@
 """A local Helios server for tests, benchmarks and demos: ``helios_async.testing``.
 
-:class:`Sandbox` speaks the Helios REST contract (``helios-api.md`` §2 to §4, decisions
-D1 to D16) on two loopback listeners: the API host and an object-storage host for the
-presigned upload URLs. It validates requests like the real service, runs the model-run
-lifecycle CREATED -> RUNNING -> COMPLETE_OK | COMPLETE_ERROR (§3.1) lazily from an
-injectable clock, decides outcomes from the uploaded audio (format, duration, silence;
-§3.4), and returns deterministic, clearly simulated scores (§3.3, D16)::
+:class:`Sandbox` speaks the Helios API on two loopback listeners: the API host and an
+object-storage host for the presigned upload URLs. It validates requests like the real
+service, runs the model-run lifecycle CREATED -> RUNNING -> COMPLETE_OK | COMPLETE_ERROR
+lazily from an injectable clock, decides outcomes from the uploaded audio (format, duration,
+silence), and returns deterministic, clearly simulated scores (see
+https://helios-async.readthedocs.io/helios/#sandbox-rules)::
 
     from helios_async.testing import Sandbox, sample_recording
 
@@ -15,7 +15,7 @@ injectable clock, decides outcomes from the uploaded audio (format, duration, si
         assert sandbox.runs_created() == 1
         assert any(request.host == "storage" for request in sandbox.requests)
 
-Fault injection (issue 3): give the sandbox a seeded :class:`FaultPlan` and it answers
+Fault injection: give the sandbox a seeded :class:`FaultPlan` and it answers
 chosen requests per route with 5xx, 429 (``Retry-After`` in seconds or as an HTTP date),
 gateway HTML, garbled JSON, resets before/after the handler or mid-body, truncated bodies,
 slow answers, runs that never finish and presigned URLs that expire early::
@@ -23,7 +23,10 @@ slow answers, runs that never finish and presigned URLs that expire early::
     plan = FaultPlan.chaos(seed=1, rate=0.2)  # every fault kind, 20 % of requests per route
     async with Sandbox(faults=plan) as sandbox:
         ...
-        assert sandbox.runs_created("user-17") <= 1  # no duplicate run (D13)
+        assert sandbox.runs_created("user-17") <= 1  # never a duplicate run
+
+:class:`MockTransport` is the in-memory alternative: no server at all, a function answers
+each request (``HeliosClient(transport=MockTransport(handler))``, see its module).
 
 Units are seconds throughout. The scores mean nothing: they are derived from a SHA-256 of
 the audio, and every result says so in its ``warnings``.
@@ -49,6 +52,7 @@ from helios_async.testing._faults import (
     UrlExpired,
     chaos_menu,
 )
+from helios_async.testing._mock_transport import MockHandler, MockTransport, mock_response
 from helios_async.testing._policies import FAST_POLL, FAST_RETRY
 from helios_async.testing._recording import RecordedRequest
 from helios_async.testing._sandbox import Sandbox, sample_recording
@@ -65,6 +69,8 @@ __all__ = [
     "GatewayHtml",
     "InjectedFault",
     "MalformedJson",
+    "MockHandler",
+    "MockTransport",
     "NeverFinishes",
     "RateLimited",
     "RecordedRequest",
@@ -76,5 +82,6 @@ __all__ = [
     "Truncate",
     "UrlExpired",
     "chaos_menu",
+    "mock_response",
     "sample_recording",
 ]

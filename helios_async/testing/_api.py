@@ -1,18 +1,20 @@
-"""The sandbox's API host: the Helios REST endpoints of ``helios-api.md`` §2.
+"""The sandbox's API host: the Helios REST endpoints (docs/helios.md#endpoints).
 
-Routes (and nothing else, §2.1), each with the aiohttp route name in brackets:
+Routes (and nothing else: the API has no list or delete route), each with the aiohttp route
+name in brackets:
 
-* ``GET /v1/account``: E1, §2.2 [``account``]
-* ``POST /v1/models/mental-wellness``: E2, §2.3 [``create_run``]
-* ``POST /v1/models/mental-wellness-activity``: E3, §2.4, D4 [``create_activity_run``]
-* ``GET /v1/models/mental-wellness/{model_run_id}``: E4, §2.5 [``get_run``]
-* ``GET /v1/models/{model_run_id}``: E5, §2.6, the legacy alias of D1 [``get_run_legacy``]
+* ``GET /v1/account`` [``account``]
+* ``POST /v1/models/mental-wellness`` [``create_run``]
+* ``POST /v1/models/mental-wellness-activity`` [``create_activity_run``]
+* ``GET /v1/models/mental-wellness/{model_run_id}`` [``get_run``]
+* ``GET /v1/models/{model_run_id}``, the legacy alias (docs/helios.md#paths) [``get_run_legacy``]
 
 The JSON is built here from plain dicts with the stdlib ``json`` module, independent of the
 client's models, so the sandbox can catch client bugs rather than mirror them.
 
 Request handling is layered as ``aiohttp`` middlewares, outermost first: FastAPI-style
-error rendering, the request log, the API-key gate (D3), then the route handler. Routes are
+error rendering, the request log, the API-key gate (docs/helios.md#missing-or-wrong-key), then
+the route handler. Routes are
 named, so the fault-injection middleware (``_inject``) sits between the request log and
 the key gate, keyed on ``request.match_info.route.name``.
 """
@@ -36,11 +38,11 @@ from helios_async.testing._validation import CreateRequest, ValidationFailed, pa
 
 __all__ = ["ACCOUNT_FEATURES", "ApiHost", "fastapi_errors", "json_response"]
 
-#: ``features`` of the sandbox account (§2.2; the real values are account-specific).
+#: ``features`` of the sandbox account (the real values are account-specific).
 ACCOUNT_FEATURES: typing.Final[tuple[str, ...]] = ("mental-wellness", "mental-wellness-activity")
-_API_KEY_HEADER: typing.Final[str] = "x-api-key"  # §1.2
+_API_KEY_HEADER: typing.Final[str] = "x-api-key"  # docs/helios.md#authentication
 _REQUEST_ID_HEADER: typing.Final[str] = "x-request-id"
-_NOT_FOUND: typing.Final[dict[str, str]] = {"detail": "Model run not found"}  # §2.5, §7
+_NOT_FOUND: typing.Final[dict[str, str]] = {"detail": "Model run not found"}
 
 
 def json_response(status: int, payload: object, **headers: str) -> web.Response:
@@ -83,7 +85,7 @@ class ApiHost:
         self._ttl = upload_url_ttl
         self._base_url = base_url
         self._storage_url = storage_url
-        # Stable per key, opaque like the real account id (§2.2).
+        # Stable per key, opaque like the real account id.
         self.account_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"helios-sandbox:{api_key}"))
 
     def add_routes(self, app: web.Application) -> None:
@@ -110,9 +112,10 @@ class ApiHost:
     # ------------------------------------------------------------------ middlewares
 
     def key_gate(self) -> Middleware:
-        """D3: no ``x-api-key`` -> 403 ``{"message":"Forbidden"}`` (the API-gateway answer
-        seen in practice, §1.5); a wrong key -> 401 ``{"detail": ...}`` (the documented
-        code). Checked before routing, as a gateway does, so unknown paths need a key too."""
+        """No ``x-api-key`` -> 403 ``{"message":"Forbidden"}`` (the API-gateway answer seen in
+        practice); a wrong key -> 401 ``{"detail": ...}`` (the documented code). Checked
+        before routing, as a gateway does, so unknown paths need a key too
+        (docs/helios.md#missing-or-wrong-key)."""
 
         @web.middleware
         async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -133,12 +136,14 @@ class ApiHost:
     # ------------------------------------------------------------------ handlers
 
     async def account(self, request: web.Request) -> web.Response:
-        """E1: ``{"id": str, "features": [str, ...]}``. Any body (e.g. the ``{}`` the
-        generated examples send with ``Content-Type: application/json``) is ignored (§1.3)."""
+        """``GET /v1/account``: ``{"id": str, "features": [str, ...]}``. Any body (e.g. the
+        ``{}`` thymia's generated examples send with ``Content-Type: application/json``) is
+        ignored."""
         return json_response(200, {"id": self.account_id, "features": [*ACCOUNT_FEATURES]})
 
     async def create_run(self, request: web.Request) -> web.Response:
-        """E2: validate (422 per §7), then ``{"id": uuid, "recordingUploadUrl": url}``."""
+        """Create: validate (a FastAPI-style 422), then answer
+        ``{"id": uuid, "recordingUploadUrl": url}``."""
         try:
             parsed = parse_create_body(await request.read())
         except ValidationFailed as exc:
@@ -148,7 +153,8 @@ class ApiHost:
         return json_response(200, {"id": run.id, "recordingUploadUrl": url})
 
     async def create_activity_run(self, request: web.Request) -> web.Response:
-        """E3: the same body as E2; answers ``{"id": uuid, "activityLink": url}`` (D4).
+        """Activity create: the same body; answers ``{"id": uuid, "activityLink": url}``
+        (docs/helios.md#activity-link).
 
         The sandbox hosts no activity: the link is a placeholder nothing serves. The run
         stays CREATED until the test calls ``Sandbox.complete_activity(run_id)``.
@@ -162,10 +168,10 @@ class ApiHost:
         return json_response(200, {"id": run.id, "activityLink": link})
 
     async def get_run(self, request: web.Request) -> web.Response:
-        """E4 and its legacy alias E5: the run as of now (§2.5).
+        """Read a run (either path): the run as of now (docs/helios.md#read-a-model-run).
 
         A malformed id is a FastAPI path-validation 422; an unknown id, or a ``deleteData``
-        run 12 h after completion (§6.5), is 404 ``{"detail": "Model run not found"}``.
+        run 12 h after completion, is 404 ``{"detail": "Model run not found"}``.
         """
         try:
             run_id = str(uuid.UUID(request.match_info["model_run_id"]))

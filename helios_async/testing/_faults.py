@@ -1,4 +1,4 @@
-"""What can go wrong, where and how often: the sandbox's seeded fault plan (issue 3).
+"""What can go wrong, where and how often: the sandbox's seeded fault plan.
 
 A :class:`FaultPlan` holds rules, each ``(route, fault, rate, times)``. Every request to a
 route draws one number from that route's own ``random.Random``, seeded from the plan's seed
@@ -7,9 +7,10 @@ draw fires. So the same seed and the same sequence of requests on a route give t
 faults, whatever happens on the other routes; with concurrent requests the arrival order,
 and so the pairing of faults to requests, is up to the scheduler.
 
-Routes (``helios-api.md`` §2.1, §4): ``"account"`` (E1), ``"create"`` (E2), ``"activity"``
-(E3), ``"get"`` (E4 and its legacy alias E5) and ``"upload"`` (the presigned PUT on the
-storage host, D16). Requests to no route (unknown paths) never get a fault.
+Routes (docs/helios.md#endpoints): ``"account"`` (``GET /v1/account``), ``"create"`` (the
+create POST), ``"activity"`` (the Activity Plugin create), ``"get"`` (reading a run, on either
+path) and ``"upload"`` (the presigned PUT on the storage host). Requests to no route (unknown
+paths) never get a fault.
 
 The faults are plain frozen values; the sandbox's middleware (``_inject``) acts them out::
 
@@ -60,7 +61,7 @@ __all__ = [
 Route = typing.Literal["account", "create", "activity", "get", "upload"]
 #: Every route a fault can target, API host first, then the storage host.
 ROUTES: typing.Final[tuple[Route, ...]] = ("account", "create", "activity", "get", "upload")
-#: The routes of the API host (``helios-api.md`` §2.1).
+#: The routes of the API host.
 API_ROUTES: typing.Final[frozenset[Route]] = frozenset(("account", "create", "activity", "get"))
 #: The longest :class:`Slow` pause allowed, in seconds, so no test can hang on one.
 MAX_SLOW_SECONDS: typing.Final[float] = 30.0
@@ -98,22 +99,27 @@ class ErrorStatus(Fault):
     The API host answers like its gateway does (500 ``text/plain`` "Internal Server Error";
     502/503/504 ``{"message": ...}``), the storage host in S3 XML (503 ``SlowDown``). With
     ``after_handler`` the request is handled first (a create makes its run, an upload is
-    stored) and only the answer is replaced: the "acted, then failed" case of D13.
+    stored) and only the answer is replaced: the "acted, then failed" case a client must
+    never retry blindly (see https://helios-async.readthedocs.io/helios/#retries-and-idempotency).
     """
 
     status: int = attrs.field(default=503, validator=_error_status)
+    """The HTTP status to answer, 500 or above."""
     after_handler: bool = attrs.field(default=False, kw_only=True)
+    """Handle the request first (a create makes its run), then replace only the answer."""
 
 
 @attrs.frozen
 class RateLimited(Fault):
-    """429 with ``Retry-After`` (D13): ``retry_after`` seconds, sent as whole seconds
+    """429 with ``Retry-After``: ``retry_after`` seconds, sent as whole seconds
     (rounded up) or, with ``http_date``, as an RFC 9110 HTTP date of the real wall clock
     (rounded down to the second, so a client waits at most ``retry_after``). The request is
     not handled: a 429 proves the server did not act."""
 
     retry_after: float = attrs.field(default=1.0, validator=attrs.validators.ge(0))
+    """Seconds the client is asked to wait."""
     http_date: bool = attrs.field(default=False, kw_only=True)
+    """Send ``Retry-After`` as an HTTP date instead of seconds."""
 
 
 @attrs.frozen
@@ -122,10 +128,11 @@ class Reset(Fault):
 
     Before the handler (the default) the server never acts: a create makes no run. With
     ``after_handler`` the request is handled first, so a create *does* make a run whose id
-    the client never learns (D13): :meth:`Sandbox.runs_created` counts it.
+    the client never learns: :meth:`Sandbox.runs_created` counts it.
     """
 
     after_handler: bool = attrs.field(default=False, kw_only=True)
+    """Handle the request first, then reset instead of answering."""
 
 
 @attrs.frozen
@@ -135,6 +142,7 @@ class ResetMidBody(Fault):
     An empty body is declared as 1 byte, so the cut is always visible."""
 
     fraction: float = attrs.field(default=0.5, validator=_fraction)
+    """The share of the body sent before the reset, in ``[0, 1)``."""
 
 
 @attrs.frozen
@@ -143,6 +151,7 @@ class Truncate(Fault):
     ``fraction`` of the body: the ``Content-Length`` promises more bytes than arrive."""
 
     fraction: float = attrs.field(default=0.5, validator=_fraction)
+    """The share of the body sent before the close, in ``[0, 1)``."""
 
 
 @attrs.frozen
@@ -155,6 +164,7 @@ class Slow(Fault):
     """
 
     seconds: float = attrs.field(validator=_slow_seconds)
+    """The pause before handling, in seconds."""
 
 
 @attrs.frozen
@@ -164,13 +174,15 @@ class GatewayHtml(Fault):
     :class:`ErrorStatus`."""
 
     status: int = attrs.field(default=502, validator=_error_status)
+    """The HTTP status of the page, 500 or above."""
     after_handler: bool = attrs.field(default=False, kw_only=True)
+    """Handle the request first (a create makes its run), then replace only the answer."""
 
 
 @attrs.frozen
 class MalformedJson(Fault):
     """Handle the request, then answer 200 ``application/json`` with the first half of the
-    real body: never valid JSON. A create has made its run (D13). API routes only."""
+    real body: never valid JSON. A create has made its run. API routes only."""
 
     routes: typing.ClassVar[frozenset[Route]] = API_ROUTES
 
@@ -178,7 +190,7 @@ class MalformedJson(Fault):
 @attrs.frozen
 class NeverFinishes(Fault):
     """The run this request creates (``create``, ``activity``) or uploads the recording of
-    (``upload``) never finishes: once its recording arrives it stays ``RUNNING`` (§3.1) and
+    (``upload``) never finishes: once its recording arrives it stays ``RUNNING`` and
     its ``completedAt`` stays null. The request itself is answered normally."""
 
     routes: typing.ClassVar[frozenset[Route]] = frozenset(("create", "activity", "upload"))
@@ -187,7 +199,8 @@ class NeverFinishes(Fault):
 @attrs.frozen
 class UrlExpired(Fault):
     """The presigned URL expires early: its expiry moves to now, so this PUT and every later
-    one is refused 403 ``AccessDenied`` "Request has expired" (§4, D14, D16). Upload only."""
+    one is refused 403 ``AccessDenied`` "Request has expired", as object storage does. Upload
+    only."""
 
     routes: typing.ClassVar[frozenset[Route]] = frozenset(("upload",))
 
@@ -224,13 +237,19 @@ EXPIRE_URL: typing.Final = web.RequestKey("helios_sandbox_expire_url", bool)
 @attrs.define(eq=False)
 class FaultRule:
     """One rule of a :class:`FaultPlan`: ``fault`` on ``rate`` of the requests to ``route``,
-    at most ``times`` times (None: no limit). ``fired`` counts how often it fired."""
+    at most ``times`` times."""
 
     route: Route
+    """The route it applies to: ``"account"``, ``"create"``, ``"activity"``, ``"get"`` or
+    ``"upload"``."""
     fault: Fault
+    """What happens to a request it hits."""
     rate: float
+    """The share of the route's requests it hits, in ``(0, 1]``."""
     times: int | None
+    """How many times it may fire at most; None for no limit."""
     fired: int = 0
+    """How many times it has fired."""
 
     @property
     def exhausted(self) -> bool:
@@ -240,11 +259,14 @@ class FaultRule:
 
 @attrs.frozen
 class InjectedFault:
-    """A fault that fired: on the ``number``-th request (1-based) ``route`` received."""
+    """A fault that fired."""
 
     route: Route
+    """The route of the request it hit."""
     number: int
+    """Which request of that route it hit, from 1."""
     fault: Fault
+    """The fault acted out."""
 
 
 class FaultPlan:

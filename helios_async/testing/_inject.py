@@ -66,7 +66,7 @@ ROUTE_NAMES: typing.Final[dict[str, Route]] = {
     "upload": "upload",
 }
 
-# What an AWS-API-Gateway-style front door says with each status (§1.5 saw its 403).
+# What an AWS-API-Gateway-style front door says with each status (its 403 is seen in practice).
 _GATEWAY_MESSAGES: typing.Final[dict[int, str]] = {
     429: "Too Many Requests",
     502: "Internal server error",

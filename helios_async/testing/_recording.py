@@ -39,7 +39,7 @@ class RecordedRequest:
 
     ``url`` is the full URL with the request target exactly as sent (the raw, still
     percent-encoded path and query), so a test can prove a client did not re-quote a
-    presigned URL (D14). ``body`` holds at most the first 1 MiB of what was read;
+    presigned URL. ``body`` holds at most the first 1 MiB of what was read;
     ``body_size`` counts every body byte read, so a 500 MB upload costs 1 MiB here (nothing
     with ``Sandbox(record_bodies=False)``). A request refused before its body was read
     (say a chunked upload answered 501) records ``body == b""`` and ``body_size == 0``.
@@ -50,17 +50,28 @@ class RecordedRequest:
     short by closing) or the client went away. A response cut short records its status.
     """
 
-    host: Host  # "api" for the API listener, "storage" for the presigned-URL listener (D16)
+    host: Host
+    """``"api"`` for the API listener, ``"storage"`` for the presigned-URL listener."""
     method: str
-    path: str  # decoded path, without the query
-    url: str  # scheme://host:port + raw request target
-    headers: CIMultiDictProxy[str]  # case-insensitive copy of the request headers
+    """The HTTP method."""
+    path: str
+    """The decoded path, without the query."""
+    url: str
+    """``scheme://host:port`` and the raw request target."""
+    headers: CIMultiDictProxy[str]
+    """A case-insensitive copy of the request headers."""
     body: bytes
-    body_size: int  # bytes
-    chunked: bool  # sent with Transfer-Encoding: chunked
-    status: int | None  # status answered; None if no response was sent (client went away)
-    received_at: datetime.datetime  # sandbox clock, when the request arrived
-    fault: Fault | None = None  # the fault injected into it (fault injection), if any
+    """The first 1 MiB of the body read (empty with ``record_bodies=False``)."""
+    body_size: int
+    """Every body byte read, counted."""
+    chunked: bool
+    """Whether it was sent with ``Transfer-Encoding: chunked``."""
+    status: int | None
+    """The status answered; None if no response was sent."""
+    received_at: datetime.datetime
+    """When the request arrived, by the sandbox's clock."""
+    fault: Fault | None = None
+    """The fault injected into it, if any."""
 
 
 def recording_middleware(

@@ -1,4 +1,4 @@
-"""Model runs held by the sandbox, and their lazily computed lifecycle (``helios-api.md`` §3.1).
+"""Model runs held by the sandbox, and their lazily computed lifecycle (docs/helios.md#statuses).
 
 A run stores only timestamps and the outcome decided when its recording arrived; its status
 is derived from the sandbox clock on every read. No task runs in the background, so there
@@ -18,12 +18,12 @@ from helios_async.testing._scoring import Outcome
 __all__ = ["RETENTION_AFTER_COMPLETION", "Run", "RunStore", "iso8601"]
 
 #: With ``deleteData`` a run's data is deleted this long after completion; GET then
-#: answers 404 (§2.3, §6.5).
+#: answers 404 (docs/helios.md#deleting-data).
 RETENTION_AFTER_COMPLETION: typing.Final[datetime.timedelta] = datetime.timedelta(hours=12)
 
 
 def iso8601(moment: datetime.datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00``, the response timestamp form of §1.4."""
+    """``YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00``, the documented response timestamp form."""
     return moment.astimezone(datetime.UTC).isoformat()
 
 
@@ -35,7 +35,7 @@ class Run:
     created_at: datetime.datetime
     user_label: str
     delete_data: bool
-    activity: bool  # created through E3 (the Activity Plugin flow)
+    activity: bool  # created through the Activity Plugin flow
     upload_expires_at: datetime.datetime | None  # None for activity runs (no presigned URL)
     run_at: datetime.datetime | None = None  # when the recording arrived (RUNNING from here)
     completed_at: datetime.datetime | None = None  # run_at + processing delay (scheduled)
@@ -48,7 +48,7 @@ class Run:
         return self.run_at is not None
 
     def status_at(self, now: datetime.datetime) -> str:
-        """The §3.1 status at ``now``: CREATED, RUNNING, COMPLETE_OK or COMPLETE_ERROR.
+        """The status at ``now``: CREATED, RUNNING, COMPLETE_OK or COMPLETE_ERROR.
 
         A ``stalled`` run never gets past RUNNING (fault injection, ``NeverFinishes``).
         """
@@ -59,7 +59,7 @@ class Run:
         return "COMPLETE_ERROR" if self.outcome.error_code is not None else "COMPLETE_OK"
 
     def deleted_at(self, now: datetime.datetime) -> bool:
-        """True when ``deleteData`` removed the run: 12 h after completion (§6.5)."""
+        """True when ``deleteData`` removed the run: 12 h after completion."""
         return (
             self.delete_data
             and self.completed_at is not None
@@ -67,7 +67,7 @@ class Run:
         )
 
     def to_json(self, now: datetime.datetime) -> dict[str, typing.Any]:
-        """The E4 response body at ``now`` (§2.5, §7): every documented key, null if unset."""
+        """The body of a read of the run at ``now``: every documented key, null if unset."""
         status = self.status_at(now)
         complete = status in ("COMPLETE_OK", "COMPLETE_ERROR")
         outcome = self.outcome if complete else None

@@ -1,4 +1,4 @@
-"""The :class:`Sandbox`: a local Helios server on two loopback listeners (D16)."""
+"""The :class:`Sandbox`: a local Helios server on two loopback listeners."""
 
 from __future__ import annotations
 
@@ -45,9 +45,10 @@ def _utc_now() -> datetime.datetime:
 class Sandbox:
     """A faithful local stand-in for the Helios API, for tests, benchmarks and demos.
 
-    Two HTTP listeners on ``host`` with OS-assigned ports: the API (:attr:`base_url`,
-    ``helios-api.md`` §2) and an object-storage host (:attr:`storage_url`) that serves the
-    presigned upload URLs (§4, D16). Use it as an async context manager::
+    Two HTTP listeners on ``host`` with OS-assigned ports: the API (:attr:`base_url`) and an
+    object-storage host (:attr:`storage_url`) that serves the presigned upload URLs, as
+    https://helios-async.readthedocs.io/helios/#sandbox-rules describes. Use it as an async context
+    manager::
 
         async with Sandbox() as sandbox:
             client = HeliosClient(sandbox.api_key, base_url=sandbox.base_url)
@@ -58,7 +59,7 @@ class Sandbox:
       ``sandbox-<hex>``.
     * ``processing_delay``: seconds a run stays RUNNING after its recording arrives, by the
       sandbox clock (0: complete as soon as uploaded). Settable later as an attribute.
-    * ``upload_url_ttl``: seconds a presigned upload URL stays valid (§4: one hour).
+    * ``upload_url_ttl``: seconds a presigned upload URL stays valid (the API's: one hour).
     * ``clock``: returns the current aware datetime. It stamps ``createdAt``/``runAt``/
       ``completedAt``, expires upload URLs, ends the processing delay and applies the 12 h
       ``deleteData`` rule, so a test can move time without sleeping.
@@ -91,7 +92,7 @@ class Sandbox:
             raise ValueError("upload_url_ttl must be > 0 seconds")
         if api_key is not None and not api_key.strip():
             raise ValueError("api_key must not be empty")
-        #: The key requests must carry in ``x-api-key`` (§1.2).
+        #: The key requests must carry in ``x-api-key``.
         self.api_key: str = api_key or f"sandbox-{secrets.token_hex(16)}"
         #: Seconds a presigned URL stays valid, applied to runs created afterwards.
         self.upload_url_ttl: float = upload_url_ttl
@@ -200,7 +201,7 @@ class Sandbox:
 
     @property
     def storage_url(self) -> str:
-        """``http://<host>:<port>`` of the object-storage listener (presigned URLs, D16)."""
+        """``http://<host>:<port>`` of the object-storage listener (presigned URLs)."""
         return self._url("storage")
 
     def _url(self, name: str) -> str:
@@ -225,7 +226,7 @@ class Sandbox:
         self._store.processing_delay = seconds
 
     def runs_created(self, user_label: str | None = None) -> int:
-        """How many runs were created (through E2 or E3), for ``user_label`` or in all.
+        """How many runs were created (either create), for ``user_label`` or in all.
 
         Counts every run the sandbox made, also those whose create the client never got an
         answer for (fault injection), so ``runs_created(label) > 1`` exposes a duplicate.
@@ -236,11 +237,11 @@ class Sandbox:
         return sum(1 for run in runs if run.user_label == user_label)
 
     def run_ids(self, user_label: str | None = None) -> list[str]:
-        """The ids of the runs created (E2 or E3), oldest first, for ``user_label`` or all.
+        """The ids of the runs created (either create), oldest first, for ``user_label`` or all.
 
         Runs whose create was never answered (a :class:`Reset` after the handler, a
         :class:`MalformedJson` 200, a client that timed out) are included: a label with two
-        ids here got a duplicate run (D13).
+        ids here got a duplicate run.
         """
         return [
             run.id
@@ -262,8 +263,8 @@ class Sandbox:
         """Make runs of ``user_label`` end ``COMPLETE_ERROR`` with ``error_code``.
 
         Applies to every run of that label whose recording arrives after the call, whatever
-        the recording, so each §3.4 code is reachable (e.g. ``"ERR_INTERNAL"``). Codes the
-        contract does not list are allowed too, to test a client's handling of unknown
+        the recording, so each error code is reachable (e.g. ``"ERR_INTERNAL"``). Codes the
+        API does not list are allowed too, to test a client's handling of unknown
         codes. ``None`` restores the normal analysis.
         """
         if error_code is None:
@@ -276,12 +277,12 @@ class Sandbox:
     def complete_activity(
         self, run_id: str, recording: str | os.PathLike[str] | bytes | None = None
     ) -> None:
-        """Finish the Activity Plugin step of an E3 run, as if the user did the activity.
+        """Finish the Activity Plugin step of an activity run, as if the user did the activity.
 
         ``recording`` is a path or the audio bytes (default :func:`sample_recording`). It is
         analysed like an upload: the run goes RUNNING now, terminal after the processing
         delay. Raises ``KeyError`` for an unknown run, ``ValueError`` for a malformed id, a
-        run created by E2 or one that already has its recording.
+        run created for an upload, or one that already has its recording.
         """
         run = self._store.runs.get(str(uuid.UUID(run_id)))
         if run is None:

@@ -1,4 +1,4 @@
-"""The sandbox's simulated analysis of a recording (``helios-api.md`` §3.3, §3.4, D6, D9, D16).
+"""The sandbox's simulated analysis of a recording (docs/helios.md#sandbox-rules).
 
 Decides how a run ends from the uploaded bytes alone, the way the real service's checks are
 documented, and fabricates deterministic scores for recordings that pass: the same audio
@@ -12,13 +12,8 @@ import typing
 
 import attrs
 
-from helios_async._audio import (
-    SNIFF_BYTES,
-    AudioFormat,
-    is_digital_silence,
-    probe_duration,
-    sniff_format,
-)
+from helios_async._audio import SNIFF_BYTES, AudioFormat, probe_duration, sniff_format
+from helios_async.testing._silence import is_digital_silence
 
 __all__ = [
     "BUCKET_VALUES",
@@ -32,14 +27,14 @@ __all__ = [
     "sha256_of",
 ]
 
-#: Shortest accepted recording, seconds (``helios-api.md`` §4, D9: at least 10 s of speech).
+#: Shortest accepted recording, seconds (docs/helios.md#recording-limits: 10 s of speech).
 MIN_SECONDS: typing.Final[float] = 10.0
-#: Recordings this long or longer are refused, seconds (§4, D9: "under 3 minutes").
+#: Recordings this long or longer are refused, seconds ("under 3 minutes").
 MAX_SECONDS: typing.Final[float] = 180.0
-#: The four values a bucketed score takes (D6).
+#: The four values a bucketed score takes (docs/helios.md#score-values).
 BUCKET_VALUES: typing.Final[tuple[float, ...]] = (0.0, 0.33, 0.66, 1.0)
 
-#: The warning every sandbox result carries (D16).
+#: The warning every sandbox result carries.
 SIMULATED_WARNING: typing.Final[str] = (
     "This result is simulated by the helios-async sandbox: the scores are derived from a "
     "hash of the uploaded audio and say nothing about the speaker."
@@ -54,7 +49,7 @@ SIMULATED_TRANSCRIPT: typing.Final[str] = (
 )
 _NOMINAL_SECONDS: typing.Final[float] = 30.0
 
-#: ``errorReason`` per ``errorCode`` in the style of §3.4; TOO_SHORT is the documented text.
+#: ``errorReason`` per ``errorCode``, in the service's style; TOO_SHORT is its documented text.
 ERROR_REASONS: typing.Final[dict[str, str]] = {
     "ERR_RECORDING_INVALID_FORMAT": (
         "Recording supplied is not in a supported format. Please supply a recording in one "
@@ -78,7 +73,7 @@ ERROR_REASONS: typing.Final[dict[str, str]] = {
     ),
 }
 
-# Score names in the order the digest bytes are assigned to them (§3.3).
+# Score names in the order the digest bytes are assigned to them (the API's order).
 _BUCKETED: typing.Final[tuple[str, ...]] = (
     "distress",
     "stress",
@@ -93,7 +88,7 @@ class Outcome:
     """How a run ends, decided when its recording arrives.
 
     Exactly one of ``error_code`` (with ``error_reason``) and ``results`` is set.
-    ``results`` is the JSON object of §3.3 (``{"sections": [...]}``).
+    ``results`` is the API's JSON object (``{"sections": [...]}``).
     """
 
     sha256: str  # hex digest of the whole recording
@@ -127,10 +122,11 @@ def analyse_recording(
     """Decide the outcome of a run from its recording (blocking; run it in a thread).
 
     ``stream`` is the whole recording, seekable; ``digest`` its SHA-256 and ``size`` its
-    length in bytes (computed while it streamed in). The checks mirror §3.4 in order:
-    format from the magic bytes (D9), then duration (< 10 s too short, >= 180 s too long;
-    an unreadable duration passes), then digital silence for WAV (no speech to
-    transcribe). ``forced_error`` (from ``Sandbox.set_outcome``) wins over all of them.
+    length in bytes (computed while it streamed in). The checks mirror the error codes in
+    order (docs/helios.md#error-codes): format from the magic bytes, then duration (< 10 s
+    too short, >= 180 s too long; an unreadable duration passes), then digital silence for
+    WAV (no speech to transcribe). ``forced_error`` (from ``Sandbox.set_outcome``) wins over
+    all of them.
     """
     stream.seek(0)
     fmt = sniff_format(stream.read(SNIFF_BYTES))
@@ -158,9 +154,9 @@ def analyse_recording(
 
 
 def simulated_results(digest: bytes, finish_secs: float) -> dict[str, typing.Any]:
-    """The §3.3 ``results`` object for a recording whose SHA-256 is ``digest``.
+    """The ``results`` object for a recording whose SHA-256 is ``digest``.
 
-    One section from 0 to ``finish_secs`` seconds. Each bucketed score (D6) is picked from
+    One section from 0 to ``finish_secs`` seconds. Each bucketed score is picked from
     :data:`BUCKET_VALUES` by one digest byte; its ``uniform*`` twin lies in the matching
     quarter of [0, 1] so the two agree; ``mentalStrain`` is their mean.
     """
@@ -174,7 +170,7 @@ def simulated_results(digest: bytes, finish_secs: float) -> dict[str, typing.Any
             (bucket + fraction) / len(BUCKET_VALUES), 4
         )
     strain = round(sum(uniforms.values()) / len(uniforms), 4)
-    # Key order follows the documented example of §7.
+    # Key order follows the API's documented example.
     section: dict[str, typing.Any] = {
         "startSecs": 0,
         "finishSecs": finish_secs,

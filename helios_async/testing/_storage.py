@@ -1,16 +1,16 @@
 """The sandbox's object-storage host: presigned upload URLs and the PUT that uses them.
 
-``helios-api.md`` §4 and D16. The real service hands out presigned object-storage (S3-like)
-URLs; this host behaves the way such storage does, so a client's upload code meets the same
-constraints:
+See docs/helios.md#upload-the-recording and docs/helios.md#sandbox-rules. The real service
+hands out presigned object-storage (S3-like) URLs; this host behaves the way such storage
+does, so a client's upload code meets the same constraints:
 
 * Only ``PUT`` with a valid signature is accepted; the signature covers the method, the
   path and every query byte before it, so *any* change to the URL (re-quoting ``%2F`` as
   ``/``, reordering parameters, a different run id) is refused with 403
   ``SignatureDoesNotMatch``. The credential contains ``%2F``, which naive URL handling
   (e.g. ``yarl.URL(url)`` without ``encoded=True``) decodes, so only a client that sends
-  the URL unchanged (D14) succeeds.
-* After the URL's expiry (``upload_url_ttl``, one hour by default, §4): 403
+  the URL unchanged (docs/helios.md#upload-rules) succeeds.
+* After the URL's expiry (``upload_url_ttl``, one hour by default): 403
   ``AccessDenied`` "Request has expired".
 * ``Transfer-Encoding: chunked``: 501 ``NotImplemented``. No ``Content-Length``: 411
   ``MissingContentLength``.
@@ -19,7 +19,7 @@ constraints:
   never finish (``NeverFinishes``); the request keys come from the fault middleware.
 * A second PUT to a URL that was already used successfully is accepted (200) the way object
   storage overwrites an object, but it is ignored: the run keeps the outcome of the first
-  recording. This keeps a client's retry of an upload whose 200 got lost harmless (D13).
+  recording. This keeps a client's retry of an upload whose 200 got lost harmless.
 
 Error bodies are S3-style XML: ``<Error><Code>...</Code><Message>...</Message>...</Error>``.
 """

@@ -1,8 +1,9 @@
 """Validation of the run-creation body, answered the way a FastAPI backend answers.
 
-The body fields are those of ``helios-api.md`` §2.3 and §6 with the decisions D5 (language
-``ll-CC``), D7 (tags) and D8 (``dataToDelete``, naive ``recordingTime``). Failures become the
-FastAPI/pydantic ``detail`` list of §7::
+The body fields are those of docs/helios.md#request-fields, with the client's rules for what
+the API leaves open (docs/helios.md#client-rules): a language is ``ll-CC``, at most 20 tags
+with unique names, ``dataToDelete`` passed through, a naive ``recordingTime``. Failures
+become the FastAPI/pydantic ``detail`` list::
 
     {"detail": [{"loc": ["body", "user", "birthSex"], "msg": "...", "type": "..."}]}
 
@@ -22,15 +23,15 @@ import attrs
 
 __all__ = ["BIRTH_SEXES", "CreateRequest", "ValidationFailed", "parse_create_body"]
 
-#: ``user.birthSex`` values (§6.1).
+#: ``user.birthSex`` values.
 BIRTH_SEXES: typing.Final[tuple[str, ...]] = ("MALE", "FEMALE", "INTERSEX", "UNKNOWN")
-_LANGUAGE: typing.Final[str] = r"^[a-z]{2}-[A-Z]{2}$"  # D5
+_LANGUAGE: typing.Final[str] = r"^[a-z]{2}-[A-Z]{2}$"  # docs/helios.md#language-checks
 _DATE: typing.Final[re.Pattern[str]] = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME: typing.Final[re.Pattern[str]] = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?"
 )
-_MAX_LABEL: typing.Final[int] = 50  # §6.1
-_MAX_TAGS: typing.Final[int] = 20  # §6.4, D7
+_MAX_LABEL: typing.Final[int] = 50  # docs/helios.md#the-user
+_MAX_TAGS: typing.Final[int] = 20  # docs/helios.md#tag-rules
 
 Loc = list[str | int]
 Detail = dict[str, typing.Any]
@@ -121,7 +122,7 @@ class _Checker:
         return value
 
     def naive_datetime(self, obj: dict[str, typing.Any], key: str, loc: Loc) -> None:
-        """§1.4 and D8: sleep, wake and recording times are naive user-local datetimes."""
+        """Sleep, wake and recording times are naive user-local datetimes."""
         if not self.present(obj, key, loc, required=False):
             return
         value = obj[key]
@@ -141,7 +142,7 @@ class _Checker:
 
 
 def parse_create_body(raw: bytes) -> CreateRequest:
-    """Parse and validate the body of E2/E3 (§2.3, §2.4); raise :class:`ValidationFailed`."""
+    """Parse and validate the body of either create; raise :class:`ValidationFailed`."""
     check = _Checker()
     if not raw.strip():
         check.fail(["body"], "field required", "value_error.missing")
@@ -219,7 +220,7 @@ def _check_birth_sex(check: _Checker, user: dict[str, typing.Any]) -> None:
 
 
 def _check_tags(check: _Checker, body: dict[str, typing.Any]) -> None:
-    """D7: a list of at most 20 ``{"name": str, "value": str}`` with unique names."""
+    """A list of at most 20 ``{"name": str, "value": str}`` with unique names."""
     if not check.present(body, "tags", ["body", "tags"], required=False):
         return
     tags = body["tags"]

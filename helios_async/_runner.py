@@ -1,0 +1,126 @@
+"""A generic bounded task runner: at most ``concurrency`` tasks, results as they finish.
+
+Knows nothing of wellness checks: ``_fanout`` builds its iterator on :func:`run_bounded`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+)
+from typing import Any, TypeVar
+
+X = TypeVar("X")
+R = TypeVar("R")
+
+_END = object()
+
+
+async def run_bounded(
+    items: Iterable[X] | AsyncIterable[X],
+    work: Callable[[X], Coroutine[Any, Any, R]],
+    *,
+    concurrency: int,
+    name: str = "helios-task",
+) -> AsyncGenerator[R, None]:
+    """Keep up to ``concurrency`` tasks of ``work(item)`` running; yield each result as its
+    task ends.
+
+    A slot is held from taking an item until its result is yielded, so at most
+    ``concurrency`` items are ever taken and not yet handed back, and no more tasks exist;
+    the slot is refilled when the consumer asks for the next result. An async source is read
+    in a task of its own (``helios-next-job``), so results keep flowing while it waits.
+    ``work`` is called synchronously when an item is taken (what it raises then propagates);
+    a task's exception is re-raised when its turn to be yielded comes. Closing the generator
+    cancels the tasks in flight and waits until each has stopped. Tasks are named
+    ``{name}-{n}``.
+    """
+    sync_jobs: Iterator[X] | None = None
+    async_jobs: AsyncIterator[X] | None = None
+    started = 0
+    if isinstance(items, AsyncIterable):
+        async_jobs = aiter(items)
+    else:
+        sync_jobs = iter(items)
+    running: set[asyncio.Task[R]] = set()
+    ready: deque[asyncio.Task[R]] = deque()
+    pull: asyncio.Task[object] | None = None
+    exhausted = False
+
+    def start(item: Any) -> None:
+        nonlocal started
+        coroutine = work(item)
+        started += 1
+        running.add(asyncio.create_task(coroutine, name=f"{name}-{started}"))
+
+    try:
+        while True:
+            while not exhausted and pull is None and len(running) + len(ready) < concurrency:
+                if async_jobs is not None:
+                    pull = asyncio.create_task(_next_job(async_jobs), name="helios-next-job")
+                    break
+                assert sync_jobs is not None
+                job = next(sync_jobs, _END)
+                if job is _END:
+                    exhausted = True
+                else:
+                    start(job)
+            if ready:
+                yield ready.popleft().result()
+                continue
+            waiting: set[asyncio.Future[Any]] = set(running)
+            if pull is not None:
+                waiting.add(pull)
+            if not waiting:
+                return
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if pull is not None and pull in done:
+                done.discard(pull)
+                job, pull = pull.result(), None
+                if job is _END:
+                    exhausted = True
+                else:
+                    start(job)
+            finished = [task for task in running if task.done()]
+            running.difference_update(finished)
+            ready.extend(finished)
+    finally:
+        leftovers: list[asyncio.Task[Any]] = [*running, *([pull] if pull is not None else [])]
+        try:
+            await _cancel_and_wait(leftovers)
+        finally:
+            for task in [*leftovers, *ready]:
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved, so asyncio never logs it as lost
+
+
+async def _next_job(jobs: AsyncIterator[X]) -> object:
+    try:
+        return await anext(jobs)
+    except StopAsyncIteration:
+        return _END
+
+
+async def _cancel_and_wait(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until every one has ended, even if cancelled meanwhile
+    (then re-raise that cancellation), so no task outlives the iterator."""
+    for task in tasks:
+        task.cancel()
+    pending = [task for task in tasks if not task.done()]
+    interrupted: asyncio.CancelledError | None = None
+    while pending:
+        try:
+            await asyncio.wait(pending)
+        except asyncio.CancelledError as exc:
+            interrupted = exc
+        pending = [task for task in pending if not task.done()]
+    if interrupted is not None:
+        raise interrupted

@@ -1,0 +1,78 @@
+"""helios_async.testing._silence: the sandbox's digital-silence check of WAV recordings
+(helios-api.md §3.4, D16)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import wave
+
+import pytest
+from recordings import recording
+
+from helios_async.testing._silence import is_digital_silence
+
+
+def _wav(samples: bytes, *, width: int = 2, rate: int = 8000, channels: int = 1) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(channels)
+        writer.setsampwidth(width)
+        writer.setframerate(rate)
+        writer.writeframes(samples)
+    return out.getvalue()
+
+
+def _float_wav(values: list[float], rate: int = 8000) -> bytes:
+    """A WAVE_FORMAT_IEEE_FLOAT (tag 3) mono file, which ``wave`` cannot write."""
+    data = struct.pack(f"<{len(values)}f", *values)
+    fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data))
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks) + len(data)) + b"WAVE" + chunks + data
+
+
+def test_silence_of_the_shared_recordings() -> None:
+    """silence-15s.wav is digital silence; the speech samples are not; non-WAV is None."""
+    with recording("silence-15s.wav").open("rb") as stream:
+        assert is_digital_silence(stream) is True
+    with recording("speech-en.wav").open("rb") as stream:
+        assert is_digital_silence(stream) is False
+    with recording("short.wav").open("rb") as stream:
+        assert is_digital_silence(stream) is False
+    with recording("speech-en.flac").open("rb") as stream:
+        assert is_digital_silence(stream) is None
+
+
+def test_silence_threshold_is_one_percent_of_full_scale() -> None:
+    """Samples under 1 % of full scale are silence (dither); one louder sample is not."""
+    quiet = struct.pack("<4h", 0, 300, -327, 12)
+    loud = quiet + struct.pack("<h", -328)
+    assert is_digital_silence(io.BytesIO(_wav(quiet * 1000))) is True
+    assert is_digital_silence(io.BytesIO(_wav(quiet * 100_000 + loud))) is False
+
+
+@pytest.mark.parametrize(
+    ("width", "silent", "sound"),
+    [
+        (1, bytes([128, 129, 127]) * 10, bytes([128, 131])),
+        (3, b"\x00\x00\x00\xff\xff\xff" * 10, b"\x00\x00\x10"),  # 0x100000 = 12.5 %
+        (4, b"\x00\x00\x00\x00" * 10, b"\x00\x00\x00\x40"),
+    ],
+)
+def test_silence_for_8_24_and_32_bit_pcm(width: int, silent: bytes, sound: bytes) -> None:
+    assert is_digital_silence(io.BytesIO(_wav(silent, width=width))) is True
+    assert is_digital_silence(io.BytesIO(_wav(silent + sound, width=width))) is False
+
+
+def test_silence_for_float_wav() -> None:
+    assert is_digital_silence(io.BytesIO(_float_wav([0.0, 0.001, -0.005]))) is True
+    assert is_digital_silence(io.BytesIO(_float_wav([0.0, 0.5]))) is False
+
+
+def test_silence_restores_position_and_rejects_garbage() -> None:
+    stream = io.BytesIO(recording("silence-15s.wav").read_bytes())
+    stream.seek(99)
+    assert is_digital_silence(stream) is True
+    assert stream.tell() == 99
+    assert is_digital_silence(io.BytesIO(b"not audio at all")) is None
+    assert is_digital_silence(io.BytesIO(b"RIFF\x04\x00\x00\x00WAVE")) is None
