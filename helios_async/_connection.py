@@ -24,7 +24,9 @@ class Connection:
         self.transport = transport
         self._opened = not needs_open
         self._closed = False
-        self._cooldown_until = 0.0  # loop time, seconds
+        #: Loop time (seconds) until which every request waits; 0.0 when none is in force, so
+        #: that a request checks it without a call.
+        self.cooldown_until = 0.0
 
     @property
     def pool_limit(self) -> int:
@@ -66,7 +68,7 @@ class Connection:
     def start_cooldown(self, seconds: float) -> None:
         """Make every request wait until ``seconds`` from now (never shortens a cool-down)."""
         until = asyncio.get_running_loop().time() + seconds
-        self._cooldown_until = max(self._cooldown_until, until)
+        self.cooldown_until = max(self.cooldown_until, until)
 
     async def wait_cooldown(self, sleep: Callable[[float], Awaitable[None]]) -> None:
         """Sleep out any cool-down in force with ``sleep``; one set meanwhile is waited too.
@@ -75,7 +77,9 @@ class Connection:
         returns at once never spins here.
         """
         loop = asyncio.get_running_loop()
-        while (until := self._cooldown_until) > (now := loop.time()):
+        while (until := self.cooldown_until) > (now := loop.time()):
             await sleep(until - now)
-            if self._cooldown_until <= until:  # not extended while we slept
-                return
+            if self.cooldown_until <= until:  # not extended while we slept
+                break
+        if self.cooldown_until <= loop.time():
+            self.cooldown_until = 0.0  # over: later requests skip this call

@@ -58,22 +58,28 @@ class Sender:
             Whatever the transport or ``decoder`` raised last, once not worth retrying.
         """
         self.connection.check_open()  # fail fast, before the retry controller
-        attempt = 0
+        try:  # the first attempt runs bare: most requests succeed at once
+            return decoder(await self._attempt(request, 1, on_sent))
+        except Exception as exc:
+            if not self.retry.should_retry(exc, idempotent=request.idempotent):
+                raise
+            first_failure = exc
+        attempt = 1
 
         async def once() -> T:
             nonlocal attempt
             attempt += 1
-            response = await self._attempt(request, attempt, on_sent)
-            return decoder(response)
+            return decoder(await self._attempt(request, attempt, on_sent))
 
-        return await self._retrying(request.operation, request.idempotent, once)
+        return await self._retrying(request, once, first_failure)
 
     async def _attempt(
         self, request: ApiRequest, attempt: int, on_sent: Callable[[], None] | None
     ) -> ApiResponse:
         """One attempt: wait out a cool-down, fire the hooks, start a cool-down on an API 429."""
         connection = self.connection
-        await connection.wait_cooldown(self.retry.sleep)
+        if connection.cooldown_until:  # 0.0 when no cool-down is in force
+            await connection.wait_cooldown(self.retry.sleep)
         if on_sent is not None:
             on_sent()
         hooks = self.hooks
@@ -125,20 +131,14 @@ class Sender:
         return attrs.evolve(body, on_chunk=on_chunk)
 
     async def _retrying(
-        self, operation: str, idempotent: bool, once: Callable[[], Awaitable[T]]
+        self, request: ApiRequest, once: Callable[[], Awaitable[T]], first_failure: Exception
     ) -> T:
-        """Run ``once`` under the retry policy.
+        """Retry after ``first_failure`` under the policy, with ``once`` making each attempt.
 
-        The first attempt runs bare; only a failure the policy would retry hands over to a
-        fresh tenacity controller, whose first attempt replays that failure. Most requests
-        succeed at once, and a controller costs more than parsing the answer.
+        Only a failure the policy would retry gets here, and hands over to a fresh tenacity
+        controller, whose first attempt replays that failure; a controller costs more than
+        parsing an answer, so a request that succeeds at once never builds one.
         """
-        try:
-            return await once()
-        except Exception as exc:
-            if not self.retry.should_retry(exc, idempotent=idempotent):
-                raise
-            first_failure = exc
         replayed = False
 
         async def attempt() -> T:
@@ -149,7 +149,7 @@ class Sender:
             return await once()
 
         controller = self.retry.controller(
-            idempotent=idempotent, before_sleep=self._on_retry(operation)
+            idempotent=request.idempotent, before_sleep=self._on_retry(request.operation)
         )
         return await controller(attempt)
 

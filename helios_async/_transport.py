@@ -35,6 +35,7 @@ __all__ = ["AiohttpTransport", "Transport"]
 
 logger = logging.getLogger("helios_async")
 _QUERY = re.compile(r"\?[^\s'\")]+")  # a query string inside an error's text
+_KEPT_URLS = 10_000  # parsed API URLs kept per transport (one per run polled, and a few)
 
 
 @runtime_checkable
@@ -97,6 +98,10 @@ class AiohttpTransport:
         self._session = session
         self.owns_session = session is None
         self._connection_limit = connection_limit
+        # Per-request constants, built once: the aiohttp timeouts of the last Timeouts seen
+        # (API call, upload), and the parsed URL of each API URL (a run is polled many times).
+        self._timeouts: tuple[Timeouts, aiohttp.ClientTimeout, aiohttp.ClientTimeout] | None = None
+        self._urls: dict[str, URL] = {}
 
     @property
     def pool_limit(self) -> int:
@@ -136,15 +141,23 @@ class AiohttpTransport:
             RecordingError: an upload's file became unreadable or shorter.
         """
         session = self._open_session()
-        timeout = client_timeout(timeouts, upload=request.to_storage)
-        started = time.perf_counter()
+        known = self._timeouts
+        if known is None or known[0] is not timeouts:
+            known = self._timeouts = (
+                timeouts,
+                client_timeout(timeouts, upload=False),
+                client_timeout(timeouts, upload=True),
+            )
+        timeout = known[2] if request.to_storage else known[1]
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
         body = request.body
         if isinstance(body, RecordingBody):
             with body.open() as chunks:
                 response = await self._exchange(session, request, chunks, timeout)
         else:
             response = await self._exchange(session, request, body, timeout)
-        if logger.isEnabledFor(logging.DEBUG):
+        if debug:
             logger.debug(
                 "%s %s -> %d in %.3f s",
                 request.method,
@@ -153,6 +166,18 @@ class AiohttpTransport:
                 time.perf_counter() - started,
             )
         return response
+
+    def _url(self, request: ApiRequest) -> URL:
+        """The request's URL, verbatim (``encoded=True``: never re-quoted); an API URL
+        is parsed once, a presigned one (used once) never kept."""
+        url = self._urls.get(request.url)
+        if url is None:
+            url = URL(request.url, encoded=True)
+            if not request.to_storage:
+                if len(self._urls) >= _KEPT_URLS:
+                    self._urls.clear()
+                self._urls[request.url] = url
+        return url
 
     async def _exchange(
         self,
@@ -166,7 +191,7 @@ class AiohttpTransport:
         # the key's header, for any traceback formatted with its locals to show.
         method = request.method
         try:
-            return await _read(session, request, data, timeout)
+            return await _read(session, request, self._url(request), data, timeout)
         except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
             drop_inner_frames(exc)
             raise ConnectError(
@@ -199,12 +224,13 @@ class AiohttpTransport:
 async def _read(
     session: aiohttp.ClientSession,
     request: ApiRequest,
+    url: URL,
     data: object,
     timeout: aiohttp.ClientTimeout,
 ) -> ApiResponse:
     async with session.request(
         request.method,
-        URL(request.url, encoded=True),
+        url,
         headers=request.headers,
         data=data,
         timeout=timeout,
