@@ -202,7 +202,9 @@ async def test_the_upload_goes_through_the_same_path_with_exact_headers_and_no_k
 
 
 async def test_polling_pauses_are_slept_by_the_poll_policy():
-    """§5: the wait backs off from first_interval towards interval between looks."""
+    """§5: the wait backs off from first_interval towards interval between looks; the first
+    look comes after a pause of at most first_interval * jitter, so waits started together
+    do not all look at once."""
     answers = iter(
         [mock_response(json=RUNNING)] * 3
         + [
@@ -217,5 +219,8 @@ async def test_polling_pauses_are_slept_by_the_poll_policy():
         run = await client.wait_for_model_run(RUN_ID)
     assert run.is_finished
     assert len(transport.requests) == 4
-    assert len(sleeps.waits) == 3
-    assert sleeps.waits[0] < sleeps.waits[1] < sleeps.waits[2]
+    first, *pauses = sleeps.waits
+    policy = PollPolicy()
+    assert 0 <= first <= policy.first_interval * policy.jitter
+    assert len(pauses) == 3
+    assert pauses[0] < pauses[1] < pauses[2]
