@@ -244,7 +244,7 @@ def main() -> None:
             ratios("wait-off", "helios-off") + " (a poll look / a GET, target <= 1.2)",
             ratios("wait", "helios"),
         )
-        if text[0] != " "
+        if text and text[0] != " "
     )
     print(
         f"instructions: per call, {small} and {large} calls, concurrency {args.concurrency}, "

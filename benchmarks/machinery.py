@@ -12,8 +12,10 @@ first poll ``COMPLETE_OK`` with the §7 body. Each job is a whole check (create,
 21 KB WAV given as bytes, one poll). Each size runs ``--jobs`` jobs at concurrency N in a
 fresh child process; sizes alternate in order from round to round.
 
-Prints one line: CPU per job at each size (median over rounds, with the range), and the
-ratio of the largest to the smallest (target <= 1.5: CPU per job flat in concurrency).
+Telemetry is off (``Telemetry(enabled=False)``) unless ``--telemetry``: its spans are not
+the fan-out's machinery. Prints one line: CPU per job at each size (median over rounds, with
+the range), and the ratio of the largest to the smallest (target <= 1.5: CPU per job flat in
+concurrency).
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ class StubTransport:
         pass
 
 
-async def child(size: int, jobs: int, latency: float) -> None:
-    from helios_async import HeliosClient, PollPolicy, User, WellnessJob
+async def child(size: int, jobs: int, latency: float, telemetry: bool) -> None:
+    from helios_async import HeliosClient, PollPolicy, Telemetry, User, WellnessJob
 
     recording = noise_wav(10.5)
     user = User(user_label="machinery", date_of_birth=dt.date(1990, 8, 24), birth_sex="MALE")
@@ -71,7 +73,12 @@ async def child(size: int, jobs: int, latency: float) -> None:
 
     ok = 0
     poll = PollPolicy(first_interval=0.05, interval=0.1)
-    async with HeliosClient("stub-key", transport=StubTransport(latency), poll=poll) as client:
+    async with HeliosClient(
+        "stub-key",
+        transport=StubTransport(latency),
+        poll=poll,
+        telemetry=Telemetry(enabled=telemetry),
+    ) as client:
         cpu_before, started = own_cpu_seconds(), time.perf_counter()
         async with client.run_wellness_checks(work(), concurrency=size) as outcomes:
             async for outcome in outcomes:
@@ -87,10 +94,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--telemetry", action="store_true", help="as installed (default: Telemetry off)"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        asyncio.run(child(args.child, args.jobs, args.latency))
+        asyncio.run(child(args.child, args.jobs, args.latency, args.telemetry))
         return
     sizes = [int(size) for size in args.in_flight.split(",")]
     per_job: dict[int, list[float]] = {size: [] for size in sizes}
@@ -98,7 +108,7 @@ def main() -> None:
         for size in sizes if number % 2 == 0 else sizes[::-1]:
             figures = run_child(
                 "machinery.py", "--child", str(size), "--jobs", str(args.jobs),
-                "--latency", str(args.latency),
+                "--latency", str(args.latency), *(["--telemetry"] if args.telemetry else []),
             )  # fmt: skip
             per_job[size].append(figures["cpu"] / figures["jobs"] * 1e6)
     medians = {size: statistics.median(values) for size, values in per_job.items()}
@@ -108,7 +118,8 @@ def main() -> None:
     )
     print(
         f"machinery: {args.jobs} checks on a stub transport ({args.latency * 1000:g} ms per "
-        f"request), {args.rounds} rounds: CPU per job {shown}; max/min "
+        f"request), telemetry {'as installed' if args.telemetry else 'off'}, {args.rounds} "
+        f"rounds: CPU per job {shown}; max/min "
         f"{max(medians.values()) / min(medians.values()):.2f} (target <= 1.5); {load()}"
     )
 

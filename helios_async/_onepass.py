@@ -86,8 +86,10 @@ class _Builder:
             return f"{self.bind(self.nested(kind))}({var})"
         item = _item_type(kind)
         if item is not None:
-            each = self.expression(item, "x")
-            return f"tuple([{each} for x in {self.bind(_array)}({var})])"
+            array = f"{self.bind(_array)}({var})"
+            if attrs.has(item):  # one call per item, without a comprehension's frame
+                return f"tuple(map({self.bind(self.nested(item))}, {array}))"
+            return f"tuple([{self.expression(item, 'x')} for x in {array}])"
         call = f"{self.bind(self.leaf(kind))}({var}, {self.bind(kind)})"
         if kind is str or kind is bool:
             return f"({var} if type({var}) is {self.bind(kind)} else {call})"

@@ -8,7 +8,8 @@ already checked where the user gave them, and are never checked again here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import attrs
 
@@ -43,10 +44,11 @@ class Operations:
         request = self.endpoints.get_account()
         return await self.sender.send(request, lambda r: decoding.decode(r, request, Account))
 
-    async def get_model_run(self, model_run_id: str) -> ModelRun:
+    def get_model_run(self, model_run_id: str) -> Coroutine[Any, Any, ModelRun]:
         """Read a run (either path); raises InvalidInputError for an id that is no UUID."""
         request = self.endpoints.get_model_run(model_run_id)
-        return await self.sender.send(request, lambda r: decoding.decode(r, request, ModelRun))
+        # The send itself, to await: no coroutine of its own around it (a poll makes many).
+        return self.sender.send(request, lambda r: decoding.decode(r, request, ModelRun))
 
     async def create(
         self, body: ModelRunRequest, *, on_sent: Callable[[], None] | None = None

@@ -92,12 +92,16 @@ class Sender:
             )
         if hooks.on_upload_progress is not None and isinstance(request.body, RecordingBody):
             request = attrs.evolve(request, body=self._with_progress(request.body))
-        started = time.perf_counter()
-        with self.telemetry.http(request, attempt) as traced:  # one CLIENT span per attempt
-            response = await connection.transport.send(
-                traced.outgoing(request), timeouts=self.timeouts
-            )
-            traced.received(response)
+        started = time.perf_counter() if hooks.on_response is not None else 0.0
+        telemetry = self.telemetry
+        if telemetry.enabled:
+            with telemetry.http(request, attempt) as traced:  # one CLIENT span per attempt
+                response = await connection.transport.send(
+                    traced.outgoing(request), timeouts=self.timeouts
+                )
+                traced.received(response)
+        else:  # telemetry off or its API absent: no scope to enter at all
+            response = await connection.transport.send(request, timeouts=self.timeouts)
         if hooks.on_response is not None:
             hooks.on_response(
                 ResponseEvent(

@@ -168,15 +168,13 @@ class AiohttpTransport:
         return response
 
     def _url(self, request: ApiRequest) -> URL:
-        """The request's URL, verbatim (``encoded=True``: never re-quoted); an API URL
-        is parsed once, a presigned one (used once) never kept."""
-        url = self._urls.get(request.url)
-        if url is None:
-            url = URL(request.url, encoded=True)
-            if not request.to_storage:
-                if len(self._urls) >= _KEPT_URLS:
-                    self._urls.clear()
-                self._urls[request.url] = url
+        """The request's URL, verbatim (``encoded=True``: never re-quoted), parsed; an API
+        URL is kept (``self._urls``), a presigned one (used once) never."""
+        url = URL(request.url, encoded=True)
+        if not request.to_storage:
+            if len(self._urls) >= _KEPT_URLS:
+                self._urls.clear()
+            self._urls[request.url] = url
         return url
 
     async def _exchange(
@@ -191,7 +189,8 @@ class AiohttpTransport:
         # the key's header, for any traceback formatted with its locals to show.
         method = request.method
         try:
-            return await _read(session, request, self._url(request), data, timeout)
+            url = self._urls.get(request.url) or self._url(request)
+            return await _read(session, request, url, data, timeout)
         except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
             drop_inner_frames(exc)
             raise ConnectError(
