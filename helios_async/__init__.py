@@ -31,6 +31,9 @@ from ._errors import (
 )
 from ._fanout import WellnessChecks, WellnessJob, WellnessOutcome
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
+from ._journal import JobState, Journal, JournalConflictError, JournalEntry
+from ._journal_check import run_journaled_check
+from ._journal_file import FileJournal
 from ._models import (
     Account,
     ActivityRunCreated,
@@ -73,10 +76,15 @@ __all__ = [
     "DeadlineExceededError",
     "DecodeError",
     "ErrorCode",
+    "FileJournal",
     "HeliosClient",
     "HeliosError",
     "Hooks",
     "InvalidInputError",
+    "JobState",
+    "Journal",
+    "JournalConflictError",
+    "JournalEntry",
     "ModelRun",
     "ModelRunCreated",
     "ModelRunFailedError",
@@ -113,6 +121,7 @@ __all__ = [
     "WellnessOutcome",
     "__version__",
     "check_recording",
+    "run_journaled_check",
 ]
 
 from ._logs import configure_from_env as _configure_logging

@@ -44,7 +44,7 @@ from ._sending import Sender
 from ._telemetry import Telemetry
 from ._telemetry import runtime as telemetry_runtime
 from ._transport import AiohttpTransport, Transport
-from ._validation import check_seconds
+from ._validation import check_seconds, check_upload_url
 from ._workflow import run_check
 
 
@@ -261,6 +261,7 @@ class HeliosClient:
             delete_data=delete_data,
             data_to_delete=data_to_delete,
         )
+        tags = request.tags  # rebound: this frame's locals show the tags' redacted repr
         return await self._operations.create(request)
 
     async def create_activity_run(
@@ -283,6 +284,7 @@ class HeliosClient:
         https://helios-async.readthedocs.io/helios/#activity-link
         """
         body = ModelRunRequest(user=user, language=language, **fields)
+        del fields  # the caller's tags, raw: a traceback's locals show the body's repr only
         return await self._operations.create_activity(body)
 
     async def get_model_run(self, model_run_id: str) -> ModelRun:
@@ -311,6 +313,7 @@ class HeliosClient:
         https://helios-async.readthedocs.io/helios/#upload-rules
 
         Raises:
+            InvalidInputError: the URL is not an absolute http(s) URL; nothing was sent.
             RecordingError: the recording fails a local check; nothing was sent.
             UploadURLExpiredError: the URL expired or was refused (403): create a new run.
             UploadError: storage refused the upload otherwise.
@@ -328,6 +331,7 @@ class HeliosClient:
             # Rebound, so this frame's locals show the URL's repr, never its signature.
             created_or_url = url = signed_url(created_or_url)
             run_id = None
+        check_upload_url(url)
         prepared = await prepare_recording_async(recording, check_duration=check_duration)
         await self._operations.upload(url, prepared, model_run_id=run_id)
 
@@ -386,6 +390,7 @@ class HeliosClient:
         See https://helios-async.readthedocs.io/helios/#the-flow
         """
         body = ModelRunRequest(user=user, language=language, **fields)
+        del fields  # the caller's tags, raw: a traceback's locals show the body's repr only
         return await run_check(
             self._operations,
             recording,

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 from collections.abc import Mapping
 
 import aiohttp
 import attrs
+from yarl import URL
 
 from ._errors import InvalidInputError
 from ._redaction import Secret
@@ -58,7 +60,8 @@ def resolve_base_url(
     ``THYMIA_REGION``, else ``https://api.thymia.ai``. No trailing slash.
 
     Raises:
-        InvalidInputError: an unknown region, or a base URL that is not http(s).
+        InvalidInputError: an unknown region, or a base URL that is not a usable API root
+            (see :func:`check_base_url`).
     """
     environ = os.environ if environ is None else environ
     if base_url is None and region is None:
@@ -71,9 +74,48 @@ def resolve_base_url(
                 "region", f"must be one of {', '.join(REGIONS)}; got {region!r}"
             )
         return REGIONS[name]
+    return check_base_url(base_url)
+
+
+_USERINFO = re.compile(r"(?<=//)[^/?#]*@")  # a user and password before the host
+
+
+def _shown(base_url: str) -> str:
+    """``base_url`` as an error message may show it: without a user or password."""
+    return _USERINFO.sub("", base_url, count=1)
+
+
+def check_base_url(base_url: str) -> str:
+    """``base_url`` without its trailing slashes, if it is a usable API root.
+
+    That is an ``http://`` or ``https://`` URL with a host, a valid port if any, and an
+    optional path prefix (a user and password are kept, and never shown); no query or
+    fragment (the API's paths are appended to it), no whitespace.
+
+    Raises:
+        InvalidInputError: any of these is broken.
+    """
+    if not isinstance(base_url, str):
+        raise InvalidInputError("base_url", f"must be a string, not {type(base_url).__name__}")
     if not base_url.startswith(("http://", "https://")):
         raise InvalidInputError(
-            "base_url", f"must start with http:// or https://; got {base_url!r}"
+            "base_url", f"must start with http:// or https://; got {_shown(base_url)!r}"
+        )
+    try:
+        url = URL(base_url)
+        host, _port = url.host, url.port  # the port and an IPv6 host's brackets too
+    except ValueError as exc:
+        raise InvalidInputError(
+            "base_url", f"is not a valid URL ({exc}); got {_shown(base_url)!r}"
+        ) from None
+    if not host or any(char.isspace() for char in base_url):
+        raise InvalidInputError(
+            "base_url", f"must name a host, without spaces; got {_shown(base_url)!r}"
+        )
+    if "?" in base_url or "#" in base_url:
+        raise InvalidInputError(
+            "base_url",
+            f"must not carry a query or fragment (paths are appended); got {_shown(base_url)!r}",
         )
     return base_url.rstrip("/")
 

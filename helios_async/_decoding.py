@@ -29,6 +29,7 @@ from ._errors import (
 )
 from ._models import ActivityRunCreated, ModelRunCreated
 from ._protocol import API_KEY_HEADER, ApiRequest, ApiResponse, check_model_run_id, redact_url
+from ._redaction import drop_inner_frames, personal_bytes
 
 T = TypeVar("T")
 
@@ -146,7 +147,7 @@ def raise_for_status(response: ApiResponse, request: ApiRequest) -> None:
     body = response.body
     key = request.headers.get(API_KEY_HEADER, "").encode()
     if key and key in body:  # a server that echoes the key must not put it in our errors
-        body = body.replace(key, b"<redacted>")
+        body = personal_bytes(body.replace(key, b"<redacted>"))
     raise error_for_status(
         response.status,
         body,
@@ -166,7 +167,13 @@ def decode(response: ApiResponse, request: ApiRequest, cls: type[T]) -> T:
     """
     if not 200 <= response.status < 300:
         raise_for_status(response, request)
-    return structure_json(response.body, cls, request_id=request_id(response.headers))
+    try:
+        return structure_json(response.body, cls, request_id=request_id(response.headers))
+    except DecodeError as exc:
+        # The frames below hold the body decoded and its values (labels, transcripts), as do
+        # the json and cattrs errors chained to it: a traceback's locals show none of them.
+        drop_inner_frames(exc)
+        raise
 
 
 def decode_created(response: ApiResponse, request: ApiRequest) -> ModelRunCreated:
@@ -222,6 +229,7 @@ def _json_object(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError) as exc:
+        drop_inner_frames(exc)  # json's frames hold the body decoded, as a plain str
         raise DecodeError(f"the response is not JSON ({exc})", body=body, malformed=True) from exc
     if not isinstance(payload, dict):
         raise DecodeError("the response is not a JSON object", body=body)

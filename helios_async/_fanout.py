@@ -30,6 +30,7 @@ from ._errors import (
 )
 from ._models import ModelRun, ModelRunCreated, ModelRunRequest, TagsInput, User
 from ._recording import RecordingSource
+from ._redaction import hidden
 from ._runner import run_bounded
 from ._validation import check_seconds
 from ._workflow import CheckOperations, run_check
@@ -54,7 +55,8 @@ class WellnessJob:
 
     Nothing is validated here: a job whose fields break a rule ends as an outcome carrying
     an :class:`~helios_async.InvalidInputError`, without stopping the other jobs. The create
-    fields follow the rules of :class:`~helios_async.ModelRunRequest`.
+    fields follow the rules of :class:`~helios_async.ModelRunRequest`. The repr hides the
+    user's label and date of birth and the tags (``tags=<redacted>``), as ``User`` does.
 
     See https://helios-async.readthedocs.io/helios/#request-fields
     """
@@ -76,8 +78,9 @@ class WellnessJob:
     """When they woke from it: a naive local ``datetime``."""
     recording_time: dt.datetime | None = None
     """When the recording was made: a naive local ``datetime``."""
-    tags: TagsInput = None
-    """At most 20 tags with unique names: a mapping, or a sequence of Tag or pairs."""
+    tags: TagsInput = attrs.field(default=None, repr=hidden)
+    """At most 20 tags with unique names: a mapping, or a sequence of Tag or pairs;
+    ``<redacted>`` in the repr."""
     delete_data: bool = False
     """Delete the run's data 12 hours after it finishes."""
     data_to_delete: Iterable[str] | None = None
@@ -184,7 +187,10 @@ class WellnessChecks:
 
         async with client.run_wellness_checks(jobs, concurrency=20) as outcomes:
             async for outcome in outcomes:
-                print(outcome.key, outcome.run.status if outcome.ok else outcome.error)
+                if outcome.run is not None and outcome.ok:  # ``ok`` does not narrow ``run``
+                    print(outcome.key, outcome.run.status)
+                else:
+                    print(outcome.key, outcome.error)
 
     Closing it (``aclose()``, leaving ``async with``, or cancelling the task iterating it)
     cancels the checks in flight and waits until each has stopped; runs they created stay

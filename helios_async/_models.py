@@ -19,7 +19,7 @@ import attrs
 
 from . import _validation as check
 from ._errors import InvalidInputError
-from ._redaction import signed_url
+from ._redaction import hidden, signed_url
 
 __all__ = [
     "Account",
@@ -133,16 +133,20 @@ class User:
     """The person a run is for. The scores are benchmarked against people of the same age,
     birth sex and language, so give these as accurately as you can.
 
+    The label and the date of birth identify the person, so the repr hides them:
+    ``User(user_label=<redacted>, date_of_birth=<redacted>, birth_sex=<BirthSex.FEMALE:
+    'FEMALE'>)``. They stay readable as attributes, and equality compares them.
+
     Raises:
         InvalidInputError: a field breaks its rule; the error names it.
 
     See https://helios-async.readthedocs.io/helios/#the-user
     """
 
-    user_label: str = attrs.field(converter=check.check_user_label)
+    user_label: str = attrs.field(converter=check.check_user_label, repr=hidden)
     """Your own identifier for the person: 1 to 50 characters, not blank, no personal data.
     The same label means the same person."""
-    date_of_birth: dt.date = attrs.field(converter=check.check_date_of_birth)
+    date_of_birth: dt.date = attrs.field(converter=check.check_date_of_birth, repr=hidden)
     """A ``datetime.date`` in 1900 or later, not in the future; use day or month 1 where
     it is unknown."""
     birth_sex: BirthSex = attrs.field(converter=_to_birth_sex)
@@ -152,14 +156,15 @@ class User:
 @attrs.frozen(kw_only=True)
 class Tag:
     """A name/value pair attached to a run to recognise it later; at most 20 per run, each
-    name once.
+    name once. The value is the caller's data, so the repr hides it:
+    ``Tag(name='cohort', value=<redacted>)``.
 
     See https://helios-async.readthedocs.io/helios/#tag-rules
     """
 
     name: str = attrs.field(converter=check.check_tag_name)
     """A non-empty string, unique among the run's tags."""
-    value: str = attrs.field(converter=check.check_tag_value)
+    value: str = attrs.field(converter=check.check_tag_value, repr=hidden)
     """A string."""
 
 
@@ -171,7 +176,8 @@ TagsInput = Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None
 @attrs.frozen(kw_only=True)
 class ModelRunRequest:
     """The body of a create request (``POST /v1/models/mental-wellness``, and the Activity
-    Plugin's create), every field checked when it is built.
+    Plugin's create), every field checked when it is built. Its repr hides the user's label
+    and date of birth and the tags' values (see :class:`User` and :class:`Tag`).
 
     Raises:
         InvalidInputError: a field breaks its rule; the error names it.
@@ -271,7 +277,8 @@ class Section:
     The five bucketed scores (``distress``, ``stress``, ``exhaustion``, ``sleep_propensity``,
     ``low_self_esteem``) each take one of 0.0, 0.33, 0.66, 1.0, compared with people of the
     same age, birth sex and language; ``mental_strain`` and the ``uniform_*`` scores are
-    continuous in [0, 1]. On the wire each is ``{"value": x}``.
+    continuous in [0, 1]. On the wire each is ``{"value": x}``. The repr hides the
+    transcript (``transcript=<redacted>``) and shows the rest.
 
     See https://helios-async.readthedocs.io/helios/#results-and-scores
     """
@@ -280,8 +287,9 @@ class Section:
     """Where the section starts, in seconds from the start of the recording."""
     finish_secs: float
     """Where it ends, in seconds from the start of the recording."""
-    transcript: str
-    """The speech of the section, transcribed. Personal: never logged by the client."""
+    transcript: str = attrs.field(repr=hidden)
+    """The speech of the section, transcribed. Personal: never logged by the client, and
+    ``<redacted>`` in the repr."""
     mental_strain: float
     """An overall measure of mental wellness, continuous in [0, 1]; no bucketed form."""
     distress: float
@@ -337,7 +345,8 @@ class ModelRun:
     """A model run as ``GET /v1/models/mental-wellness/{id}`` returns it.
 
     Timestamps are timezone-aware. A field the API left out or sent as null takes the
-    default shown.
+    default shown. The repr hides the user label and the transcript (``<redacted>``) and
+    leaves out ``raw``; the values stay readable as attributes.
 
     See https://helios-async.readthedocs.io/helios/#read-a-model-run
     """
@@ -349,8 +358,8 @@ class ModelRun:
     value the API does not document, kept as received)."""
     created_at: dt.datetime | None = None  # documented as always set: lenient all the same
     """When the run was created."""
-    user_label: str = ""
-    """The ``user_label`` of the person the run is for."""
+    user_label: str = attrs.field(default="", repr=hidden)
+    """The ``user_label`` of the person the run is for; ``<redacted>`` in the repr."""
     delete_data: bool = False
     """Whether the run's data is deleted 12 hours after it finishes."""
     run_at: dt.datetime | None = None

@@ -19,6 +19,7 @@ from ._converter import unstructure
 from ._errors import InvalidInputError
 from ._models import ModelRunRequest
 from ._recording import PreparedRecording, RecordingBody
+from ._redaction import personal_bytes
 from ._redaction import redact_url as redact_url  # where the layers above look for it
 
 __all__ = ["ApiRequest", "ApiResponse"]
@@ -47,8 +48,9 @@ class ApiRequest:
     headers: Mapping[str, str] = attrs.field(repr=False)
     """The request headers (the API key among them, for the API)."""
     body: bytes | RecordingBody | None = attrs.field(default=None, repr=False)
-    """None, the bytes of a JSON body, or a :class:`RecordingBody` a transport re-opens and
-    streams on every attempt."""
+    """None, the bytes of a JSON body (:class:`~._redaction.PersonalBytes`, whose repr
+    gives only its size), or a :class:`RecordingBody` a transport re-opens and streams on
+    every attempt."""
     idempotent: bool = True
     """Whether sending it twice is harmless (False for the creates)."""
     to_storage: bool = False
@@ -68,8 +70,9 @@ class ApiResponse:
     """The HTTP status."""
     headers: Mapping[str, str] = attrs.field(repr=False)
     """The response headers, looked up case-insensitively."""
-    body: bytes = attrs.field(repr=False)
-    """The whole body."""
+    body: bytes = attrs.field(repr=False, converter=personal_bytes)
+    """The whole body: :class:`~._redaction.PersonalBytes`, whose repr gives only its size
+    (an API body holds labels and transcripts), so no traceback's locals show it."""
 
 
 @attrs.frozen(kw_only=True)
@@ -127,7 +130,7 @@ class Endpoints:
         return self._create("create_activity_run", "/v1/models/mental-wellness-activity", request)
 
     def _create(self, operation: str, path: str, request: ModelRunRequest) -> ApiRequest:
-        body = json.dumps(unstructure(request), separators=(",", ":")).encode()
+        body = personal_bytes(json.dumps(unstructure(request), separators=(",", ":")).encode())
         return ApiRequest(
             operation=operation,
             method="POST",

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from yarl import URL
+
 from ._errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -45,6 +47,28 @@ def check_instance(field: str, value: object, cls: type) -> None:
         raise InvalidInputError(field, f"must be a {cls.__name__}, not {type(value).__name__}")
 
 
+def check_upload_url(value: object) -> str:
+    """A presigned upload URL, as given: an absolute ``http(s)`` URL with a host.
+
+    It is sent verbatim, so it is only parsed here, never rewritten. The message never
+    shows the URL, whose query string holds a signature.
+    """
+    field = "recording_upload_url"
+    if not isinstance(value, str):
+        raise InvalidInputError(field, f"must be a string, not {type(value).__name__}")
+    try:
+        url = URL(value, encoded=True)
+        host, _port = url.host, url.port  # an encoded URL parses its authority when read
+    except ValueError as exc:
+        raise InvalidInputError(field, f"is not a valid URL ({exc})") from None
+    if url.scheme not in ("http", "https") or not host:
+        raise InvalidInputError(
+            field,
+            "must be an absolute http:// or https:// URL with a host, used as the API gave it",
+        )
+    return value
+
+
 def check_user_label(value: object) -> str:
     """A user label: a non-blank string of at most 50 characters."""
     if not isinstance(value, str):
@@ -65,9 +89,9 @@ def check_date_of_birth(value: object, *, today: dt.date | None = None) -> dt.da
             "user.date_of_birth", f"must be a datetime.date, not {type(value).__name__}"
         )
     if value > (today or dt.date.today()):
-        raise InvalidInputError("user.date_of_birth", f"must not be in the future, got {value}")
+        raise InvalidInputError("user.date_of_birth", "must not be in the future")
     if value.year < 1900:
-        raise InvalidInputError("user.date_of_birth", f"must be in 1900 or later, got {value}")
+        raise InvalidInputError("user.date_of_birth", "must be in 1900 or later")
     return value
 
 

@@ -201,6 +201,52 @@ async def test_the_upload_goes_through_the_same_path_with_exact_headers_and_no_k
     assert progress[-1] == (len(data), len(data))
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "not a url",
+        "/bucket/run.wav?X-Amz-Signature=s1gn4ture",  # relative: no scheme, no host
+        "ftp://storage.example/run.wav?X-Amz-Signature=s1gn4ture",
+        "https:///run.wav?X-Amz-Signature=s1gn4ture",  # no host
+        "https://[::1/run.wav?X-Amz-Signature=s1gn4ture",  # IPv6 host left open
+        "https://storage.example:99999/run.wav?X-Amz-Signature=s1gn4ture",  # no such port
+    ],
+)
+async def test_an_upload_url_that_is_no_http_url_is_refused_before_any_request(url: str):
+    """A URL given by hand that the transport could not use is an InvalidInputError, sent
+    nowhere and never retried (it used to be retried as a broken connection, or to escape as
+    a bare ValueError); the message leaves the signature out."""
+    from helios_async.testing import sample_recording
+
+    sleeps = Sleeps()
+    client, transport = client_on(lambda request: mock_response(200), sleeps)
+    async with client:
+        with pytest.raises(InvalidInputError) as caught:
+            await client.upload_recording(url, sample_recording())
+    assert caught.value.field == "recording_upload_url"
+    assert "s1gn4ture" not in str(caught.value)
+    assert transport.requests == []
+    assert sleeps.waits == []
+
+
+async def test_errors_never_show_the_user_or_password_of_the_base_url():
+    """A base URL may carry credentials; an API error quotes the request's URL without them."""
+    from helios_async import NotFoundError
+
+    transport = MockTransport(lambda request: mock_response(404, json={"detail": "Not Found"}))
+    client = HeliosClient(
+        API_KEY, base_url="https://me:hunter2@helios.example", transport=transport
+    )
+    async with client:
+        with pytest.raises(NotFoundError) as caught:
+            await client.get_model_run(RUN_ID)
+    assert "hunter2" not in str(caught.value)
+    assert "me@" not in str(caught.value)
+    assert "https://helios.example/v1/models/mental-wellness/" in str(caught.value)
+    assert "hunter2" not in repr(client)
+
+
 async def test_polling_pauses_are_slept_by_the_poll_policy():
     """§5: the wait backs off from first_interval towards interval between looks; the first
     look comes after a pause of at most first_interval * jitter, so waits started together

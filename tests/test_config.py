@@ -151,6 +151,56 @@ def test_a_base_url_that_is_not_http_is_refused(given):
 
 
 @pytest.mark.parametrize(
+    "given",
+    [
+        "http://127.0.0.1:99999",  # port out of range
+        "http://api.thymia.ai:https",  # port not a number
+        "http://[::1",  # IPv6 host without its closing bracket
+        "http://",  # no host
+        "https://",
+        "https://api thymia.ai",  # whitespace
+        "https://gw.example/helios?tenant=7",  # paths would be appended to the query
+        "https://gw.example/helios#top",
+        "https://gw.example?",
+    ],
+)
+def test_a_malformed_base_url_is_refused_when_the_client_is_made(given):
+    """A base URL the transport could not use is an InvalidInputError from the constructor,
+    never a bare ValueError at the first request (nor a traceback from the command line)."""
+    with pytest.raises(InvalidInputError) as caught:
+        HeliosClient("key", base_url=given)
+    assert caught.value.field == "base_url"
+    with pytest.raises(InvalidInputError):
+        resolve_base_url(None, None, {"THYMIA_BASE_URL": given})
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["https://me:s3cret-pw@gw.example:99999", "https://me:s3cret-pw@gw.example/x?tenant=7"],
+)
+def test_refusing_a_base_url_never_shows_its_user_or_password(given):
+    """A base URL may carry credentials (they are kept); a refusal names the URL without them."""
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_base_url(given, None, {})
+    assert caught.value.field == "base_url"
+    assert "s3cret-pw" not in str(caught.value)
+    assert "me:" not in str(caught.value)
+    assert "gw.example" in str(caught.value)
+
+
+def test_a_base_url_that_is_not_a_string_is_refused():
+    with pytest.raises(InvalidInputError, match="must be a string"):
+        resolve_base_url(b"https://api.thymia.ai", None, {})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "given", ["http://[::1]:8080", "https://gw.example/helios", "http://localhost:0"]
+)
+def test_well_formed_base_urls_with_ports_ipv6_hosts_and_prefixes_are_kept(given):
+    assert resolve_base_url(given, None, {}) == given
+
+
+@pytest.mark.parametrize(
     ("base_url", "region", "environ", "expected"),
     [
         # an argument beats the environment

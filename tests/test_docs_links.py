@@ -18,6 +18,7 @@ import attrs
 import pytest
 
 import helios_async
+import helios_async.fleet
 import helios_async.testing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +77,8 @@ def test_the_code_links_to_the_helios_api_page() -> None:
 
 
 def test_every_public_name_has_a_place_in_the_reference() -> None:
-    """Each name of ``helios_async.__all__`` and ``helios_async.testing.__all__`` is rendered by
+    """Each name of ``helios_async.__all__``, ``helios_async.testing.__all__`` and
+    ``helios_async.fleet.__all__`` is rendered by
     a ``::: name`` directive of ``docs/reference/``, so the reference misses nothing public."""
     reference = "\n".join(
         page.read_text(encoding="utf-8") for page in (ROOT / "docs" / "reference").glob("*.md")
@@ -84,7 +86,7 @@ def test_every_public_name_has_a_place_in_the_reference() -> None:
     rendered = set(re.findall(r"^::: (\S+)", reference, re.MULTILINE))
     public = [
         f"{module.__name__}.{name}"
-        for module in (helios_async, helios_async.testing)
+        for module in (helios_async, helios_async.testing, helios_async.fleet)
         for name in module.__all__
         if not name.startswith("__")
     ]
@@ -112,7 +114,7 @@ def test_every_field_of_a_public_attrs_class_has_a_docstring() -> None:
     """The reference lists each field with its type, default and the docstring under it."""
     undocumented = [
         f"{name}.{field.name}"
-        for module in (helios_async, helios_async.testing)
+        for module in (helios_async, helios_async.testing, helios_async.fleet)
         for name in module.__all__
         if isinstance(cls := getattr(module, name), type) and attrs.has(cls)
         for field in attrs.fields(cls)

@@ -216,6 +216,28 @@ def test_the_activity_link_is_kept_out_of_repr():
     assert created.raw == {}
 
 
+def test_user_labels_and_transcripts_are_redacted_in_reprs_but_kept_as_values():
+    """Reprs end up in logs and tracebacks: a run, its section and a user show the label and
+    the transcript as ``<redacted>``, while the fields themselves are untouched."""
+    user = User(user_label="operator-1234", date_of_birth=dt.date(1990, 8, 24), birth_sex="MALE")
+    run = a_run(status=ModelRunStatus.COMPLETE_OK, results=ModelRunResults(sections=(a_section(),)))
+    for model in (
+        user,
+        run,
+        run.section,
+        run.results,
+        ModelRunRequest(user=user, language="en-GB"),
+    ):
+        shown = repr(model)
+        assert "operator-1234" not in shown
+        assert "North Wind" not in shown
+    assert "user_label=<redacted>" in repr(user)
+    assert "transcript=<redacted>" in repr(run.section)
+    assert "stress=0.33" in repr(run.section)  # the scores stay visible
+    assert (user.user_label, run.user_label) == ("operator-1234", "operator-1234")
+    assert run.section is not None and run.section.transcript == "The North Wind"
+
+
 def test_account_features_default_to_empty():
     assert Account(id="acc").features == ()
 

@@ -1,7 +1,8 @@
 """Privacy by default (issue 12): after a chaos run, no span, span event, metric, log record,
 hook payload or error message holds the API key, a presigned URL's signature or credential,
-a user label, a tag or a transcript; and a traceback formatted with its frame locals (as crash
-reporters capture them) shows neither the key nor a signature."""
+a user label, a tag or a transcript; no model's repr shows a label, a date of birth, a tag's
+value or a transcript; and a traceback formatted with its frame locals (as crash reporters
+capture them) shows none of these, nor the key, nor a signature."""
 
 from __future__ import annotations
 
@@ -10,31 +11,62 @@ import datetime as dt
 import logging
 import re
 import traceback
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Any
 from urllib.parse import unquote
 
+import attrs
 import pytest
 from otel_support import Recorded
 
 from helios_async import (
+    ApiResponse,
     BirthSex,
+    CreateDeadlineExceededError,
+    DeadlineExceededError,
+    DecodeError,
     HeliosClient,
     HeliosError,
     Hooks,
+    ModelRun,
     ModelRunCreated,
+    ModelRunFailedError,
+    ModelRunRequest,
+    ModelRunResults,
+    ModelRunStatus,
+    OutcomeUnknownError,
     PollPolicy,
     RetryPolicy,
+    Section,
+    Tag,
     Timeouts,
     User,
+    WellnessJob,
+    WellnessOutcome,
 )
-from helios_async._models import ModelRunRequest
-from helios_async.testing import FaultPlan, Reset, ResetMidBody, Sandbox, sample_recording
+from helios_async._models import SCORE_NAMES
+from helios_async._protocol import Endpoints
+from helios_async.cli._manifest import ManifestRow
+from helios_async.testing import (
+    FaultPlan,
+    MalformedJson,
+    MockTransport,
+    NeverFinishes,
+    Reset,
+    ResetMidBody,
+    Sandbox,
+    Slow,
+    mock_response,
+    sample_recording,
+)
 from helios_async.testing._scoring import SIMULATED_TRANSCRIPT
 
 SEEDS = (11, 12)
 CHECKS = 16
 TAG_VALUE = "cohort-TAGVALUE-9f3k"
+BIRTH = dt.date(1987, 11, 23)
+# How a date of birth shows: the date's repr, ISO 8601 (the wire), and its str.
+BIRTH_SHOWN = ("1987, 11, 23", "1987-11-23")
 
 
 async def _no_sleep(_seconds: float) -> None:
@@ -56,7 +88,7 @@ def otel() -> Iterator[Recorded]:
 
 
 def _user(label: str) -> User:
-    return User(user_label=label, date_of_birth=dt.date(1990, 8, 24), birth_sex=BirthSex.FEMALE)
+    return User(user_label=label, date_of_birth=BIRTH, birth_sex=BirthSex.FEMALE)
 
 
 class Payloads:
@@ -149,29 +181,55 @@ async def test_a_chaos_run_leaks_no_secret_or_personal_data(
     assert any(event.count("REDACTED") for event in otel.all_text())
 
 
-async def _failing(client: HeliosClient, **fields: Any) -> BaseException:
+async def _failing(check: Coroutine[Any, Any, object]) -> BaseException:
     """One check that fails; the exception, caught here so its traceback starts in a frame
-    whose locals hold only the client (the caller's own variables are the caller's)."""
+    whose locals hold only the check's coroutine (the caller's own variables are the
+    caller's)."""
     try:
-        await client.run_wellness_check(sample_recording(), **fields)
+        await check
     except HeliosError as exc:
         return exc
     raise AssertionError("the check did not fail")
 
 
+def _faulty(route: str, fault: Any) -> Any:
+    def setup(sandbox: Sandbox) -> None:
+        sandbox.faults.add(route, fault, rate=1.0)  # type: ignore[arg-type]
+
+    return setup
+
+
+def _failed_run(sandbox: Sandbox) -> None:
+    sandbox.set_outcome(TB_LABEL, "ERR_INTERNAL")
+
+
+TB_LABEL = "tb-user-label-31"
+
+
 @pytest.mark.parametrize(
-    ("route", "fault"),
+    ("setup", "deadline", "raised"),
     [
-        ("upload", ResetMidBody()),  # a transport error under aiohttp, in the upload
-        ("get", Reset(after_handler=True)),  # a poll cut off, after the upload
-        ("create", Reset(after_handler=True)),  # an unknown outcome, before any upload
+        # a transport error under aiohttp, in the upload
+        (_faulty("upload", ResetMidBody()), None, HeliosError),
+        # a poll cut off, after the upload
+        (_faulty("get", Reset(after_handler=True)), None, HeliosError),
+        # an unknown outcome, before any upload: the create's body in the transport's frames
+        (_faulty("create", Reset(after_handler=True)), None, OutcomeUnknownError),
+        # a poll answered with half a body: the JSON, label and all, in the decoder's frames
+        (_faulty("get", MalformedJson()), None, HeliosError),
+        # the run ended COMPLETE_ERROR: the run in the workflow's frames
+        (_failed_run, None, ModelRunFailedError),
+        # the deadline passed while polling, and while the create was in flight
+        (_faulty("create", NeverFinishes()), 0.3, DeadlineExceededError),
+        (_faulty("create", Slow(1.0)), 0.2, CreateDeadlineExceededError),
     ],
+    ids=["upload", "poll", "create", "malformed", "failed", "deadline", "create-deadline"],
 )
-async def test_a_traceback_with_its_locals_shows_no_key_and_no_signature(
-    otel: Recorded, route: str, fault: Any
+async def test_a_traceback_with_its_locals_shows_no_secret_and_no_personal_data(
+    otel: Recorded, setup: Any, deadline: float | None, raised: type[HeliosError]
 ) -> None:
     async with Sandbox(faults=FaultPlan(seed=5)) as sandbox:
-        sandbox.faults.add(route, fault, rate=1.0)  # type: ignore[arg-type]
+        setup(sandbox)
         async with HeliosClient(
             sandbox.api_key,
             base_url=sandbox.base_url,
@@ -180,14 +238,145 @@ async def test_a_traceback_with_its_locals_shows_no_key_and_no_signature(
             timeouts=TIMEOUTS,
             telemetry=otel.telemetry(),
         ) as client:
-            error = await _failing(client, user=_user("tb-user-label-31"), language="en-GB")
-        secrets = _secrets(sandbox, [])
+            error = await _failing(
+                client.run_wellness_check(
+                    sample_recording(),
+                    user=_user(TB_LABEL),
+                    language="en-GB",
+                    tags={"cohort": TAG_VALUE},
+                    deadline=deadline,
+                )
+            )
+        secrets = _secrets(sandbox, [TB_LABEL]) + list(BIRTH_SHOWN)
+    assert isinstance(error, raised), repr(error)
     exception = traceback.TracebackException.from_exception(error, capture_locals=True)
     text = "".join(exception.format())
     assert "_failing" in text  # the locals were captured, frames and all
     assert text.count(" = ") > 10
-    for secret in secrets[:1] + secrets[3:]:  # the key and the signatures
+    assert "<redacted>" in text  # the personal values were there, and hid themselves
+    for secret in secrets:
+        leaks = [line for line in text.splitlines() if secret in line]
+        assert not leaks, f"{secret!r} in the traceback: {leaks[0]}"
+
+
+@pytest.mark.parametrize("route", ["create", "activity"])
+async def test_a_failed_create_s_traceback_with_its_locals_shows_no_personal_data(
+    route: str,
+) -> None:
+    """``create_model_run`` and ``create_activity_run`` take the tags as the caller gave
+    them; their frames show them redacted, as the body is."""
+    async with Sandbox(faults=FaultPlan(seed=5)) as sandbox:
+        sandbox.faults.add(route, Reset(after_handler=True), rate=1.0)  # type: ignore[arg-type]
+        async with HeliosClient(
+            sandbox.api_key, base_url=sandbox.base_url, retry=RETRY, timeouts=TIMEOUTS
+        ) as client:
+            create = client.create_model_run if route == "create" else client.create_activity_run
+            error = await _failing(
+                create(user=_user(TB_LABEL), language="en-GB", tags={"cohort": TAG_VALUE})
+            )
+    assert isinstance(error, OutcomeUnknownError), repr(error)
+    exception = traceback.TracebackException.from_exception(error, capture_locals=True)
+    text = "".join(exception.format())
+    assert f"in {create.__name__}" in text and "<redacted>" in text
+    for secret in [TB_LABEL, TAG_VALUE, *BIRTH_SHOWN]:
         assert secret not in text, f"{secret!r} in the traceback"
+
+
+async def test_a_body_that_does_not_fit_leaves_no_personal_data_in_the_traceback() -> None:
+    """A 2xx run whose JSON does not fit the model: the decoder's frames (and cattrs's
+    under them) would hold the parsed payload, label and transcript in it."""
+    payload = {
+        "id": "ddebd75b-99b3-42b4-ac65-5ce852c688e9",
+        "status": "COMPLETE_OK",
+        "userLabel": TB_LABEL,
+        "results": {"sections": [{"startSecs": "soon", "transcript": SIMULATED_TRANSCRIPT}]},
+    }
+    transport = MockTransport(lambda _request: mock_response(200, json=payload))
+    async with HeliosClient("hk-key", transport=transport, retry=RETRY) as client:
+        error = await _failing(client.get_model_run(str(payload["id"])))
+    assert isinstance(error, DecodeError), repr(error)
+    exception = traceback.TracebackException.from_exception(error, capture_locals=True)
+    text = "".join(exception.format())
+    assert "in decode" in text and "response = ApiResponse(status=200)" in text
+    for secret in [TB_LABEL, SIMULATED_TRANSCRIPT[:20]]:
+        assert secret not in text, f"{secret!r} in the traceback"
+
+
+def _section(transcript: str) -> Section:
+    return Section(
+        start_secs=0.0,
+        finish_secs=18.4,
+        transcript=transcript,
+        **dict.fromkeys(SCORE_NAMES, 0.33),
+    )
+
+
+def test_no_repr_shows_a_label_a_date_of_birth_a_tag_value_or_a_transcript() -> None:
+    """Every model and error that holds personal data, alone and nested: the values hide
+    as ``<redacted>`` in the repr, and stay readable and compared as attributes."""
+    user = _user("repr-label-77k")
+    body = ModelRunRequest(user=user, language="en-GB", tags={"cohort": TAG_VALUE})
+    run = ModelRun(
+        id="ddebd75b-99b3-42b4-ac65-5ce852c688e9",
+        status=ModelRunStatus.COMPLETE_OK,
+        user_label=user.user_label,
+        results=ModelRunResults(sections=(_section(SIMULATED_TRANSCRIPT),)),
+        raw={"userLabel": user.user_label, "results": SIMULATED_TRANSCRIPT},
+    )
+    failed = attrs.evolve(run, status=ModelRunStatus.COMPLETE_ERROR, results=None)
+    job = WellnessJob(recording=b"RIFF", user=user, language="en-GB", tags={"cohort": TAG_VALUE})
+    request = Endpoints(base_url="http://h", api_key="k", user_agent="ua").create_model_run(body)
+    assert isinstance(request.body, bytes)
+    shown = {
+        "user": user,
+        "tag": Tag(name="cohort", value=TAG_VALUE),
+        "body": body,
+        "run": run,
+        "section": run.section,
+        "results": run.results,
+        "job": job,
+        "outcome": WellnessOutcome(job=job, run=run, error=None, model_run_id=run.id, elapsed=1.0),
+        "failed outcome": WellnessOutcome(
+            job=job, run=failed, error=ModelRunFailedError(failed), model_run_id=run.id, elapsed=1.0
+        ),
+        "request body": request.body,
+        "response body": ApiResponse(status=200, headers={}, body=bytes(request.body)).body,
+        "unknown outcome": OutcomeUnknownError(
+            "create_model_run", user_label=user.user_label, cause=ConnectionError()
+        ),
+        "create deadline": CreateDeadlineExceededError(
+            timeout=1.0, phase_seconds={}, user_label=user.user_label
+        ),
+        "deadline": DeadlineExceededError("poll", timeout=1.0, last_run=run),
+        "manifest row": ManifestRow(
+            line=2, digest="0" * 16, cells={"user_label": user.user_label, "tags": TAG_VALUE}
+        ),
+    }
+    for name, value in shown.items():
+        text = repr(value) + str(value)
+        for secret in (user.user_label, TAG_VALUE, SIMULATED_TRANSCRIPT[:20], *BIRTH_SHOWN):
+            assert secret not in text, f"{secret!r} in the repr of the {name}: {text}"
+    assert repr(user) == (
+        "User(user_label=<redacted>, date_of_birth=<redacted>, birth_sex=<BirthSex.FEMALE: "
+        "'FEMALE'>)"
+    )
+    assert "tags=(Tag(name='cohort', value=<redacted>),)" in repr(body)
+    assert "transcript=<redacted>" in repr(run) and "distress=0.33" in repr(run)
+    # The values are still there, and equality still compares them.
+    assert (user.user_label, user.date_of_birth) == ("repr-label-77k", BIRTH)
+    assert run.section is not None and run.section.transcript == SIMULATED_TRANSCRIPT
+    assert user != _user("another-label") and user == _user("repr-label-77k")
+    assert run != attrs.evolve(run, user_label="another-label")
+    # Blank values hide nothing, and show as themselves.
+    assert "transcript=''" in repr(_section(""))
+    assert "tags=None" in repr(attrs.evolve(job, tags=None))
+
+
+def test_a_refused_date_of_birth_is_not_echoed_in_the_error() -> None:
+    for day in (dt.date(1899, 5, 17), dt.date.today() + dt.timedelta(days=400)):
+        with pytest.raises(HeliosError) as refused:
+            User(user_label="x", date_of_birth=day, birth_sex="FEMALE")
+        assert str(day) not in str(refused.value) and str(day.year) not in str(refused.value)
 
 
 def test_the_values_that_hold_secrets_redact_their_repr() -> None:
@@ -201,4 +390,6 @@ def test_the_values_that_hold_secrets_redact_their_repr() -> None:
     assert "hk-live-secret-key-42" not in repr(client._operations)
     assert "hk-live-secret-key-42" not in repr(client._operations.endpoints.api_key)
     body = ModelRunRequest(user=_user("x"), language="en-GB")
-    assert repr(body)  # the request body is the user's own data; it never reaches a span
+    request = client._operations.endpoints.create_model_run(body)
+    assert isinstance(request.body, bytes) and b'"userLabel":"x"' in request.body
+    assert repr(request.body) == str(request.body) == f"<{len(request.body)} bytes, redacted>"

@@ -59,6 +59,11 @@ def test_redact_url_drops_the_query_string() -> None:
     assert redact_url(SIGNED).endswith(".wav?<redacted>")
 
 
+def test_redact_url_drops_a_user_and_password_too() -> None:
+    shown = redact_url("https://me:hunter2@gw.example/v1/account?x=1")
+    assert shown == "https://gw.example/v1/account?<redacted>"
+
+
 def test_full_url_keeps_the_query_keys_and_redacts_every_value() -> None:
     shown = full_url(SIGNED)
     assert shown.startswith("https://bucket.s3.amazonaws.com/recordings/")

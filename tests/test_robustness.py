@@ -184,5 +184,5 @@ def test_resume_checks_again_only_rows_that_failed_before_any_run_existed(
     ]
     out.write_text("".join(json.dumps(line) + "\n" for line in lines))
     recorded = load_recorded(out)
-    assert sorted(recorded.digests) == [2, 4, 5, 7]
+    assert sorted(recorded.digests) == ["line:2", "line:4", "line:5", "line:7"]
     assert recorded.retrying == 2

@@ -1,14 +1,20 @@
 """``helios-async batch MANIFEST.csv --out results.jsonl``: a wellness check per manifest row.
 
-Rows are read lazily (``_manifest``) and run ``--concurrency`` at a time through
-``HeliosClient.run_wellness_checks``; each finished row appends one whole JSON line to the
-output (``_output``); a progress view and a closing summary show how it went (``_display``,
-the one module that needs ``rich``). ``--resume`` skips the rows the output already has, by
-line number and row hash, after cutting off a partial last line left by a killed run.
+Rows are read lazily (``_manifest``) and run ``--concurrency`` at a time, each as a journaled
+check (``helios_async.run_journaled_check``) in a local run journal beside the output,
+``<out>.journal``; each finished row appends one whole JSON line to the output
+(``_output``); a progress view and a closing summary show how it went (``_display``, the one
+module that needs ``rich``). ``--resume`` skips the rows the output already has, by key (the
+optional ``key`` column) or line number and row hash, after cutting off a partial last line
+left by a killed run, and picks up from the journal every run a stopped batch created.
 
-Stopping: the first Ctrl-C stops taking new rows and lets the checks in flight finish and
-be written, so no run is left behind; a second Ctrl-C (or SIGTERM, or cancelling the task)
-cancels them at once. Either way the output stays valid and ``--resume`` carries on.
+Stopping: the first Ctrl-C or SIGTERM stops taking new rows and lets the checks in flight
+finish and be written, so no run is left behind; a second one (or cancelling the task)
+cancels them at once. Whatever stops the batch, SIGKILL and power loss included, every run it
+created was journaled before its recording was uploaded, so ``--resume`` waits on those runs
+(or uploads to them) instead of creating new ones. A create in flight at that moment may or
+may not have made a run: its row ends ``unknown``, is listed, and is not retried unless
+``--retry-unknown`` says so.
 
 Exit codes (also in ``helios-async batch --help``): see ``_args.BATCH_EXIT_CODES``.
 """
@@ -18,42 +24,48 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
-import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO
 
 import attrs
 
 from helios_async import (
+    FileJournal,
     HeliosClient,
+    HeliosError,
     InvalidInputError,
-    ModelRunCreated,
+    JobState,
+    JournalEntry,
     PollPolicy,
-    WellnessChecks,
     WellnessJob,
-    WellnessOutcome,
+    run_journaled_check,
 )
 
 from ._args import (
     DEFAULT_CONCURRENCY,
     EXIT_FAILED,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_FAILED,
-    EXIT_TERMINATED,
 )
 from ._display import BatchDisplay, BatchStats, print_summary
-from ._manifest import Manifest, row_to_job
-from ._output import Recorded, ResultsFile, bad_row_record, load_recorded, outcome_record
+from ._manifest import KEY_COLUMN, Manifest, ManifestRow, row_to_job
+from ._output import (
+    Recorded,
+    ResultsFile,
+    bad_row_record,
+    entry_record,
+    failure_record,
+    load_recorded,
+)
+from ._signals import DrainOnSignal, catching_signals, exit_status
 
-__all__ = ["BatchOptions", "batch_command", "run_batch"]
+__all__ = ["BatchOptions", "batch_command", "journal_path", "run_batch"]
 
 SANDBOX_POLL = PollPolicy(first_interval=0.2, interval=0.5)
+_UNDECIDED = (JobState.UNKNOWN, JobState.CREATING)  # a create whose outcome is unknown
 
 
 @attrs.frozen(kw_only=True)
@@ -65,6 +77,7 @@ class BatchOptions:
     out: Path
     concurrency: int = DEFAULT_CONCURRENCY
     resume: bool = False
+    retry_unknown: bool = False
     sandbox: bool = False
     sandbox_delay: float = 0.5
     base_url: str | None = None
@@ -74,12 +87,18 @@ class BatchOptions:
     progress: bool = True
 
 
+def journal_path(out: Path) -> Path:
+    """The run journal of an output: beside it, its name plus ``.journal``."""
+    return out.with_name(out.name + ".journal")
+
+
 def options_from(args: argparse.Namespace) -> BatchOptions:
     return BatchOptions(
         manifest=args.manifest,
         out=args.out,
         concurrency=args.concurrency,
         resume=args.resume,
+        retry_unknown=args.retry_unknown,
         sandbox=args.sandbox,
         sandbox_delay=args.sandbox_delay,
         base_url=args.base_url,
@@ -103,28 +122,43 @@ async def run_batch(
 
     Raises:
         InvalidInputError: nothing was run (exit status 2).
-        OSError: the output could not be read, repaired or written.
+        OSError: the output or the journal could not be read, repaired or written.
         asyncio.CancelledError: the task was cancelled (after writing what finished).
     """
     notes: TextIO = err if err is not None else sys.stderr  # looked up now: tests swap it
+    if isinstance(options.concurrency, bool) or not (
+        isinstance(options.concurrency, int) and options.concurrency >= 1
+    ):
+        raise InvalidInputError("--concurrency", f"must be 1 or more, not {options.concurrency}")
+    if options.retry_unknown and not options.resume:
+        raise InvalidInputError("--retry-unknown", "goes with --resume")
     manifest = Manifest(options.manifest)
     recorded = _recorded(options)
     stats = BatchStats(repaired=recorded.repaired)
-    for row in manifest.rows():  # a first pass, one row at a time, for the totals
+    undecided = 0
+    for row, _ in _rows(manifest):  # a first pass, one row at a time, for the totals
         stats.rows += 1
-        stats.to_do += recorded.status(row) != "done"
+        status = recorded.status(row)
+        stats.to_do += _to_run(status, options)
+        undecided += status == "unknown" and not options.retry_unknown
     stats.already_done = stats.rows - stats.to_do
+    if undecided:
+        print(
+            f"note: {undecided} row(s) whose create's outcome is unknown are not retried "
+            "(a run may exist for them); --retry-unknown creates them again",
+            file=notes,
+        )
     if manifest.unknown_columns:
         print(f"note: columns not sent: {', '.join(manifest.unknown_columns)}", file=notes)
     if recorded.unreadable:
         print(f"note: {recorded.unreadable} unreadable line(s) in {options.out}", file=notes)
     if recorded.retrying:
         print(
-            f"note: {recorded.retrying} row(s) failed before a run existed; checking them again",
+            f"note: {recorded.retrying} row(s) stopped before they were done; picking them up",
             file=notes,
         )
 
-    stop = _Stop(asyncio.current_task())
+    stop = DrainOnSignal(asyncio.current_task())
     cancelled = False
     try:
         await _run(options, manifest, recorded, stats, stop, err=notes, client=client)
@@ -135,14 +169,18 @@ async def run_batch(
     finally:
         stats.ended = time.monotonic()
         if stop.reason is not None or (stop.draining and stats.remaining):
-            stats.stopped = stop.reason or "Ctrl-C"
+            stats.stopped = stop.reason or stop.first
         elif cancelled:
             stats.stopped = "cancelled"
-        print_summary(out, stats, manifest=str(options.manifest), output=str(options.out))
-    if stop.reason == "SIGTERM":
-        return EXIT_TERMINATED
+        print_summary(
+            out,
+            stats,
+            manifest=str(options.manifest),
+            output=str(options.out),
+            journal=str(journal_path(options.out)),
+        )
     if stats.stopped is not None:
-        return EXIT_INTERRUPTED
+        return exit_status(stop.first)
     return EXIT_SOME_FAILED if stats.failed else EXIT_OK
 
 
@@ -159,58 +197,112 @@ async def batch_command(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
 
 
+def _to_run(status: str, options: BatchOptions) -> bool:
+    return status not in ("done", "unknown") or (status == "unknown" and options.retry_unknown)
+
+
 async def _run(
     options: BatchOptions,
     manifest: Manifest,
     recorded: Recorded,
     stats: BatchStats,
-    stop: _Stop,
+    stop: DrainOnSignal,
     *,
     err: TextIO,
     client: HeliosClient | None,
 ) -> None:
-    checks: list[WellnessChecks] = []  # the one running, once it exists
+    running: set[asyncio.Task[dict[str, Any]]] = set()
+    in_flight: dict[str, str] = {}  # journal key -> run id, while its check runs
     async with contextlib.AsyncExitStack() as stack:
         if client is None:
             client = await stack.enter_async_context(_make_client(options, stats))
+        journal = stack.enter_context(FileJournal(journal_path(options.out)))
         results = stack.enter_context(ResultsFile(options.out))
         display = stack.enter_context(
-            BatchDisplay(
-                err,
-                stats,
-                in_flight=lambda: checks[0].in_flight if checks else 0,
-                enabled=options.progress,
-            )
+            BatchDisplay(err, stats, in_flight=lambda: len(running), enabled=options.progress)
         )
-        stack.enter_context(stop.handling_signals(display.note))
-        in_flight: dict[int, str] = {}  # manifest line -> run id, while its check runs
+        stack.enter_context(catching_signals(lambda name: stop.signalled(name, display.note)))
 
-        def created(job: WellnessJob, run: ModelRunCreated) -> None:
-            in_flight[job.key.line] = run.id
+        def track(entry: JournalEntry) -> None:
+            if entry.is_final:
+                in_flight.pop(entry.key, None)
+            elif entry.model_run_id is not None:
+                in_flight[entry.key] = entry.model_run_id
 
-        jobs = _jobs(manifest, recorded, results, display, stats, stop)
-        outcomes = client.run_wellness_checks(
-            jobs, concurrency=options.concurrency, on_created=created
-        )
-        checks.append(outcomes)
+        async def check(row: ManifestRow, job: WellnessJob, key: str) -> dict[str, Any]:
+            started = time.monotonic()
+            state = journal.state_of(key)
+            if options.retry_unknown and state in _UNDECIDED:
+                await journal.forget(key)  # the user's decision: create it again
+            elif state in (JobState.CREATED, JobState.UPLOADED):
+                stats.picked_up += 1
+            try:
+                entry = await run_journaled_check(client, journal, key, job, on_entry=track)
+            except HeliosError as exc:
+                stored = await journal.get(key)
+                return failure_record(
+                    row,
+                    exc,
+                    model_run_id=stored.model_run_id if stored else None,
+                    journal=stored.state.value if stored else None,
+                    seconds=time.monotonic() - started,
+                )
+            return entry_record(row, entry, seconds=time.monotonic() - started)
+
+        def finished(task: asyncio.Task[dict[str, Any]]) -> None:
+            record = task.result()
+            results.write(record)
+            _count(stats, record)
+            display.advance()
+
         try:
-            async with outcomes:
-                async for outcome in outcomes:
-                    in_flight.pop(outcome.key.line, None)
-                    results.write(outcome_record(outcome.key, outcome))
-                    _count(stats, outcome)
-                    display.advance()
+            for row, job, key in _jobs(manifest, recorded, results, display, stats, stop, options):
+                running.add(asyncio.create_task(check(row, job, key), name=f"batch-{row.line}"))
+                while len(running) >= options.concurrency:
+                    done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    running.difference_update(done)
+                    for task in done:
+                        finished(task)
+            while running:
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                running.difference_update(done)
+                for task in done:
+                    finished(task)
         finally:
+            await _cancel_and_wait(running)
             stats.abandoned = list(in_flight.values())
+
+
+async def _cancel_and_wait(tasks: set[asyncio.Task[dict[str, Any]]]) -> None:
+    """Cancel the checks in flight and wait until each has stopped (their journal writes
+    included), even if cancelled meanwhile (then re-raise that)."""
+    for task in tasks:
+        task.cancel()
+    interrupted: asyncio.CancelledError | None = None
+    while pending := [task for task in tasks if not task.done()]:
+        try:
+            await asyncio.wait(pending)
+        except asyncio.CancelledError as exc:
+            interrupted = exc
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: a check that failed as it was cancelled is not lost
+    if interrupted is not None:
+        raise interrupted
 
 
 def _recorded(options: BatchOptions) -> Recorded:
     exists = options.out.exists() and options.out.stat().st_size > 0
+    journal = journal_path(options.out)
     if options.resume:
         return load_recorded(options.out) if exists else Recorded(digests={})
     if exists:
         raise InvalidInputError(
             "--out", f"{options.out} exists: pass --resume to carry it on, or choose another file"
+        )
+    if journal.exists() and journal.stat().st_size > 0:
+        raise InvalidInputError(
+            "--out", f"{journal} exists: pass --resume to carry its runs on, or remove it"
         )
     return Recorded(digests={})
 
@@ -244,84 +336,62 @@ def _jobs(
     results: ResultsFile,
     display: BatchDisplay,
     stats: BatchStats,
-    stop: _Stop,
-) -> Iterator[WellnessJob]:
-    """The jobs of the rows still to do, lazily; bad rows are written and reported here."""
-    for row in manifest.rows():
+    stop: DrainOnSignal,
+    options: BatchOptions,
+) -> Iterator[tuple[ManifestRow, WellnessJob, str]]:
+    """The rows still to do, lazily, with their jobs and journal keys; bad rows are written
+    and reported here. A row's journal key is its identity and row hash, so an edited row
+    is a new job."""
+    for row, duplicate in _rows(manifest):
         if stop.draining:
             return
         status = recorded.status(row)
-        if status == "done":
+        if not _to_run(status, options):
             continue
         if status == "changed":
             stats.changed += 1
             display.note(f"line {row.line}: changed since it was recorded; checking it again")
         try:
-            job = row_to_job(row, manifest.folder)
+            job = _job(row, manifest, duplicate)
         except InvalidInputError as exc:
             results.write(bad_row_record(row, exc))
             stats.bad += 1
             display.note(f"line {row.line}: bad row, skipped: {exc}")
             display.advance()
             continue
-        yield job
+        yield row, job, f"{row.identity}#{row.digest}"
 
 
-def _count(stats: BatchStats, outcome: WellnessOutcome) -> None:
-    error = outcome.error
+def _rows(manifest: Manifest) -> Iterator[tuple[ManifestRow, InvalidInputError | None]]:
+    """The manifest's rows, each with the error of a key that repeats an earlier row's; such a
+    row loses its key cell, so it is known by its line and never taken for the first."""
+    keys: dict[str, int] = {}  # key cell -> the line that has it
+    for row in manifest.rows():
+        if row.key is None or keys.setdefault(row.key, row.line) == row.line:
+            yield row, None
+            continue
+        error = InvalidInputError("key", f"repeats the key of line {keys[row.key]}")
+        cells = {name: text for name, text in row.cells.items() if name != KEY_COLUMN}
+        yield attrs.evolve(row, cells=cells), error
+
+
+def _job(row: ManifestRow, manifest: Manifest, duplicate: InvalidInputError | None) -> WellnessJob:
+    if duplicate is not None:
+        raise duplicate
+    return row_to_job(row, manifest.folder)
+
+
+def _count(stats: BatchStats, record: dict[str, Any]) -> None:
+    error = record["error"]
     if error is None:
         stats.ok += 1
         return
-    code = getattr(error, "error_code", None)
-    label = type(error).__name__ + (f" {code.value}" if code is not None else "")
-    stats.failures[label] += 1
+    code = error.get("code")
+    stats.failures[error["type"] + (f" {code}" if code else "")] += 1
+    if record["journal"] == JobState.UNKNOWN:
+        stats.unknown.append(f"line {record['line']}")
 
 
 def _uncancel() -> int:
     task = asyncio.current_task()
     return task.uncancel() if task is not None else 0
-
-
-class _Stop:
-    """Ctrl-C and SIGTERM while a batch runs (main thread only; elsewhere nothing changes).
-
-    The first SIGINT sets ``draining``: no new rows are taken, the checks in flight finish.
-    A second SIGINT, or SIGTERM, cancels the batch's task at once. The previous handlers
-    are restored afterwards.
-    """
-
-    def __init__(self, task: asyncio.Task[Any] | None) -> None:
-        self._task = task
-        self.draining = False
-        self.reason: str | None = None
-
-    @contextlib.contextmanager
-    def handling_signals(self, note: Callable[[str], None]) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread() or self._task is None:
-            yield
-            return
-        loop = asyncio.get_running_loop()
-
-        def in_loop(signum: int) -> None:
-            if signum == signal.SIGINT and not self.draining:
-                self.draining = True
-                note(
-                    "Stopping: no new rows; waiting for the checks in flight to finish "
-                    "(Ctrl-C again to cancel them)."
-                )
-                return
-            self.reason = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
-            assert self._task is not None
-            self._task.cancel()
-
-        def handler(signum: int, _frame: FrameType | None) -> None:
-            loop.call_soon_threadsafe(in_loop, signum)
-
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-        for sig in previous:
-            signal.signal(sig, handler)
-        try:
-            yield
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)

@@ -1,4 +1,4 @@
-"""The ``helios-async`` command tree: demo, check, get, account, batch.
+"""The ``helios-async`` command tree: demo, check, get, account, batch, fleet.
 
 Errors print one line on stderr and exit non-zero: 2 for input refused locally, 1 otherwise,
 130 when interrupted. ``batch`` adds 3 (some rows failed) and 143 (SIGTERM); see ``_batch``.
@@ -22,9 +22,12 @@ from helios_async import (
     BirthSex,
     HeliosClient,
     HeliosError,
+    Hooks,
     InvalidInputError,
     ModelRun,
+    ModelRunCreated,
     ModelRunFailedError,
+    ModelRunStatus,
     PollPolicy,
     User,
     __version__,
@@ -45,8 +48,11 @@ from ._args import (
     add_verbose,
     date_arg,
     delay_arg,
+    seconds_arg,
 )
+from ._fleet import add_fleet_parser, run_fleet
 from ._manifest import REQUIRED_COLUMNS
+from ._signals import CancelOnSignal, catching_signals, exit_status
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_INVALID", "build_parser", "main"]
 
@@ -84,12 +90,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     get = commands.add_parser("get", help="show a model run by id")
     get.add_argument("run_id")
+    get.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait until the run finishes (status changes on stderr); exit 1 if it failed",
+    )
+    get.add_argument(
+        "--timeout",
+        type=seconds_arg,
+        default=None,
+        help="with --wait: seconds to wait at most (default 600)",
+    )
     add_target(get, sandbox=False)
     get.add_argument("--json", action="store_true", help="print the run as the API's JSON")
 
     account = commands.add_parser("account", help="show the account behind the API key")
     add_target(account)
     _add_batch_parser(commands)
+    add_fleet_parser(commands)
     for command in commands.choices.values():
         add_verbose(command)
     return parser
@@ -103,8 +121,10 @@ def _add_batch_parser(commands: Any) -> None:
         description=(
             "Run a wellness check for every row of MANIFEST (CSV with the header "
             f"{','.join(REQUIRED_COLUMNS)}, plus optional accent, sleep_time, wake_time, "
-            "recording_time, tags as name=value;name=value, delete_data, data_to_delete). "
-            "Each finished row appends one JSON line to --out."
+            "recording_time, tags as name=value;name=value, delete_data, data_to_delete, and "
+            "key: a unique id per row). Each finished row appends one JSON line to --out; "
+            "every run is journaled in --out plus .journal before its recording is uploaded, "
+            "so --resume never creates a run twice, whatever stopped the batch."
         ),
         epilog=f"exit codes:\n{codes}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -118,7 +138,16 @@ def _add_batch_parser(commands: Any) -> None:
         help=f"checks at once (default {DEFAULT_CONCURRENCY})",
     )
     batch.add_argument(
-        "--resume", action="store_true", help="skip rows already in --out (by line and row hash)"
+        "--resume",
+        action="store_true",
+        help="skip rows already in --out (by key or line, and row hash); pick up the runs "
+        "in its journal (--out plus .journal)",
+    )
+    batch.add_argument(
+        "--retry-unknown",
+        action="store_true",
+        help="with --resume: check again the rows whose create's outcome is unknown (a run "
+        "may exist for them: only once you have checked)",
     )
     add_check_options(batch, per="each check")
     batch.add_argument(
@@ -160,6 +189,8 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
             print(NEEDS_RICH, file=sys.stderr)
             return EXIT_FAILED
         return await batch_command(args, out)
+    if args.command == "fleet":
+        return await run_fleet(args, out)
     if args.command == "demo":
         from helios_async.testing import sample_recording
 
@@ -170,34 +201,115 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
         if not args.json:
             print(f"Starting a local Helios sandbox; checking {args.file.name} ...\n", file=out)
     if args.command in ("demo", "check"):
-        user = User(
-            user_label=args.user_label, date_of_birth=args.date_of_birth, birth_sex=args.birth_sex
-        )
-        fast_poll = PollPolicy(first_interval=0.2, interval=0.5) if args.sandbox else None
-        async with _client(args, poll=fast_poll, processing_delay=1.5) as client:
-            try:
+        return await _check(args, out)
+    if args.command == "get":
+        return await _get(args, out)
+    async with _client(args) as client:
+        account = await client.get_account()
+    print(json.dumps({"id": account.id, "features": list(account.features)}), file=out)
+    return 0
+
+
+class _Progress:
+    """``created model run <id>`` and each status change after it, on stderr, at once."""
+
+    def __init__(self) -> None:
+        self.run_id: str | None = None
+        self._status: ModelRunStatus | None = None
+
+    def created(self, created: ModelRunCreated) -> None:
+        self.run_id, self._status = created.id, ModelRunStatus.CREATED
+        _say(f"created model run {created.id}")
+
+    def seen(self, run: ModelRun) -> None:
+        self.run_id = run.id
+        if run.status != self._status:
+            self._status = run.status
+            _say(f"model run {run.id}: {run.status.value}")
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+async def _check(args: argparse.Namespace, out: TextIO) -> int:
+    """``check`` (and ``demo``): the run's id and status changes on stderr as they happen; a
+    Ctrl-C or SIGTERM stops at once and says how to pick the run up."""
+    user = User(
+        user_label=args.user_label, date_of_birth=args.date_of_birth, birth_sex=args.birth_sex
+    )
+    progress = _Progress()
+    fast_poll = PollPolicy(first_interval=0.2, interval=0.5) if args.sandbox else None
+    stop = CancelOnSignal(asyncio.current_task())
+    with catching_signals(stop):
+        try:
+            async with _client(
+                args, poll=fast_poll, processing_delay=1.5, hooks=Hooks(on_poll=progress.seen)
+            ) as client:
                 run = await client.run_wellness_check(
                     args.file,
                     user=user,
                     language=args.language,
                     deadline=args.deadline,
                     check_duration=args.check_duration,
+                    on_created=progress.created,
                 )
-            except ModelRunFailedError as exc:
-                if args.json:  # the failed run is still the answer; the error goes to stderr
-                    _print_run(exc.run, True, out)
+        except ModelRunFailedError as exc:
+            if args.json:  # the failed run is still the answer; the error goes to stderr
+                _print_run(exc.run, True, out)
+            raise
+        except asyncio.CancelledError:
+            if stop.received is None or _uncancel() > 0:
                 raise
-        _print_run(run, args.json, out)
-        return 0
-    if args.command == "get":
+            _interrupted(stop.received, progress.run_id, sandbox=args.sandbox)
+            return exit_status(stop.received)
+    _print_run(run, args.json, out)
+    return 0
+
+
+def _interrupted(name: str, run_id: str | None, *, sandbox: bool) -> None:
+    if run_id is None:
+        _say(
+            f"helios-async: interrupted ({name}) before a model run's id arrived; if its create "
+            "request had been sent, a run may exist (it costs nothing until a recording is "
+            "uploaded)"
+        )
+    elif sandbox:
+        _say(f"helios-async: interrupted ({name}); the embedded sandbox stops with it")
+    else:
+        _say(
+            f"helios-async: interrupted ({name}); model run {run_id} goes on without this "
+            f"command. To pick it up: helios-async get {run_id} --wait"
+        )
+
+
+async def _get(args: argparse.Namespace, out: TextIO) -> int:
+    """``get RUN_ID [--wait]``: the run now, or (``--wait``) once it finished."""
+    if not args.wait:
         async with _client(args) as client:
             run = await client.get_model_run(args.run_id)
         _print_run(run, args.json, out)
         return 0
-    async with _client(args) as client:
-        account = await client.get_account()
-    print(json.dumps({"id": account.id, "features": list(account.features)}), file=out)
+    progress = _Progress()
+    stop = CancelOnSignal(asyncio.current_task())
+    with catching_signals(stop):
+        try:
+            async with _client(args, hooks=Hooks(on_poll=progress.seen)) as client:
+                run = await client.wait_for_model_run(args.run_id, timeout=args.timeout)
+        except asyncio.CancelledError:
+            if stop.received is None or _uncancel() > 0:
+                raise
+            _interrupted(stop.received, args.run_id, sandbox=False)
+            return exit_status(stop.received)
+    _print_run(run, args.json, out)
+    if not run.succeeded:
+        raise ModelRunFailedError(run)
     return 0
+
+
+def _uncancel() -> int:
+    task = asyncio.current_task()
+    return task.uncancel() if task is not None else 0
 
 
 def _print_run(run: ModelRun, as_json: bool, out: TextIO) -> None:

@@ -42,7 +42,9 @@ class BatchStats:
     ok: int = 0
     failures: Counter[str] = attrs.field(factory=Counter)  # "Type CODE" -> rows
     bad: int = 0  # rows refused before sending anything
-    abandoned: list[str] = attrs.field(factory=list)  # run ids in flight when stopped
+    abandoned: list[str] = attrs.field(factory=list)  # run ids in flight when cancelled
+    unknown: list[str] = attrs.field(factory=list)  # rows whose create's outcome is unknown
+    picked_up: int = 0  # rows resumed on a run the journal had, instead of a new one
     stopped: str | None = None  # why the run ended early, if it did
     repaired: int = 0  # bytes of a partial last output line removed on resume
     runs_created: int | None = None  # as counted by the embedded sandbox
@@ -162,7 +164,9 @@ class BatchDisplay:
         )
 
 
-def print_summary(stream: TextIO, stats: BatchStats, *, manifest: str, output: str) -> None:
+def print_summary(
+    stream: TextIO, stats: BatchStats, *, manifest: str, output: str, journal: str
+) -> None:
     """The closing table: what this invocation did, and what is left."""
     table = Table(title=f"helios-async batch: {manifest} -> {output}", title_justify="left")
     table.add_column("rows", overflow="fold")
@@ -172,6 +176,8 @@ def print_summary(stream: TextIO, stats: BatchStats, *, manifest: str, output: s
         table.add_row("already in the output (skipped)", str(stats.already_done))
     if stats.changed:
         table.add_row("changed since recorded (checked again)", str(stats.changed))
+    if stats.picked_up:
+        table.add_row("runs picked up from the journal (not created again)", str(stats.picked_up))
     table.add_row("checked now: COMPLETE_OK", str(stats.ok), style="green")
     for label, count in sorted(stats.failures.items()):
         table.add_row(f"checked now: {label}", str(count), style="red")
@@ -191,8 +197,16 @@ def print_summary(stream: TextIO, stats: BatchStats, *, manifest: str, output: s
         console.print(f"Stopped early ({stats.stopped}); rerun with --resume to finish.")
     if stats.abandoned:
         console.print(
-            f"{len(stats.abandoned)} check(s) were cancelled in flight; their runs were "
-            "created and are not in the output (resuming creates new ones): "
+            f"{len(stats.abandoned)} check(s) were cancelled in flight; their runs are in the "
+            f"journal {journal}, and --resume waits on them instead of creating new ones: "
             + ", ".join(stats.abandoned),
+            markup=False,
+        )
+    if stats.unknown:
+        console.print(
+            f"{len(stats.unknown)} row(s) had a create in flight when a batch stopped, so a "
+            "run may or may not exist for them; they are not retried: "
+            + ", ".join(stats.unknown)
+            + ". Once you have checked, rerun with --resume --retry-unknown to create them.",
             markup=False,
         )

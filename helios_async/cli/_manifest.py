@@ -9,6 +9,10 @@ The header names the columns, in any order, case-insensitively:
   ``2026-03-26T09:30:00``), ``tags`` (``name=value;name=value``), ``delete_data``
   (``true``/``false``, ``yes``/``no``, ``1``/``0``), ``data_to_delete`` (``a;b``).
 
+An optional ``key`` column gives each row a stable identity of your choosing (unique in the
+manifest, at most 200 characters): a resumed batch then knows its rows by key, not by line,
+so rows may be reordered, inserted or removed between runs. It is not sent.
+
 Other columns are kept in the output but not sent. An empty cell means the field is absent.
 A relative ``recording`` path is taken from the manifest's folder. Rows are read lazily, one
 at a time; each is known by its line number (where it starts in the file) and a hash of its
@@ -28,10 +32,18 @@ from typing import TextIO
 import attrs
 
 from helios_async import InvalidInputError, ModelRunRequest, User, WellnessJob
+from helios_async._redaction import hidden
 
 from ._args import parse_date
 
-__all__ = ["OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "Manifest", "ManifestRow", "row_to_job"]
+__all__ = [
+    "KEY_COLUMN",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "Manifest",
+    "ManifestRow",
+    "row_to_job",
+]
 
 REQUIRED_COLUMNS = ("recording", "user_label", "date_of_birth", "birth_sex", "language")
 OPTIONAL_COLUMNS = (
@@ -43,6 +55,8 @@ OPTIONAL_COLUMNS = (
     "delete_data",
     "data_to_delete",
 )
+KEY_COLUMN = "key"
+MAX_KEY_LENGTH = 200
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0", ""})
 
@@ -51,12 +65,24 @@ _FALSE = frozenset({"false", "no", "n", "0", ""})
 class ManifestRow:
     """One data row: ``line`` (1-based, where the row starts), ``digest`` (16 hex digits of a
     SHA-256 of its cells), ``cells`` (column name to the text as written, stripped) and
-    ``error`` (why the row cannot be read as cells at all, else None)."""
+    ``error`` (why the row cannot be read as cells at all, else None). The repr hides the
+    cells, which hold the person's label, date of birth and tags."""
 
     line: int
     digest: str
-    cells: Mapping[str, str]
+    cells: Mapping[str, str] = attrs.field(repr=hidden)  # labels, dates of birth, tags
     error: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        """The row's ``key`` cell, or None where there is no key column or the cell is empty."""
+        return self.cells.get(KEY_COLUMN) or None
+
+    @property
+    def identity(self) -> str:
+        """How a resumed batch knows the row: ``key:<key>``, else ``line:<line>``."""
+        key = self.key
+        return f"key:{key}" if key is not None else f"line:{self.line}"
 
 
 class Manifest:
@@ -88,7 +114,7 @@ class Manifest:
         twice = sorted({name for name in self.columns if self.columns.count(name) > 1})
         if twice:
             raise InvalidInputError("manifest", f"the header of {path} repeats {', '.join(twice)}")
-        known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+        known = {*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, KEY_COLUMN}
         self.unknown_columns = tuple(name for name in self.columns if name not in known)
 
     def _open(self) -> TextIO:
@@ -115,9 +141,11 @@ class Manifest:
 
     def _row(self, line: int, fields: list[str]) -> ManifestRow:
         error = None
+        cells = {name: value.strip() for name, value in zip(self.columns, fields, strict=False)}
         if len(fields) != len(self.columns):
             error = f"has {len(fields)} fields but the header has {len(self.columns)}"
-        cells = {name: value.strip() for name, value in zip(self.columns, fields, strict=False)}
+        elif len(cells.get(KEY_COLUMN, "")) > MAX_KEY_LENGTH:
+            error = f"its key is longer than {MAX_KEY_LENGTH} characters"
         return ManifestRow(line=line, digest=row_digest(fields), cells=cells, error=error)
 
 

@@ -2,22 +2,25 @@
 
 Each line is one JSON object::
 
-    {"line": 2, "row_hash": "3f1c0a9be2d47e61", "row": {"recording": "a.wav", ...},
+    {"line": 2, "key": null, "row_hash": "3f1c0a9be2d47e61", "row": {"recording": "a.wav", ...},
      "model_run_id": "ddebd75b-...", "status": "COMPLETE_OK",
      "scores": {"mental_strain": 0.42, ...}, "warnings": [...], "error": null,
-     "seconds": 1.234, "finished_at": "2026-03-26T09:31:40.123456+00:00"}
+     "journal": "done", "seconds": 1.234, "finished_at": "2026-03-26T09:31:40.123456+00:00"}
 
-``status`` is the run's last status seen (docs/helios.md#statuses), or null when no run was
-seen; ``scores`` are the eleven scores (docs/helios.md#results-and-scores) by their snake_case
-names, or null; ``error`` is null on ``COMPLETE_OK``, else ``{"type", "message", "code",
-"http_status"}``: the error's class, its message, the ``errorCode``
-(docs/helios.md#error-codes) where there is one and the HTTP status of an
-API or storage refusal. ``seconds`` is how long the check took; a bad row has 0.
+``key`` is the row's ``key`` cell, or null; ``status`` is the run's last status seen
+(docs/helios.md#statuses), or null when no run was seen; ``scores`` are the eleven scores
+(docs/helios.md#results-and-scores) by their snake_case names, or null; ``error`` is null on
+``COMPLETE_OK``, else ``{"type", "message", "code", "http_status"}``: the error's class, its
+message, the ``errorCode`` (docs/helios.md#error-codes) where there is one and the HTTP status
+of an API or storage refusal. ``journal`` is the row's state in the run journal when the line
+was written (``done``, ``unknown``; ``created`` or ``uploaded`` if the check stopped with a
+run to pick up again; null if no run was made). ``seconds`` is how long the check took; a
+bad row has 0.
 
 Every line is written whole, with one unbuffered write, so a reader never sees half a
 line; a process killed mid-write can leave at most one partial last line, which resuming
-removes. If a row was checked again after its manifest row changed, the last line for that
-``line`` number is the current one.
+removes. If a row was checked again, the last line for that row (by key, else by line
+number) is the current one.
 """
 
 from __future__ import annotations
@@ -33,48 +36,107 @@ import attrs
 
 from helios_async import (
     APIError,
+    DecodeError,
     HeliosError,
+    JournalEntry,
     ModelRunFailedError,
     RecordingError,
     UploadError,
-    WellnessOutcome,
 )
 
 from ._manifest import ManifestRow
 
-__all__ = ["Recorded", "ResultsFile", "bad_row_record", "load_recorded", "outcome_record"]
+__all__ = [
+    "Recorded",
+    "ResultsFile",
+    "bad_row_record",
+    "entry_record",
+    "failure_record",
+    "load_recorded",
+]
 
 
-def outcome_record(row: ManifestRow, outcome: WellnessOutcome) -> dict[str, Any]:
-    """The output line (as a dict) of a row whose check finished, well or not."""
-    run = outcome.run
-    section = run.section if run is not None else None
-    return {
-        "line": row.line,
-        "row_hash": row.digest,
-        "row": dict(row.cells),
-        "model_run_id": outcome.model_run_id,
-        "status": run.status.value if run is not None else None,
-        "scores": section.scores() if section is not None and outcome.ok else None,
-        "warnings": list(run.warnings) if run is not None else [],
-        "error": error_fields(outcome.error) if outcome.error is not None else None,
-        "seconds": round(outcome.elapsed, 3),
-        "finished_at": _now(),
-    }
+def entry_record(row: ManifestRow, entry: JournalEntry, *, seconds: float) -> dict[str, Any]:
+    """The output line (as a dict) of a row whose journaled check ended ``done`` or
+    ``unknown``, well or not."""
+    try:
+        run = entry.model_run()
+    except DecodeError:
+        run = None
+    section = run.section if run is not None and entry.ok else None
+    return _record(
+        row,
+        model_run_id=entry.model_run_id,
+        status=run.status.value if run is not None else None,
+        scores=section.scores() if section is not None else None,
+        warnings=list(run.warnings) if run is not None else [],
+        error=dict(entry.error) if entry.error is not None else None,
+        journal=entry.state.value,
+        seconds=seconds,
+    )
+
+
+def failure_record(
+    row: ManifestRow,
+    error: HeliosError,
+    *,
+    model_run_id: str | None,
+    journal: str | None,
+    seconds: float,
+) -> dict[str, Any]:
+    """The output line of a row whose check stopped with ``error`` before its journal entry
+    was final: ``journal`` is where it stands (``created``, ``uploaded``: resuming picks the
+    run up; None: no run was made, resuming checks it again)."""
+    last_run = getattr(error, "last_run", None)
+    return _record(
+        row,
+        model_run_id=model_run_id,
+        status=last_run.status.value if last_run is not None else None,
+        scores=None,
+        warnings=[],
+        error=error_fields(error),
+        journal=journal,
+        seconds=seconds,
+    )
 
 
 def bad_row_record(row: ManifestRow, error: HeliosError) -> dict[str, Any]:
     """The output line of a row refused before anything was sent (bad cells)."""
+    return _record(
+        row,
+        model_run_id=None,
+        status=None,
+        scores=None,
+        warnings=[],
+        error=error_fields(error),
+        journal=None,
+        seconds=0.0,
+    )
+
+
+def _record(
+    row: ManifestRow,
+    *,
+    model_run_id: str | None,
+    status: str | None,
+    scores: dict[str, float] | None,
+    warnings: list[str],
+    error: dict[str, Any] | None,
+    journal: str | None,
+    seconds: float,
+) -> dict[str, Any]:
     return {
         "line": row.line,
+        "key": row.key,
         "row_hash": row.digest,
         "row": dict(row.cells),
-        "model_run_id": None,
-        "status": None,
-        "scores": None,
-        "warnings": [],
-        "error": error_fields(error),
-        "seconds": 0.0,
+        "model_run_id": model_run_id,
+        "status": status,
+        "scores": scores,
+        "warnings": warnings,
+        "error": error,
+        "journal": journal,
+        "seconds": round(seconds, 3),
         "finished_at": _now(),
     }
 
@@ -143,25 +205,30 @@ class ResultsFile:
 class Recorded:
     """What an existing output already holds.
 
-    ``digests`` maps each recorded line number to the row hash of its last record;
-    ``repaired`` counts the bytes of a partial last line that were cut off (0 if none);
-    ``unreadable`` counts complete lines that are not records (their rows run again);
-    ``retrying`` counts rows that failed before any run existed (no model run id: a
-    connection, rate-limit, server, key or unknown-outcome failure), which run again.
+    ``digests`` maps each recorded row's identity (``key:<key>`` or ``line:<n>``, see
+    ``ManifestRow.identity``) to the row hash of its last settled record; ``unknown`` holds
+    the identities among them whose create's outcome is unknown; ``repaired`` counts
+    the bytes of a partial last line that were cut off (0 if none); ``unreadable`` counts
+    complete lines that are not records (their rows run again); ``retrying`` counts rows
+    whose last record is not settled (no run was made, or its run is still to be picked up
+    from the journal), which run again.
     """
 
-    digests: dict[int, str]
+    digests: dict[str, str]
+    unknown: frozenset[str] = frozenset()
     repaired: int = 0
     unreadable: int = 0
     retrying: int = 0
 
     def status(self, row: ManifestRow) -> str:
-        """``"done"`` (recorded, unchanged), ``"changed"`` (recorded with other cells) or
-        ``"new"``."""
-        recorded = self.digests.get(row.line)
+        """``"done"`` (recorded, unchanged), ``"unknown"`` (recorded, unchanged, its create's
+        outcome unknown), ``"changed"`` (recorded with other cells) or ``"new"``."""
+        recorded = self.digests.get(row.identity)
         if recorded is None:
             return "new"
-        return "done" if recorded == row.digest else "changed"
+        if recorded != row.digest:
+            return "changed"
+        return "unknown" if row.identity in self.unknown else "done"
 
 
 def load_recorded(path: Path) -> Recorded:
@@ -172,9 +239,10 @@ def load_recorded(path: Path) -> Recorded:
     Raises:
         OSError: the file cannot be read or repaired.
     """
-    digests: dict[int, str] = {}
+    digests: dict[str, str] = {}
+    unknown: set[str] = set()
     unreadable = 0
-    failed_early: set[int] = set()
+    unsettled: set[str] = set()
     with path.open("r+b") as stream:
         complete = 0  # offset just past the last complete line
         for raw in stream:
@@ -183,25 +251,34 @@ def load_recorded(path: Path) -> Recorded:
             complete += len(raw)
             try:
                 record = json.loads(raw)
-                line, digest = record["line"], record["row_hash"]
-            except (ValueError, TypeError, KeyError):
+                line, digest, key = record["line"], record["row_hash"], record.get("key")
+            except (ValueError, TypeError, KeyError, AttributeError):
                 unreadable += raw.strip() != b""
                 continue
             if not (isinstance(line, int) and isinstance(digest, str)):
                 unreadable += 1
-            elif _settled(record):
-                digests[line] = digest
-                failed_early.discard(line)
+                continue
+            identity = f"key:{key}" if isinstance(key, str) and key else f"line:{line}"
+            if _settled(record):
+                digests[identity] = digest
+                unsettled.discard(identity)
+                if record.get("journal") == "unknown":
+                    unknown.add(identity)
+                else:
+                    unknown.discard(identity)
             else:
-                failed_early.add(line)
+                unsettled.add(identity)
+                digests.pop(identity, None)
+                unknown.discard(identity)
         size = stream.seek(0, os.SEEK_END)
         if complete < size:
             stream.truncate(complete)
     return Recorded(
         digests=digests,
+        unknown=frozenset(unknown),
         repaired=size - complete,
         unreadable=unreadable,
-        retrying=len(failed_early - digests.keys()),
+        retrying=len(unsettled),
     )
 
 
@@ -210,8 +287,16 @@ _FINAL_ERRORS = frozenset({"ModelRunFailedError", "RecordingError", "InvalidInpu
 
 
 def _settled(record: dict[str, object]) -> bool:
-    """Whether a recorded row is done: it has a run (never paid for twice) or a final answer."""
+    """Whether a recorded row is done. With a journal state: when it is final (``done``,
+    ``unknown``), or when no run was made and the error is final. Lines written before the
+    journal existed: when it has a run (never paid for twice) or a final answer."""
     error = record.get("error")
-    if error is None or record.get("model_run_id") is not None:
+    if "journal" in record:
+        journal = record["journal"]
+        if journal in ("done", "unknown"):
+            return True
+        if journal is not None:
+            return False  # a run to pick up again from the journal
+    elif error is None or record.get("model_run_id") is not None:
         return True
-    return isinstance(error, dict) and error.get("type") in _FINAL_ERRORS
+    return error is None or (isinstance(error, dict) and error.get("type") in _FINAL_ERRORS)

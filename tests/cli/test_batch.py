@@ -20,17 +20,25 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from cli_helpers import HEADER, write_csv
 from recordings import recording
 
-from helios_async import HeliosClient, PollPolicy
+from helios_async import FileJournal, HeliosClient, JobState, PollPolicy
 from helios_async.cli import main
-from helios_async.cli._args import EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_SOME_FAILED
-from helios_async.cli._batch import BatchOptions, run_batch
-from helios_async.testing import Sandbox, sample_recording
+from helios_async.cli._args import (
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_TERMINATED,
+)
+from helios_async.cli._batch import BatchOptions, journal_path, run_batch
+from helios_async.testing import Reset, Sandbox, Slow, sample_recording
 
 REPO = Path(__file__).resolve().parents[2]
+FAST = PollPolicy(first_interval=0.02, interval=0.05, timeout=10)
 
 
 def speech_manifest(folder: Path, count: int) -> Path:
@@ -162,6 +170,70 @@ def test_an_edited_row_is_noticed_and_checked_again_on_resume(
     assert len(records(out)) == 6
 
 
+def keyed_manifest(folder: Path, keys: list[str]) -> Path:
+    (folder / "audio").mkdir(exist_ok=True)
+    shutil.copy(sample_recording(), folder / "audio" / "speech.ogg")
+    rows = [["audio/speech.ogg", f"u-{k}", "1990-08-24", "FEMALE", "en-GB", k] for k in keys]
+    return write_csv(folder / "manifest.csv", rows, [*HEADER, "key"])
+
+
+def test_with_a_key_column_rows_may_move_between_runs_and_only_new_ones_are_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest, out = keyed_manifest(tmp_path, ["a", "b", "c", "d"]), tmp_path / "out.jsonl"
+    argv = ("batch", manifest, "--out", out, "--sandbox", "--sandbox-delay", "0")
+    assert cli(*argv)[0] == EXIT_OK
+    keyed_manifest(tmp_path, ["d", "new", "b", "a", "c"])  # reordered, one row inserted
+    status, summary = cli(*argv, "--resume")
+    assert status == EXIT_OK
+    assert sandbox_runs(summary) == 1
+    latest = {record["key"]: record for record in records(out)}
+    assert sorted(latest) == ["a", "b", "c", "d", "new"]
+    assert latest["new"]["line"] == 3 and latest["new"]["status"] == "COMPLETE_OK"
+    assert "columns not sent" not in capsys.readouterr().err
+
+
+def test_a_key_that_repeats_an_earlier_row_s_is_a_bad_row(tmp_path: Path) -> None:
+    manifest, out = keyed_manifest(tmp_path, ["a", "b", "a"]), tmp_path / "out.jsonl"
+    argv = ("batch", manifest, "--out", out, "--sandbox", "--sandbox-delay", "0")
+    assert cli(*argv)[0] == EXIT_SOME_FAILED
+    by_line = {record["line"]: record for record in records(out)}
+    assert by_line[4]["error"]["type"] == "InvalidInputError"
+    assert "repeats the key of line 2" in by_line[4]["error"]["message"]
+    assert by_line[2]["status"] == "COMPLETE_OK"
+    status, summary = cli(*argv, "--resume")  # nothing to do: the first "a" stays done
+    assert status == EXIT_OK and sandbox_runs(summary) == 0
+
+
+async def test_an_unknown_create_is_listed_skipped_on_resume_and_retried_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    """A create whose answer was lost (the run was made) ends unknown: listed, not retried
+    by --resume (D13), and created again only with --retry-unknown, the user's decision."""
+    manifest, out = speech_manifest(tmp_path, 3), tmp_path / "out.jsonl"
+    async with (
+        Sandbox(processing_delay=0, record_bodies=False) as sandbox,
+        HeliosClient(sandbox.api_key, base_url=sandbox.base_url, poll=FAST) as client,
+    ):
+        sandbox.faults.add("create", Reset(after_handler=True), times=1)
+        options = BatchOptions(manifest=manifest, out=out, concurrency=1, progress=False)
+        summary = io.StringIO()
+        assert await run_batch(options, out=summary, err=io.StringIO(), client=client) == 3
+        [unknown] = [r for r in records(out) if r["journal"] == "unknown"]
+        label = unknown["row"]["user_label"]
+        assert f"line {unknown['line']}" in summary.getvalue()
+        assert "--retry-unknown" in summary.getvalue()
+
+        resumed = attrs.evolve(options, resume=True)
+        assert await run_batch(resumed, out=io.StringIO(), err=io.StringIO(), client=client) == 0
+        assert sandbox.runs_created(label) == 1  # not retried
+        retried = attrs.evolve(resumed, retry_unknown=True)
+        assert await run_batch(retried, out=io.StringIO(), err=io.StringIO(), client=client) == 0
+    latest = {record["line"]: record for record in records(out)}
+    assert latest[unknown["line"]]["status"] == "COMPLETE_OK"
+    assert sandbox.runs_created(label) == 2
+
+
 @pytest.fixture
 async def shared_sandbox() -> AsyncIterator[tuple[Sandbox, HeliosClient]]:
     """One sandbox across several batch invocations, so its run count spans all of them."""
@@ -176,11 +248,12 @@ async def shared_sandbox() -> AsyncIterator[tuple[Sandbox, HeliosClient]]:
         yield sandbox, client
 
 
-async def test_cancelled_then_resumed_every_row_once_and_only_missing_rows_created(
+async def test_cancelled_then_resumed_every_row_once_and_no_label_billed_twice(
     tmp_path: Path, shared_sandbox: tuple[Sandbox, HeliosClient]
 ) -> None:
-    """Cancel the batch task half way, resume: 60 distinct rows, each run id once, and the
-    second invocation creates runs only for rows the first did not write."""
+    """Cancel the batch task half way, resume: 60 distinct rows and at most one run per label.
+    The runs cancelled in flight are picked up from the journal, not created again; a create
+    cancelled in flight ends ``unknown`` and is never repeated (D13)."""
     sandbox, client = shared_sandbox
     manifest, out = speech_manifest(tmp_path, 60), tmp_path / "out.jsonl"
     options = BatchOptions(manifest=manifest, out=out, concurrency=8, progress=False)
@@ -195,24 +268,41 @@ async def test_cancelled_then_resumed_every_row_once_and_only_missing_rows_creat
         await first
     written = records(out)  # a valid file: every line whole
     assert 20 <= len(written) < 60
+    in_create, picked_up = journal_lines(out)
 
     resumed = BatchOptions(manifest=manifest, out=out, concurrency=8, resume=True, progress=False)
     summary = io.StringIO()
-    assert await run_batch(resumed, out=summary, err=io.StringIO(), client=client) == EXIT_OK
-    final = records(out)
-    assert len(final) == 60
-    assert sorted(record["line"] for record in final) == list(range(2, 62))
-    assert len({record["model_run_id"] for record in final}) == 60
-    # Per row, not in total: a create cancelled in flight may still be counted by the sandbox
-    # after the first invocation returned. A row written by the first invocation has exactly
-    # its one run; any other row has its resumed run plus at most one abandoned in flight.
-    first_rows = {record["row"]["user_label"] for record in written}
-    for record in final:
+    status = await run_batch(resumed, out=summary, err=io.StringIO(), client=client)
+    assert status == (EXIT_SOME_FAILED if in_create else EXIT_OK)
+    final = {record["line"]: record for record in records(out)}
+    assert sorted(final) == list(range(2, 62))
+    for line, record in final.items():
         label = record["row"]["user_label"]
-        runs = sandbox.runs_created(label)
-        assert runs == 1 if label in first_rows else 1 <= runs <= 2, (label, runs)
-    assert sandbox.runs_created() <= 60 + options.concurrency
+        assert sandbox.runs_created(label) <= 1 and sandbox.runs_started(label) <= 1, label
+        if line in in_create:
+            assert record["journal"] == "unknown" and record["model_run_id"] is None
+        else:
+            assert record["status"] == "COMPLETE_OK", record
+            assert sandbox.runs_created(label) == 1
+    for line in picked_up:  # cancelled with a run: the resumed row has that same run
+        assert final[line]["model_run_id"] == picked_up[line]
     assert "already in the output (skipped)" in summary.getvalue()
+
+
+def journal_lines(out: Path) -> tuple[set[int], dict[int, str]]:
+    """From a stopped batch's journal: the lines whose create was in flight, and the lines
+    whose run exists but had not finished (with its id)."""
+    with FileJournal(journal_path(out)) as journal:
+        in_create = {_line(e.key) for e in journal.entries(JobState.CREATING)}
+        picked_up = {
+            _line(e.key): e.model_run_id or ""
+            for e in journal.entries(JobState.CREATED, JobState.UPLOADED)
+        }
+    return in_create, picked_up
+
+
+def _line(key: str) -> int:
+    return int(key.partition("#")[0].removeprefix("line:"))
 
 
 # -- the command, as a process: a real Ctrl-C -----------------------------------------------
@@ -256,7 +346,7 @@ def test_ctrl_c_half_way_then_resume_gives_every_row_once_and_no_run_twice(
             process.kill()
             process.communicate()
     assert process.returncode == EXIT_INTERRUPTED, stderr
-    assert "Stopping: no new rows" in stderr
+    assert "Stopping (Ctrl-C): no new rows" in stderr
     first = records(out)
     assert 15 <= len(first) < 60
     assert sandbox_runs(stdout) == len(first)  # nothing was left in flight
@@ -270,3 +360,178 @@ def test_ctrl_c_half_way_then_resume_gives_every_row_once_and_no_run_twice(
     assert len({record["line"] for record in final}) == 60
     assert len({record["model_run_id"] for record in final}) == 60
     assert sandbox_runs(stdout) == 60 - len(first)
+
+
+# -- killed: the sandbox outlives the batch, in the test's process ----------------------------
+
+
+@pytest.fixture
+async def outside_sandbox() -> AsyncIterator[Sandbox]:
+    """A sandbox in the test's own process, so that it outlives a batch that is killed."""
+    async with Sandbox(processing_delay=0.3, record_bodies=False) as sandbox:
+        yield sandbox
+
+
+async def start_batch(sandbox: Sandbox, *argv: str | Path) -> asyncio.subprocess.Process:
+    """``helios-async batch`` in a subprocess, on the real-API path, pointed at ``sandbox``."""
+    env = {
+        **os.environ,
+        "THYMIA_BASE_URL": sandbox.base_url,
+        "THYMIA_API_KEY": sandbox.api_key,
+        "PYTHONWARNINGS": "error",
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "helios_async",
+        "batch",
+        *map(str, argv),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+
+
+async def until_lines(path: Path, count: int, process: asyncio.subprocess.Process) -> None:
+    async with asyncio.timeout(60):
+        while lines_in(path) < count:
+            assert process.returncode is None, await process.communicate()
+            await asyncio.sleep(0.02)
+
+
+def label_of(line: int) -> str:
+    return f"batch-{line - 2:04d}"  # speech_manifest's rows, from line 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+async def test_a_batch_killed_with_sigkill_and_resumed_bills_no_run_twice(
+    tmp_path: Path, outside_sandbox: Sandbox
+) -> None:
+    """SIGKILL mid-run: every run the batch created is in its journal; --resume waits on
+    (or uploads to) those runs instead of creating new ones; a create in flight at the kill
+    ends unknown and is never repeated. No label gets two runs, none is billed twice."""
+    sandbox = outside_sandbox
+    sandbox.faults.add("create", Slow(1.0), rate=0.15)  # so that creates are in flight
+    rows = 40
+    manifest, out = speech_manifest(tmp_path, rows), tmp_path / "out.jsonl"
+    argv = (manifest, "--out", out, "--concurrency", "8", "--no-progress")
+    process = await start_batch(sandbox, *argv)
+    try:
+        await until_lines(out, 10, process)
+    finally:
+        process.kill()
+        await process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    written = len(records(out))
+    in_create, picked_up = journal_lines(out)
+    with FileJournal(journal_path(out)) as journal:
+        journaled = {entry.model_run_id for entry in journal.entries()}
+    cut = {label_of(line) for line in in_create}
+    for line in range(2, rows + 2):  # every run made so far is journaled, or its create was cut
+        for run_id in sandbox.run_ids(label_of(line)):
+            assert run_id in journaled or label_of(line) in cut, (line, run_id)
+
+    process = await start_batch(sandbox, *argv, "--resume")
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == (EXIT_SOME_FAILED if in_create else EXIT_OK), stderr
+    final = {record["line"]: record for record in records(out)}
+    assert sorted(final) == list(range(2, rows + 2))
+    for line, record in final.items():
+        label = label_of(line)
+        assert sandbox.runs_created(label) <= 1 and sandbox.runs_started(label) <= 1, label
+        if line in in_create:
+            assert record["journal"] == "unknown"
+        else:
+            assert record["status"] == "COMPLETE_OK", record
+            assert sandbox.runs_created(label) == 1 and sandbox.runs_started(label) == 1
+    for line, run_id in picked_up.items():
+        assert final[line]["model_run_id"] == run_id
+    if in_create:
+        assert b"--retry-unknown" in b" ".join(stdout.split())
+    if picked_up:
+        found = re.search(rb"runs picked up from the journal\D+(\d+)", stdout)
+        assert found is not None and int(found.group(1)) == len(picked_up), stdout
+    print(
+        f"\nSIGKILL after {written} rows: {len(picked_up)} runs in flight picked up, "
+        f"{len(in_create)} creates in flight (unknown); {sandbox.runs_created()} runs created "
+        f"and {sandbox.runs_started()} billed for {rows} rows; most per label: "
+        f"{max(sandbox.runs_created(label_of(n)) for n in range(2, rows + 2))}"
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+async def test_sigterm_drains_like_ctrl_c_and_resume_finishes_with_one_run_per_row(
+    tmp_path: Path, outside_sandbox: Sandbox
+) -> None:
+    """SIGTERM (what docker and systemd send): no new rows, the checks in flight finish and
+    are written, exit 143; nothing is left in the journal to pick up; --resume does the rest."""
+    sandbox = outside_sandbox
+    rows = 30
+    manifest, out = speech_manifest(tmp_path, rows), tmp_path / "out.jsonl"
+    argv = (manifest, "--out", out, "--concurrency", "6", "--no-progress")
+    process = await start_batch(sandbox, *argv)
+    try:
+        await until_lines(out, 6, process)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+    assert process.returncode == EXIT_TERMINATED, stderr
+    assert b"Stopping (SIGTERM): no new rows" in stderr
+    first = records(out)
+    assert 6 <= len(first) < rows
+    assert sandbox.runs_created() == len(first)  # nothing left in flight
+    assert journal_lines(out) == (set(), {})
+
+    process = await start_batch(sandbox, *argv, "--resume")
+    _, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == EXIT_OK, stderr
+    final = {record["line"]: record for record in records(out)}
+    assert sorted(final) == list(range(2, rows + 2))
+    assert all(sandbox.runs_created(label_of(line)) == 1 for line in final)
+    assert len({record["model_run_id"] for record in final.values()}) == rows
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+async def test_a_second_ctrl_c_cancels_at_once_and_resume_picks_up_every_run_in_flight(
+    tmp_path: Path, outside_sandbox: Sandbox
+) -> None:
+    """Two Ctrl-Cs: the checks in flight are cancelled, but each run they made is journaled
+    (a create in flight is let answer first), so none is unknown and --resume creates no run
+    for them."""
+    sandbox = outside_sandbox
+    rows = 30
+    manifest, out = speech_manifest(tmp_path, rows), tmp_path / "out.jsonl"
+    argv = (manifest, "--out", out, "--concurrency", "6", "--no-progress")
+    process = await start_batch(sandbox, *argv)
+    try:
+        await until_lines(out, 6, process)
+        process.send_signal(signal.SIGINT)
+        assert process.stderr is not None
+        async with asyncio.timeout(30):  # the first is taken (signals do not queue up)
+            while b"Stopping (Ctrl-C)" not in await process.stderr.readline():
+                pass
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+    assert process.returncode == EXIT_INTERRUPTED, stderr
+    in_create, picked_up = journal_lines(out)
+    print(f"\ntwo Ctrl-Cs: {len(picked_up)} runs in flight journaled, {len(in_create)} unknown")
+    assert in_create == set()
+    if picked_up:
+        assert b"--resume waits on them" in b" ".join(stdout.split())  # however it wraps
+
+    process = await start_batch(sandbox, *argv, "--resume")
+    _, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == EXIT_OK, stderr
+    final = {record["line"]: record for record in records(out)}
+    assert sorted(final) == list(range(2, rows + 2))
+    assert all(sandbox.runs_created(label_of(line)) == 1 for line in final)
+    for line, run_id in picked_up.items():
+        assert final[line]["model_run_id"] == run_id

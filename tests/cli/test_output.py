@@ -18,7 +18,7 @@ def test_results_are_whole_lines_and_a_partial_last_line_is_cut_on_resume(
     with path.open("ab") as stream:
         stream.write(b'not json\n{"line": 4, "row_hash": "c')  # a killed writer's leftovers
     recorded = load_recorded(path)
-    assert recorded.digests == {2: "aa", 3: "bb"}
+    assert recorded.digests == {"line:2": "aa", "line:3": "bb"}
     assert recorded.unreadable == 1
     assert recorded.repaired == len(b'{"line": 4, "row_hash": "c')
     assert path.read_bytes().endswith(b"not json\n")

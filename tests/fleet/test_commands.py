@@ -1,0 +1,111 @@
+"""``helios-async fleet ...``: the parser, and submit, worker, collect, status and unknown
+giving the same result lines as ``helios-async batch``."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helios_async.cli import main
+from helios_async.cli._commands import build_parser
+from helios_async.fleet import WorkerOptions, run_worker
+from helios_async.fleet._commands import fleet_command
+from helios_async.testing import Sandbox, sample_recording
+
+HEADER = ["recording", "user_label", "date_of_birth", "birth_sex", "language", "tags"]
+IGNORED = {"key", "model_run_id", "seconds", "finished_at"}  # differ from run to run
+
+
+def records(path: Path) -> dict[int, dict[str, Any]]:
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return {line["line"]: {k: v for k, v in line.items() if k not in IGNORED} for line in lines}
+
+
+async def fleet(*argv: str | Path) -> tuple[int, str]:
+    out = io.StringIO()
+    args = build_parser().parse_args(["fleet", *map(str, argv)])
+    return await fleet_command(args, out), out.getvalue()
+
+
+def test_fleet_commands_write_the_same_lines_as_batch(tmp_path: Path, audio_dir: Path) -> None:
+    (tmp_path / "audio").mkdir()
+    shutil.copy(sample_recording(), tmp_path / "audio" / "speech.ogg")
+    shutil.copy(audio_dir / "short.wav", tmp_path / "audio" / "short.wav")
+    rows = [
+        ["audio/speech.ogg", "cli-1", "1990-08-24", "MALE", "en-GB", "site=a"],
+        ["audio/short.wav", "cli-short", "1990-08-24", "MALE", "en-GB", ""],
+        ["audio/speech.ogg", "cli-bad-dob", "1990-02-30", "MALE", "en-GB", ""],
+        ["audio/speech.ogg", "cli-2", "1990-08-24", "FEMALE", "en-GB", ""],
+    ]
+    manifest = tmp_path / "m.csv"
+    with manifest.open("w", newline="", encoding="utf-8") as stream:
+        csv.writer(stream).writerows([HEADER, *rows])
+    batch_out = tmp_path / "batch.jsonl"
+    main(["batch", str(manifest), "--out", str(batch_out), "--sandbox", "--sandbox-delay", "0"])
+
+    url, name = f"memory://{uuid.uuid4().hex}", "cli"
+    fleet_out = tmp_path / "fleet.jsonl"
+
+    async def run_fleet() -> tuple[str, str, str, str]:
+        common = ("--redis", url, "--fleet", name)
+        async with Sandbox(processing_delay=0) as sandbox:
+            status, submitted = await fleet("submit", manifest, "--batch", "b", *common)
+            assert status == 0
+            await run_worker(
+                WorkerOptions(
+                    redis_url=url,
+                    fleet=name,
+                    api_key=sandbox.api_key,
+                    base_url=sandbox.base_url,
+                    poll_interval=0.05,
+                    until_finished=True,
+                ),
+                handle_signals=False,
+            )
+            _, collected = await fleet("collect", "b", "--out", fleet_out, "--follow", *common)
+            _, shown = await fleet("status", "b", *common)
+            _, unknown = await fleet("unknown", "b", *common)
+            _, again = await fleet("submit", manifest, "--batch", "b", *common)
+            _, forgotten = await fleet("forget", "b", *common)
+            _, after = await fleet("status", "b", *common)
+        return submitted, collected, shown, unknown + again + forgotten + after
+
+    submitted, collected, shown, rest = asyncio.run(run_fleet())
+    assert "3 queued" in submitted and "1 bad row(s)" in submitted
+    assert "4 result(s) written" in collected
+    assert "4 submitted, 0 pending, 2 ok, 1 failed, 0 unknown, 1 bad" in shown
+    assert "complete" in shown
+    assert "0 queued, 0 already queued, 4 already done" in rest
+    assert "forgotten" in rest and "0 submitted, 0 pending, 0 ok" in rest
+    assert records(fleet_out) == records(batch_out)
+
+
+async def test_every_fleet_command_needs_a_redis_url() -> None:
+    from helios_async import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="HELIOS_REDIS_URL"):
+        await fleet("status", "b", "--redis", "")
+
+
+def test_the_command_line_does_not_load_the_engine_until_a_fleet_command_runs() -> None:
+    code = (
+        "import sys, helios_async, helios_async.cli\n"
+        "from helios_async.cli._commands import build_parser\n"
+        "build_parser()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('docket', 'redis')"
+        " or m.startswith('helios_async.fleet')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert loaded.strip() == "[]"
