@@ -189,8 +189,10 @@ class AiohttpTransport:
         # the key's header, for any traceback formatted with its locals to show.
         method = request.method
         try:
-            url = self._urls.get(request.url) or self._url(request)
-            return await _read(session, request, url, data, timeout)
+            # No local holds the parsed URL: a presigned one carries its signature.
+            return await _read(
+                session, request, self._urls.get(request.url) or self._url(request), data, timeout
+            )
         except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
             drop_inner_frames(exc)
             raise ConnectError(
