@@ -307,7 +307,9 @@ def structure_json(body: bytes, cls: type[T], *, request_id: str | None = None) 
         DecodeError: the body is not JSON, or does not fit; ``body`` is attached.
     """
     try:
-        payload = orjson.loads(body)
+        # orjson takes exact bytes, or a buffer: a bytes subclass (the responses' PersonalBytes)
+        # goes as a memoryview, without a copy.
+        payload = orjson.loads(body if type(body) is bytes else memoryview(body))
     except ValueError:  # orjson.JSONDecodeError: let json judge it (NaN, a BOM, UTF-16)
         try:
             payload = json.loads(body)

@@ -20,8 +20,10 @@ from helios_async import (
     Tag,
     User,
 )
+from helios_async import _converter as converter_module
 from helios_async._converter import camel, structure, structure_json, unstructure
 from helios_async._protocol import Endpoints
+from helios_async._redaction import PersonalBytes
 
 UTC = dt.UTC
 
@@ -437,3 +439,16 @@ def test_the_create_body_is_compact_utf8_json():
 )
 def test_camel_maps_snake_case_names_to_the_wire_names(name, wire):
     assert camel(name) == wire
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, PersonalBytes])
+def test_a_valid_body_is_decoded_by_orjson_alone(examples, monkeypatch, kind):
+    """json only judges what orjson refuses: a valid body, in whatever bytes type a response
+    carries it (the transport's PersonalBytes), never reaches it."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("json.loads was called on a valid body")
+
+    monkeypatch.setattr(converter_module.json, "loads", refuse)
+    body = kind(json.dumps(examples["run_complete_ok"]).encode())
+    assert structure_json(body, ModelRun) == structure(examples["run_complete_ok"], ModelRun)
