@@ -7,7 +7,9 @@ The generated function, one per class, built on first use:
   missing field: the field's default if it has one, else a ``KeyError``;
 - hands a present value to the field's hook; for ``str``, ``bool``, ``float`` and the string
   enums the exact JSON type is tested inline first (``type(v) is str``) and anything else
-  goes to the hook, which accepts or refuses it, so a rule lives in the hook alone;
+  goes to the hook, which accepts or refuses it, so a rule lives in the hook alone; a field
+  hook may carry its own common case as source (its ``inline`` attribute, ``"<value> if
+  <test>"`` on ``{v}``), which its tests hold to the same answers as the hook;
 - keeps the payload as received on a field named ``raw`` and the caller's request id on a
   field named ``request_id``;
 - copies no dict, and builds the instance without ``__init__`` when ``__init__`` would only
@@ -81,7 +83,9 @@ class _Builder:
     def expression(self, kind: Any, var: str, hook: LeafHook | None = None) -> str:
         """Python source that structures ``var`` (known not to be None) as ``kind``."""
         if hook is not None:
-            return f"{self.bind(hook)}({var}, {self.bind(kind)})"
+            call = f"{self.bind(hook)}({var}, {self.bind(kind)})"
+            inline = getattr(hook, "inline", None)  # the hook's own common case, as source
+            return f"({inline.format(v=var)} else {call})" if inline else call
         if attrs.has(kind):
             return f"{self.bind(self.nested(kind))}({var})"
         item = _item_type(kind)

@@ -452,3 +452,43 @@ def test_a_valid_body_is_decoded_by_orjson_alone(examples, monkeypatch, kind):
     monkeypatch.setattr(converter_module.json, "loads", refuse)
     body = kind(json.dumps(examples["run_complete_ok"]).encode())
     assert structure_json(body, ModelRun) == structure(examples["run_complete_ok"], ModelRun)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"value": 0.42},
+        {"value": 0.0},
+        {"value": 1.5},
+        {"value": -0.1},
+        {"value": 1},
+        {"value": True},
+        {"value": "0.5"},
+        {"value": float("nan")},
+        {"value": float("inf")},
+        {"value": None},
+        {},
+        0.33,
+        "high",
+    ],
+    ids=repr,
+)
+def test_the_inline_score_check_gives_the_hook_s_answer(value):
+    """The one-pass functions carry _parse_score's common case as source (no call per
+    score): for every value, that source and the hook accept the same and return the same."""
+    from helios_async._converter import _parse_score
+
+    def hook(v: object) -> object:
+        try:
+            return ("ok", _parse_score(v))
+        except (KeyError, TypeError, ValueError) as exc:
+            return ("refused", type(exc))
+
+    namespace: dict[str, object] = {"hook": hook}
+    exec(
+        f"def inline(v):\n    return ({_parse_score.inline.format(v='v')} else hook(v))", namespace
+    )
+    inline = namespace["inline"]
+    answer = inline(value)  # type: ignore[operator]
+    expected = hook(value)
+    assert (answer if isinstance(answer, tuple) else ("ok", answer)) == expected
