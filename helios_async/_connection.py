@@ -24,6 +24,9 @@ class Connection:
         self.transport = transport
         self._opened = not needs_open
         self._closed = False
+        #: Whether requests may be sent now (open, not closed): read by every request, which
+        #: calls :meth:`check_open` for the error only when it is False.
+        self.usable = self._opened
         #: Loop time (seconds) until which every request waits; 0.0 when none is in force, so
         #: that a request checks it without a call.
         self.cooldown_until = 0.0
@@ -44,12 +47,14 @@ class Connection:
         if self._closed:
             raise ClientClosedError("this HeliosClient is closed; create a new one")
         self._opened = True
+        self.usable = True
 
     async def close(self) -> None:
         """Close the transport (an owned session and its connections); idempotent."""
         if self._closed:
             return
         self._closed = True
+        self.usable = False
         await self.transport.aclose()
 
     def check_open(self) -> None:

@@ -57,7 +57,8 @@ class Sender:
             ClientClosedError: the client is not open; nothing was sent.
             Whatever the transport or ``decoder`` raised last, once not worth retrying.
         """
-        self.connection.check_open()  # fail fast, before the retry controller
+        if not self.connection.usable:
+            self.connection.check_open()  # fail fast, before the retry controller
         try:  # the first attempt runs bare: most requests succeed at once
             return decoder(await self._attempt(request, 1, on_sent))
         except Exception as exc:

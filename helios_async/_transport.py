@@ -140,7 +140,9 @@ class AiohttpTransport:
             TransportError: the connection broke, or the body was cut short.
             RecordingError: an upload's file became unreadable or shorter.
         """
-        session = self._open_session()
+        session = self._session
+        if session is None or not self.owns_session:  # an owned one is never closed here
+            session = self._open_session()
         known = self._timeouts
         if known is None or known[0] is not timeouts:
             known = self._timeouts = (
@@ -151,48 +153,24 @@ class AiohttpTransport:
         timeout = known[2] if request.to_storage else known[1]
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
-        body = request.body
-        if isinstance(body, RecordingBody):
-            with body.open() as chunks:
-                response = await self._exchange(session, request, chunks, timeout)
-        else:
-            response = await self._exchange(session, request, body, timeout)
-        if debug:
-            logger.debug(
-                "%s %s -> %d in %.3f s",
-                request.method,
-                redact_url(request.url),
-                response.status,
-                time.perf_counter() - started,
-            )
-        return response
-
-    def _url(self, request: ApiRequest) -> URL:
-        """The request's URL, verbatim (``encoded=True``: never re-quoted), parsed; an API
-        URL is kept (``self._urls``), a presigned one (used once) never."""
-        url = URL(request.url, encoded=True)
-        if not request.to_storage:
-            if len(self._urls) >= _KEPT_URLS:
-                self._urls.clear()
-            self._urls[request.url] = url
-        return url
-
-    async def _exchange(
-        self,
-        session: aiohttp.ClientSession,
-        request: ApiRequest,
-        data: object,
-        timeout: aiohttp.ClientTimeout,
-    ) -> ApiResponse:
         # Whatever is raised below loses the frames under this one: aiohttp's, and _read's,
         # whose locals hold the URL with its signature (a yarl.URL, a ClientResponse) and
-        # the key's header, for any traceback formatted with its locals to show.
+        # the key's header, for any traceback formatted with its locals to show. No local
+        # here holds the parsed URL either.
         method = request.method
+        body = request.body
         try:
-            # No local holds the parsed URL: a presigned one carries its signature.
-            return await _read(
-                session, request, self._urls.get(request.url) or self._url(request), data, timeout
-            )
+            if isinstance(body, RecordingBody):
+                with body.open() as chunks:
+                    response = await _read(session, request, self._url(request), chunks, timeout)
+            else:
+                response = await _read(
+                    session,
+                    request,
+                    self._urls.get(request.url) or self._url(request),
+                    body,
+                    timeout,
+                )
         except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
             drop_inner_frames(exc)
             raise ConnectError(
@@ -220,6 +198,25 @@ class AiohttpTransport:
         except BaseException as exc:  # a RecordingError from the body, a cancellation, ...
             drop_inner_frames(exc)
             raise
+        if debug:
+            logger.debug(
+                "%s %s -> %d in %.3f s",
+                request.method,
+                redact_url(request.url),
+                response.status,
+                time.perf_counter() - started,
+            )
+        return response
+
+    def _url(self, request: ApiRequest) -> URL:
+        """The request's URL, verbatim (``encoded=True``: never re-quoted), parsed; an API
+        URL is kept (``self._urls``), a presigned one (used once) never."""
+        url = URL(request.url, encoded=True)
+        if not request.to_storage:
+            if len(self._urls) >= _KEPT_URLS:
+                self._urls.clear()
+            self._urls[request.url] = url
+        return url
 
 
 async def _read(
