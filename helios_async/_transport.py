@@ -35,7 +35,7 @@ __all__ = ["AiohttpTransport", "Transport"]
 
 logger = logging.getLogger("helios_async")
 _QUERY = re.compile(r"\?[^\s'\")]+")  # a query string inside an error's text
-_KEPT_URLS = 10_000  # parsed API URLs kept per transport (one per run polled, and a few)
+_KEPT_URLS = 1_024  # parsed API URLs kept per transport (one per run polled, and a few)
 
 
 @runtime_checkable
