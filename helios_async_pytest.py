@@ -2,7 +2,9 @@
 
 Installed with the package and loaded by pytest through the ``pytest11`` entry point
 ``helios_async``; nothing to import. The fixtures are async, so the test session needs
-``pytest-asyncio`` (``asyncio_mode = "auto"``, or ``@pytest.mark.asyncio`` in strict mode).
+``pytest-asyncio`` (``asyncio_mode = "auto"``, or ``@pytest.mark.asyncio`` in strict mode;
+``pip install 'helios-async[pytest]'`` brings it). Without it, a test that asks for one of
+them fails in one line that says so (:data:`NEEDS_PYTEST_ASYNCIO`).
 
 Loading the plugin costs nothing: pytest loads it into every session of every project that
 installs helios-async, before coverage measurement starts, so this module sits outside the
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import pytest
 
@@ -37,8 +39,22 @@ if TYPE_CHECKING:
     from helios_async import HeliosClient
     from helios_async.testing import Sandbox
 
-__all__ = ["helios_client", "helios_env", "helios_sample_recording", "helios_sandbox"]
+__all__ = [
+    "NEEDS_PYTEST_ASYNCIO",
+    "helios_client",
+    "helios_env",
+    "helios_sample_recording",
+    "helios_sandbox",
+]
 
+NEEDS_PYTEST_ASYNCIO = (
+    "the helios_async fixtures are async and need the pytest-asyncio plugin: "
+    "pip install pytest-asyncio (or 'helios-async[pytest]'), with asyncio_mode = \"auto\" "
+    "or @pytest.mark.asyncio on each test"
+)
+"""The one-line failure of a test that asks for an async fixture with pytest-asyncio
+missing or disabled (``-p no:asyncio``)."""
+_ASYNC_FIXTURES = frozenset({"helios_sandbox", "helios_client"})
 _MARKER = "helios"
 _MARKER_KEYWORDS = frozenset({"processing_delay", "api_key", "upload_url_ttl"})
 _OPTION = "--helios-processing-delay"
@@ -50,14 +66,38 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _async_fixture(function: F) -> F:
     """``pytest_asyncio.fixture`` where pytest-asyncio is installed, else ``pytest.fixture``.
 
-    Loading the plugin must never break a pytest session that has no pytest-asyncio; pytest
-    then reports clearly that an async fixture was requested with no plugin to run it.
+    Loading the plugin must never break a pytest session that has no pytest-asyncio; a test
+    that asks for the fixture then fails with :data:`NEEDS_PYTEST_ASYNCIO`
+    (:func:`pytest_fixture_setup`).
     """
     try:
         from pytest_asyncio import fixture
     except ImportError:  # pragma: no cover - pytest-asyncio is a test dependency here
         return cast(F, pytest.fixture(function))
     return cast(F, fixture(function))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(fixturedef: Any, request: pytest.FixtureRequest) -> None:
+    """With no plugin to run our async fixtures, pytest would fail the first test that asks
+    for one with its internals ("no plugin or hook that handled it") and the next with a bare
+    ``AssertionError``. Instead the fixture becomes a plain function that fails in one line,
+    which pytest runs, reports and caches as a fixture error like any other."""
+    if fixturedef.argname in _ASYNC_FIXTURES and not _has_pytest_asyncio(request.config):
+        message = f"{fixturedef.argname}: {NEEDS_PYTEST_ASYNCIO}"
+
+        def missing_plugin(**_: object) -> NoReturn:
+            pytest.fail(message, pytrace=False)
+
+        fixturedef.func = missing_plugin
+
+
+def _has_pytest_asyncio(config: pytest.Config) -> bool:
+    # Registered as "asyncio" by its entry point, or by module name with -p pytest_asyncio.plugin.
+    return any(
+        getattr(plugin, "__name__", None) == "pytest_asyncio.plugin"
+        for plugin in config.pluginmanager.get_plugins()
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

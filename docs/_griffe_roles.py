@@ -12,8 +12,8 @@
 * the fields of an attrs class, which ``griffe_fieldz`` lists after this extension has run,
   are titled "Fields", come before the other sections, keep the docstring written under each
   field, and show a factory default as the value it makes;
-* an enum's members are listed in a "Members" table, with the docstring under each, and a
-  private base class is not shown.
+* an enum's members are listed in a "Members" table (name, value, and the docstring
+  written under each member), and a private base class is not shown.
 
 Loaded by ``mkdocs.yml`` (``plugins.mkdocstrings...extensions``, before ``griffe_fieldz``);
 excluded from the site.
@@ -179,17 +179,30 @@ class SphinxRolesToMarkdown(griffe.Extension):
     def _list_members(self, cls: griffe.Class, runtime: type[enum.Enum]) -> None:
         if cls.docstring is None:
             cls.docstring = griffe.Docstring("", parent=cls)
-        items = []
+        rows = []
         for name, member in runtime.__members__.items():
             attribute = cls.members.pop(name, None)
             doc = attribute.docstring.value if attribute and attribute.docstring else ""
-            items.append(
-                griffe.DocstringAttribute(
-                    name=name, annotation=None, description=doc or f"`{member.value!r}`"
-                )
-            )
-        if items:
-            members = griffe.DocstringSectionAttributes(items, title="Members:")
+            rows.append((name, repr(member.value), doc))
+        if rows:
+            members = griffe.DocstringSectionText(members_table(rows), title="Members:")
             sections = cls.docstring.parsed
             sections.append(members)
             _lead(sections, members)
+
+
+def members_table(rows: list[tuple[str, str, str]]) -> str:
+    """An enum's "Members" table in Markdown: each member's name, its value (what the API
+    sends, ``'COMPLETE_OK'``) and the docstring written under it, on one line per member."""
+
+    def cell(text: str) -> str:
+        return " ".join(text.split()).replace("|", "\\|")
+
+    lines = [
+        '<p><span class="doc-section-title">Members:</span></p>',
+        "",
+        "| Name | Value | Description |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| `{name}` | `{cell(value)}` | {cell(doc)} |" for name, value, doc in rows]
+    return "\n".join(lines)

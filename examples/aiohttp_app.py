@@ -121,7 +121,7 @@ def run_summary(run: ModelRun) -> dict[str, Any]:
         "run_id": run.id,
         "status": run.status.value,
         "finished": run.is_finished,
-        "scores": section.scores() if section is not None else None,
+        "scores": section.scores if section is not None else None,
         "error_code": run.error_code.value if run.error_code is not None else None,
         "warnings": list(run.warnings),
     }

@@ -1,5 +1,8 @@
 """A FastAPI service that scores recordings with Helios, one client for its lifetime.
 
+Needs fastapi and httpx: ``pip install 'helios-async[examples]'`` (and an ASGI server such as
+uvicorn to serve it).
+
 The same two routes as ``aiohttp_app.py``: ``POST /checks`` (query: ``user_label``,
 ``date_of_birth``, ``birth_sex``, ``language``; body: the recording) runs a whole wellness
 check and answers the scores, or ``504`` with the ``run_id`` if the check outlives the
@@ -62,7 +65,7 @@ class CheckStatus(BaseModel):
             run_id=run.id,
             status=run.status.value,
             finished=run.is_finished,
-            scores=section.scores() if section is not None else None,
+            scores=section.scores if section is not None else None,
             error_code=run.error_code.value if run.error_code is not None else None,
             warnings=list(run.warnings),
         )

@@ -45,7 +45,7 @@ async def main(
     section = run.section  # a COMPLETE_OK run has exactly one section today
     assert section is not None
     print(f"model run {run.id}: {run.status.value}")
-    for name, value in section.scores().items():
+    for name, value in section.scores.items():
         print(f"  {name:<26} {value:.2f}")
     for warning in run.warnings:
         print(f"  warning: {warning}")

@@ -1,5 +1,7 @@
 """Testing your own code against the local sandbox, with the helios_async pytest plugin.
 
+Needs pytest and pytest-asyncio: ``pip install 'helios-async[pytest]'``.
+
 The plugin comes with the package; these tests need only ``pytest-asyncio`` with
 ``asyncio_mode = "auto"`` in your pytest configuration. Run them with::
 

@@ -137,7 +137,7 @@ class Worker:
     def _verdict(job: Job, run: ModelRun) -> Outcome:
         section = run.section
         if run.succeeded and section is not None:
-            return Outcome(job.job_id, "scored", run.id, scores=section.scores())
+            return Outcome(job.job_id, "scored", run.id, scores=section.scores)
         code = run.error_code.value if run.error_code is not None else run.status.value
         return Outcome(job.job_id, "failed", run.id, detail=code)
 

@@ -1,9 +1,11 @@
 """helios_async: the asyncio-native client for thymia's Helios voice-biomarker API.
 
-Everything public is re-exported here; ``helios_async.testing`` holds the local sandbox.
+Everything public is re-exported here, and its classes report ``helios_async`` as their
+module (``_naming``); ``helios_async.testing`` holds the local sandbox.
 ``HELIOS_LOG=debug`` (or ``info``) in the environment logs to stderr from import on.
 """
 
+from . import _naming
 from ._audio import AudioFormat
 from ._client import HeliosClient
 from ._config import Timeouts
@@ -18,6 +20,7 @@ from ._errors import (
     DecodeError,
     HeliosError,
     InvalidInputError,
+    JournalConflictError,
     ModelRunFailedError,
     NotFoundError,
     OutcomeUnknownError,
@@ -31,7 +34,7 @@ from ._errors import (
 )
 from ._fanout import WellnessChecks, WellnessJob, WellnessOutcome
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
-from ._journal import JobState, Journal, JournalConflictError, JournalEntry
+from ._journal import JobState, Journal, JournalEntry
 from ._journal_check import run_journaled_check
 from ._journal_file import FileJournal
 from ._models import (
@@ -126,4 +129,5 @@ __all__ = [
 
 from ._logs import configure_from_env as _configure_logging
 
+_naming.adopt(__name__, globals(), __all__)
 _configure_logging()

@@ -59,14 +59,28 @@ def resolve_base_url(
     """The API root: ``base_url``, else ``region``, else ``THYMIA_BASE_URL``, else
     ``THYMIA_REGION``, else ``https://api.thymia.ai``. No trailing slash.
 
+    A base URL and a region at the same level (both arguments, or both variables when no
+    argument is given) contradict each other and are refused; an argument still beats
+    either variable.
+
     Raises:
-        InvalidInputError: an unknown region, or a base URL that is not a usable API root
-            (see :func:`check_base_url`).
+        InvalidInputError: both ``base_url`` and ``region`` (or both variables); an unknown
+            region; a base URL that is not a usable API root (see :func:`check_base_url`).
     """
     environ = os.environ if environ is None else environ
+    if base_url is not None and region is not None:
+        raise InvalidInputError(
+            "base_url",
+            f"and region name the host twice (region={region!r}); pass one of them",
+        )
     if base_url is None and region is None:
         base_url = environ.get(ENV_BASE_URL) or None
-        region = None if base_url else (environ.get(ENV_REGION) or None)
+        region = environ.get(ENV_REGION) or None
+        if base_url is not None and region is not None:
+            raise InvalidInputError(
+                ENV_BASE_URL,
+                f"and {ENV_REGION} are both set and name the host twice; unset one of them",
+            )
     if base_url is None:
         name = (region or "default").lower()
         if name not in REGIONS:

@@ -150,6 +150,9 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     converter.register_structure_hook_factory(_is_homogeneous_tuple, structure_tuple)
     converter.register_structure_hook(dt.datetime, _parse_datetime)
     converter.register_structure_hook(dt.date, _parse_date)
+    # Enums as their plain string values, so the result is JSON's own types and reads back.
+    # (Every enum here is a StrEnum, which would otherwise go out as itself, by str's hook.)
+    converter.register_unstructure_hook(enum.StrEnum, lambda value: value.value)
     converter.register_unstructure_hook(dt.datetime, lambda value: value.isoformat())
     converter.register_unstructure_hook(dt.date, lambda value: value.isoformat())
     converter.register_structure_hook_factory(attrs.has, lambda cls: _structure_fn(converter, cls))

@@ -20,8 +20,9 @@ Every exception the client raises on purpose is a :class:`HeliosError`::
     │   └── UploadURLExpiredError               the URL expired or was refused: new run
     ├── OutcomeUnknownError                     a create may or may not have made a run
     ├── ModelRunFailedError                     the run ended COMPLETE_ERROR
-    └── DeadlineExceededError (TimeoutError)    a wait or a whole check ran out of time
-        └── CreateDeadlineExceededError         a create in flight: also OutcomeUnknownError
+    ├── DeadlineExceededError (TimeoutError)    a wait or a whole check ran out of time
+    │   └── CreateDeadlineExceededError         a create in flight: also OutcomeUnknownError
+    └── JournalConflictError                    a newer delivery owns this journal key: stop
 
 Each error holds the facts it was raised with and builds its message from them, nothing
 more: which status means which error, request-id lookup and rendering an error body's
@@ -49,6 +50,7 @@ __all__ = [
     "DecodeError",
     "HeliosError",
     "InvalidInputError",
+    "JournalConflictError",
     "ModelRunFailedError",
     "NotFoundError",
     "OutcomeUnknownError",
@@ -67,10 +69,25 @@ _BODY_EXCERPT = 300
 
 class HeliosError(Exception):
     """Base class of every error helios_async raises on purpose (the tree above). Its
-    message never contains the API key.
+    message never contains the API key. Errors pickle whole (their message and every
+    attribute), so they cross a process pool.
 
     See https://helios-async.readthedocs.io/helios/#status-mapping
     """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # By state, not by calling __init__ again: the subclasses take other arguments than
+        # the message Exception keeps in ``args``.
+        return (_rebuild_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild_error(
+    cls: type[HeliosError], args: tuple[object, ...], state: dict[str, object]
+) -> HeliosError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidInputError(HeliosError, ValueError):
@@ -416,3 +433,20 @@ def _shown_body(body: bytes) -> str:
         parts = re.findall(r"<(Code|Message)>([^<]{0,200})</\1>", body.decode("utf-8", "replace"))
         return "storage says " + (" ".join(f"{v.strip()}" for _k, v in parts) or "nothing")
     return f"body starts {text + ('…' if len(body) > _BODY_EXCERPT else '')!r}"
+
+
+class JournalConflictError(HeliosError):
+    """A journal write was refused: another delivery of this job claimed its key since.
+
+    The job was taken over (typically: this worker was presumed dead and its job
+    redelivered). The delivery that gets this must stop working on the job at once and
+    write nothing more; the new owner carries it on. Raised by the journal stores
+    (``FileJournal``, ``RedisJournal``) and ``run_journaled_check``.
+
+    Attributes:
+        key: the job's key.
+    """
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"journal key {key!r} is owned by a newer delivery; this one stops")
+        self.key = key

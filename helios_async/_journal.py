@@ -42,13 +42,12 @@ from typing import Any, Protocol, Self
 import attrs
 
 from ._converter import structure
-from ._errors import APIError, HeliosError, InvalidInputError, UploadError
+from ._errors import APIError, InvalidInputError, UploadError
 from ._models import ModelRun
 
 __all__ = [
     "JobState",
     "Journal",
-    "JournalConflictError",
     "JournalEntry",
     "check_key",
     "check_transition",
@@ -87,22 +86,6 @@ _NEXT: Mapping[JobState | None, frozenset[JobState | None]] = {
     JobState.DONE: frozenset(),
     JobState.UNKNOWN: frozenset(),
 }
-
-
-class JournalConflictError(HeliosError):
-    """A journal write was refused: another delivery of this job claimed its key since.
-
-    The job was taken over (typically: this worker was presumed dead and its job
-    redelivered). The delivery that gets this must stop working on the job at once and
-    write nothing more; the new owner carries it on.
-
-    Attributes:
-        key: the job's key.
-    """
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"journal key {key!r} is owned by a newer delivery; this one stops")
-        self.key = key
 
 
 def check_key(key: object) -> str:

@@ -25,6 +25,7 @@ from ._errors import (
     DeadlineExceededError,
     HeliosError,
     InvalidInputError,
+    JournalConflictError,
     ModelRunFailedError,
     NotFoundError,
     OutcomeUnknownError,
@@ -36,7 +37,6 @@ from ._fanout import WellnessJob
 from ._journal import (
     JobState,
     Journal,
-    JournalConflictError,
     JournalEntry,
     check_key,
     error_json,

@@ -35,8 +35,8 @@ from typing import Self
 
 import attrs
 
-from ._errors import InvalidInputError
-from ._journal import JobState, JournalConflictError, JournalEntry, check_key, check_transition
+from ._errors import InvalidInputError, JournalConflictError
+from ._journal import JobState, JournalEntry, check_key, check_transition
 
 __all__ = ["FileJournal"]
 

@@ -1,10 +1,11 @@
 """``RedisJournal``: the run journal in Redis, shared by a fleet of workers (issue 11).
 
-Needs the ``redis`` package (``pip install 'helios-async[redis]'``); ``import helios_async``
-never imports this module. Every write is one Lua script, so it is atomic: it checks that the
-writer's owner token is still the key's owner and that the state machine allows the move
-(``helios_async._journal``), then writes the entry and keeps the indexes in step. A worker
-presumed dead whose job was redelivered (and claimed again) can no longer write.
+Public as ``helios_async.fleet.RedisJournal`` (the ``fleet`` extra, which brings ``redis``);
+``import helios_async`` never imports this module. Every write is one Lua script, so it is
+atomic: it checks that the writer's owner token is still the key's owner and that the state
+machine allows the move (``helios_async._journal``), then writes the entry and keeps the
+indexes in step. A worker presumed dead whose job was redelivered (and claimed again) can
+no longer write.
 
 Key layout, for a journal ``namespace`` N (all keys share the hash tag ``{N}``, so a whole
 journal lives on one Redis Cluster slot and each script touches one slot)::
@@ -26,8 +27,8 @@ from typing import Any, Self
 
 import redis.asyncio as aioredis
 
-from ._errors import InvalidInputError
-from ._journal import JobState, JournalConflictError, JournalEntry, check_key
+from ._errors import InvalidInputError, JournalConflictError
+from ._journal import JobState, JournalEntry, check_key
 
 __all__ = ["RedisJournal"]
 

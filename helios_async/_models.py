@@ -4,8 +4,11 @@ All are ``attrs.frozen`` and keyword-only. Field names are snake_case here and c
 the wire; the private converter in ``_converter`` maps them, both ways. The response models
 (built by the converter, never by hand in a hot path) are unslotted: the converter sets an
 instance's attributes in one step, without ``__init__``, which is about half the cost of a
-slotted instance's per-attribute stores; they hold no converters or validators for that
-reason, so anything a field must satisfy on the wire is judged by the converter's hooks.
+slotted instance's per-attribute stores (a model given a converter or validator would be
+built through ``__init__``); what a field must satisfy on the wire, the converter's hooks
+judge.
+The models that come back from the API have ``to_dict()``: the JSON-ready wire form
+(:class:`_WireForm`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 import attrs
 
@@ -36,6 +39,27 @@ __all__ = [
     "Tag",
     "User",
 ]
+
+
+class _WireForm:
+    """``to_dict()`` for the models the API answers with (a mixin of no state)."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as the API's JSON would carry it, ready for ``json.dumps``.
+
+        camelCase keys as on the wire (``createdAt``, ``mentalStrain``), timestamps as ISO 8601
+        strings, enums as their string values, each score as ``{"value": x}``; fields not set
+        are ``null``. ``raw`` and ``request_id`` are left out (``raw`` is the JSON as
+        received). Reading it back gives an equal model, so it round-trips, and for a
+        complete answer it equals what the API sent, unknown fields aside. A presigned URL
+        stays the ``str`` that hides its signature in a ``repr``; ``json.dumps`` writes it
+        whole.
+        """
+        from ._converter import unstructure  # the converter imports the models
+
+        return cast(dict[str, Any], unstructure(self))
 
 
 class _OpenEnum(enum.StrEnum):
@@ -236,7 +260,7 @@ class CreateFields(TypedDict, total=False):
 
 
 @attrs.frozen(kw_only=True, slots=False)
-class ModelRunCreated:
+class ModelRunCreated(_WireForm):
     """The answer to a create: the run's ``id`` and where to PUT the recording.
 
     See https://helios-async.readthedocs.io/helios/#create-a-model-run
@@ -253,7 +277,7 @@ class ModelRunCreated:
 
 
 @attrs.frozen(kw_only=True, slots=False)
-class ActivityRunCreated:
+class ActivityRunCreated(_WireForm):
     """The answer to an Activity Plugin create: the run's ``id`` and the activity's link.
 
     See https://helios-async.readthedocs.io/helios/#create-an-activity-run and
@@ -271,7 +295,7 @@ class ActivityRunCreated:
 
 
 @attrs.frozen(kw_only=True, slots=False)
-class Section:
+class Section(_WireForm):
     """One timed section of a recording's results, with its eleven scores.
 
     The five bucketed scores (``distress``, ``stress``, ``exhaustion``, ``sleep_propensity``,
@@ -314,8 +338,10 @@ class Section:
     uniform_low_self_esteem: float
     """``low_self_esteem`` on a continuous scale, in [0, 1]."""
 
+    @property
     def scores(self) -> dict[str, float]:
-        """The eleven scores by field name, in the API's order (``mental_strain`` first)."""
+        """The eleven scores by field name, in the API's order (``mental_strain`` first): a
+        new dict on each read, ``{"mental_strain": 0.42, "distress": 0.33, ...}``."""
         return {name: getattr(self, name) for name in SCORE_NAMES}
 
 
@@ -330,7 +356,7 @@ BUCKETED_SCORES = frozenset(
 
 
 @attrs.frozen(kw_only=True, slots=False)
-class ModelRunResults:
+class ModelRunResults(_WireForm):
     """A finished run's results: its sections, today always exactly one.
 
     See https://helios-async.readthedocs.io/helios/#results-and-scores
@@ -341,7 +367,7 @@ class ModelRunResults:
 
 
 @attrs.frozen(kw_only=True, slots=False)
-class ModelRun:
+class ModelRun(_WireForm):
     """A model run as ``GET /v1/models/mental-wellness/{id}`` returns it.
 
     Timestamps are timezone-aware. A field the API left out or sent as null takes the
@@ -405,7 +431,7 @@ class ModelRun:
 
 
 @attrs.frozen(kw_only=True, slots=False)
-class Account:
+class Account(_WireForm):
     """The account behind the API key, as ``GET /v1/account`` returns it.
 
     See https://helios-async.readthedocs.io/helios/#get-account

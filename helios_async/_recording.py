@@ -18,6 +18,7 @@ import attrs
 from ._audio import SNIFF_BYTES, AudioFormat, probe_duration, sniff_format
 from ._errors import RecordingError
 from ._models import ErrorCode
+from ._truncation import Truncation, find_truncation
 
 MIN_SECONDS = 10.0  # docs/helios.md#recording-limits: at least 10 s of speech ...
 MAX_SECONDS = 180.0  # ... in a recording under 3 minutes
@@ -125,7 +126,8 @@ def prepare_recording(source: RecordingSource, *, check_duration: bool = True) -
     Raises:
         RecordingError: the file is missing, unreadable, empty, not one of the six formats
             (judged by its leading bytes, not its name), or, with ``check_duration``, shorter
-            than 10 s or 180 s or longer where its duration can be read.
+            than 10 s or 180 s or longer where its duration can be read, or truncated: its
+            data ends long before the duration its header declares (``_truncation``).
     """
     opener, name = _opener(source)
     try:
@@ -179,11 +181,22 @@ def _prepare(
         duration = None
         if check_duration:
             stream.seek(start)
-            duration = probe_duration(
-                cast(BinaryIO, _Window(stream, start)) if start else stream, fmt
-            )
+            audio = cast(BinaryIO, _Window(stream, start)) if start else stream
+            duration = probe_duration(audio, fmt)
+            _check_truncation(name, find_truncation(audio, fmt, duration))
             _check_duration(name, duration)
     return PreparedRecording(format=fmt, size=size, duration=duration, name=name, open=opener)
+
+
+def _check_truncation(name: str, cut: Truncation | None) -> None:
+    if cut is not None:
+        raise RecordingError(
+            "recording",
+            f"{name} declares {cut.declared:.1f} s but its data ends after about "
+            f"{cut.present:.1f} s: it is truncated (the API would end the run with "
+            f"{cut.error_code.value})",
+            error_code=cut.error_code,
+        )
 
 
 def _check_duration(name: str, duration: float | None) -> None:

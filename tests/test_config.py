@@ -213,17 +213,9 @@ def test_well_formed_base_urls_with_ports_ipv6_hosts_and_prefixes_are_kept(given
         (None, "us", {"THYMIA_BASE_URL": "https://env.example"}, "https://us.api.thymia.ai"),
         (None, "ca", {"THYMIA_REGION": "us"}, "https://ca.api.thymia.ai"),
         ("https://arg.example", None, {"THYMIA_REGION": "ca"}, "https://arg.example"),
-        # of the arguments, base_url is the more specific
-        ("https://arg.example", "us", {}, "https://arg.example"),
         # the environment beats the default; its base URL beats its region
         (None, None, {"THYMIA_BASE_URL": "https://env.example/"}, "https://env.example"),
         (None, None, {"THYMIA_REGION": "ca"}, "https://ca.api.thymia.ai"),
-        (
-            None,
-            None,
-            {"THYMIA_BASE_URL": "https://env.example", "THYMIA_REGION": "ca"},
-            "https://env.example",
-        ),
         # empty variables are as good as unset
         (None, None, {"THYMIA_BASE_URL": "", "THYMIA_REGION": ""}, "https://api.thymia.ai"),
         (None, None, {"THYMIA_BASE_URL": "", "THYMIA_REGION": "us"}, "https://us.api.thymia.ai"),
@@ -234,6 +226,33 @@ def test_argument_beats_environment_beats_default(base_url, region, environ, exp
     assert resolve_base_url(base_url, region, environ) == expected
 
 
+@pytest.mark.parametrize(
+    ("base_url", "region", "environ", "names"),
+    [
+        ("https://arg.example", "us", {}, ("base_url", "region")),
+        ("https://arg.example", "default", {}, ("base_url", "region")),
+        (
+            None,
+            None,
+            {"THYMIA_BASE_URL": "https://env.example", "THYMIA_REGION": "ca"},
+            ("THYMIA_BASE_URL", "THYMIA_REGION"),
+        ),
+    ],
+)
+def test_a_base_url_with_a_region_is_refused_naming_both(base_url, region, environ, names):
+    """Both at one level contradict each other: refused before anything, naming both."""
+    with pytest.raises(InvalidInputError) as caught:
+        resolve_base_url(base_url, region, environ)
+    for name in names:
+        assert name in str(caught.value)
+
+
+def test_the_client_refuses_a_base_url_with_a_region(monkeypatch):
+    monkeypatch.setenv("THYMIA_API_KEY", KEY)
+    with pytest.raises(InvalidInputError, match=r"base_url.*region"):
+        HeliosClient(base_url="https://sandbox.example", region="us")
+
+
 def test_the_client_takes_key_and_host_from_the_environment(monkeypatch):
     """D15, end to end through the public constructor."""
     monkeypatch.setenv("THYMIA_API_KEY", KEY)
@@ -241,6 +260,7 @@ def test_the_client_takes_key_and_host_from_the_environment(monkeypatch):
     client = HeliosClient()
     assert client.base_url == "https://ca.api.thymia.ai"
     assert KEY not in repr(client)
+    monkeypatch.delenv("THYMIA_REGION")
     monkeypatch.setenv("THYMIA_BASE_URL", "https://sandbox.example/")
     assert HeliosClient().base_url == "https://sandbox.example"
     assert HeliosClient(region="us").base_url == "https://us.api.thymia.ai"

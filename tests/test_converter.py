@@ -106,7 +106,7 @@ def test_the_success_example_gives_the_scores_as_floats(examples):
     assert section.finish_secs == 28.6
     assert section.transcript.startswith("The North Wind")
     wire = examples["run_complete_ok"]["results"]["sections"][0]
-    for name, value in section.scores().items():
+    for name, value in section.scores.items():
         assert value == wire[camel(name)]["value"]
         assert isinstance(value, float)
 
@@ -184,7 +184,7 @@ def test_extra_fields_inside_a_section_are_ignored(examples):
     payload["results"]["version"] = 2
     run = structure(payload, ModelRun)
     assert run.section is not None
-    assert "new_score" not in run.section.scores()
+    assert "new_score" not in run.section.scores
 
 
 # --- D11 unknown status ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import ast
 import inspect
 import itertools
 import re
-import textwrap
+import sys
 from pathlib import Path
 
 import attrs
@@ -20,6 +20,7 @@ import pytest
 import helios_async
 import helios_async.fleet
 import helios_async.testing
+from helios_async._naming import DEFINED_IN
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "helios.md"
@@ -94,10 +95,11 @@ def test_every_public_name_has_a_place_in_the_reference() -> None:
 
 
 def _documented_fields(cls: type) -> set[str]:
-    """The fields of ``cls`` followed by a docstring in its source."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    node = tree.body[0]
-    assert isinstance(node, ast.ClassDef)
+    """The fields of ``cls`` followed by a docstring in its source (read from the private
+    module that defines it: public classes report the public namespace as their module)."""
+    module = sys.modules[DEFINED_IN.get(cls, cls.__module__)]
+    tree = ast.parse(inspect.getsource(module))
+    [node] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls.__name__]
     body = node.body
     return {
         statement.target.id

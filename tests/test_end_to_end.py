@@ -29,11 +29,6 @@ FAST_POLL = PollPolicy(first_interval=0.01, interval=0.02, timeout=10.0)
 USER = User(user_label="e2e-user", date_of_birth=dt.date(1990, 8, 24), birth_sex=BirthSex.MALE)
 
 
-def shared(name: str) -> Path:
-    """A test recording's path (see tests/recordings.py)."""
-    return recordings.recording(name)
-
-
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
     async with Sandbox(processing_delay=0.05) as server:
@@ -53,7 +48,7 @@ async def test_each_speech_recording_completes_ok_with_every_score_in_range(
     client: HeliosClient, name: str
 ) -> None:
     """§3.3, D6: COMPLETE_OK, one section, bucketed scores in {0, .33, .66, 1}, others in [0, 1]."""
-    run = await client.run_wellness_check(shared(name), user=USER, language="en-GB")
+    run = await client.run_wellness_check(recordings.recording(name), user=USER, language="en-GB")
     assert run.status is ModelRunStatus.COMPLETE_OK
     assert run.completed_at is not None and run.run_at is not None
     assert run.created_at <= run.run_at <= run.completed_at
@@ -104,7 +99,7 @@ async def test_upload_has_exact_length_no_chunking_its_content_type_and_no_key(
     client: HeliosClient, sandbox: Sandbox
 ) -> None:
     """D14: PUT to the URL unchanged, exact Content-Length, audio/flac, never x-api-key."""
-    recording = shared("speech-en.flac")
+    recording = recordings.recording("speech-en.flac")
     created = await client.create_model_run(user=USER, language="en-GB")
     await client.upload_recording(created, recording)
     (put,) = [r for r in sandbox.requests if r.host == "storage"]
@@ -133,7 +128,7 @@ async def test_upload_from_bytes_and_from_a_file_object_sends_the_same_bytes(
     client: HeliosClient, sandbox: Sandbox, source: str, content_type: str
 ) -> None:
     """D14: bytes and a binary file give the same request as a path."""
-    data = shared(source).read_bytes()
+    data = recordings.recording(source).read_bytes()
     for recording in (data, io.BytesIO(data)):
         created = await client.create_model_run(user=USER, language="en-GB")
         await client.upload_recording(created, recording)
@@ -148,7 +143,7 @@ async def test_short_recording_with_preflight_off_fails_with_the_too_short_code(
     """§3.4: the server ends a 1 s recording ERR_RECORDING_TOO_SHORT; the error says so."""
     with pytest.raises(ModelRunFailedError) as caught:
         await client.run_wellness_check(
-            shared("short.wav"), user=USER, language="en-GB", check_duration=False
+            recordings.recording("short.wav"), user=USER, language="en-GB", check_duration=False
         )
     assert caught.value.error_code is ErrorCode.ERR_RECORDING_TOO_SHORT
     assert "ERR_RECORDING_TOO_SHORT" in str(caught.value)
@@ -161,7 +156,9 @@ async def test_short_recording_is_refused_locally_naming_the_code_and_nothing_is
 ) -> None:
     """D9: under 10 s cannot hold 10 s of speech; refused before a billable run exists."""
     with pytest.raises(RecordingError) as caught:
-        await client.run_wellness_check(shared("short.wav"), user=USER, language="en-GB")
+        await client.run_wellness_check(
+            recordings.recording("short.wav"), user=USER, language="en-GB"
+        )
     assert caught.value.error_code is ErrorCode.ERR_RECORDING_TOO_SHORT
     assert "ERR_RECORDING_TOO_SHORT" in str(caught.value)
     assert sandbox.requests == []
@@ -170,7 +167,9 @@ async def test_short_recording_is_refused_locally_naming_the_code_and_nothing_is
 async def test_silent_recording_fails_with_transcription_failed(client: HeliosClient) -> None:
     """§3.4: 15 s of digital silence has no speech: ERR_TRANSCRIPTION_FAILED."""
     with pytest.raises(ModelRunFailedError) as caught:
-        await client.run_wellness_check(shared("silence-15s.wav"), user=USER, language="en-GB")
+        await client.run_wellness_check(
+            recordings.recording("silence-15s.wav"), user=USER, language="en-GB"
+        )
     assert caught.value.error_code is ErrorCode.ERR_TRANSCRIPTION_FAILED
 
 

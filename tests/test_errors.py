@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import importlib
 import inspect
+import pkgutil
 import re
+from pathlib import Path
 
 import pytest
 from multidict import CIMultiDict
 
+import helios_async
 import helios_async._errors as errors_module
 from helios_async import (
     DeadlineExceededError,
@@ -78,6 +82,39 @@ def test_every_helios_error_subclass_in_the_module_is_in_the_documented_tree():
         if inspect.isclass(obj) and issubclass(obj, HeliosError)
     }
     assert defined == documented
+
+
+def _tree_lines(text: str) -> list[str]:
+    """The lines of the tree drawing that starts at ``HeliosError`` in ``text``, markup and
+    indentation removed."""
+    lines = [line.strip() for line in text.splitlines()]
+    start = lines.index("HeliosError")
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i] or lines[i] == "```")
+    return [" ".join(line.replace("``", "").split()) for line in lines[start:end]]
+
+
+def test_the_readme_draws_the_same_error_tree_as_the_docstring():
+    """The README's "Errors" tree is the module's tree, line for line (no stale copy)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert _tree_lines(readme) == _tree_lines(errors_module.__doc__ or "")
+
+
+def test_every_helios_error_in_the_package_is_defined_in_the_errors_module():
+    """No module outside ``_errors`` grows its own error class, off the drawn tree."""
+    names = [
+        info.name
+        for info in pkgutil.walk_packages(helios_async.__path__, "helios_async.")
+        if not info.name.endswith(".__main__")  # importing it runs the command line
+    ]
+    outside = [
+        f"{name}.{attr}"
+        for name in names
+        for attr, obj in vars(importlib.import_module(name)).items()
+        if inspect.isclass(obj) and issubclass(obj, HeliosError) and obj.__module__ == name
+        if name != errors_module.__name__
+    ]
+    assert len(names) > 40
+    assert outside == []
 
 
 # --- the other errors ------------------------------------------------------------------------
@@ -186,3 +223,41 @@ def test_deadline_exceeded_error_reports_phase_budget_and_last_status():
     assert "poll phase" in message
     assert "model run r1" in message
     assert "create 0.25 s" in message
+
+
+def test_errors_pickle_whole_with_their_attributes() -> None:
+    """Across a process pool an error keeps its class, message and attributes, whatever
+    arguments its constructor takes."""
+    import pickle
+
+    from helios_async import ErrorCode, InvalidInputError, ModelRunFailedError, RecordingError
+    from helios_async._converter import structure
+    from helios_async._models import ModelRun
+
+    refused = pickle.loads(pickle.dumps(InvalidInputError("language", "must be ll-CC")))
+    assert type(refused) is InvalidInputError
+    assert (refused.field, refused.rule, str(refused)) == (
+        "language",
+        "must be ll-CC",
+        "language: must be ll-CC",
+    )
+    short = RecordingError("recording", "too short", error_code=ErrorCode.ERR_RECORDING_TOO_SHORT)
+    again = pickle.loads(pickle.dumps(short))
+    assert (type(again), again.error_code, str(again)) == (
+        RecordingError,
+        ErrorCode.ERR_RECORDING_TOO_SHORT,
+        str(short),
+    )
+    run = structure(
+        {
+            "id": "ddebd75b-99b3-42b4-ac65-5ce852c688e9",
+            "status": "COMPLETE_ERROR",
+            "errorCode": "ERR_INTERNAL",
+            "errorReason": "boom",
+        },
+        ModelRun,
+    )
+    failed = pickle.loads(pickle.dumps(ModelRunFailedError(run)))
+    assert failed.run == run
+    assert failed.error_code is ErrorCode.ERR_INTERNAL
+    assert str(failed) == str(ModelRunFailedError(run))

@@ -348,3 +348,57 @@ def test_every_python_snippet_in_the_docs_compiles_and_imports_what_exists() -> 
                         assert hasattr(module, alias.name), f"{where}: {alias.name}"
             checked += 1
     assert checked >= 15
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    return {
+        re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower()
+        for requirement in requirements
+    }
+
+
+def test_every_example_says_what_it_needs_beyond_the_package_and_the_extra_declares_it() -> None:
+    """An example importing a package that is not a dependency says so in its docstring, on
+    one line: ``Needs ...: pip install 'helios-async[EXTRA]' [other packages]``; the extra (or
+    a package named there) brings every package it imports (for a namespace package such as
+    ``opentelemetry``, one of its distributions)."""
+    import tomllib
+
+    project = tomllib.loads((PACKAGE_ROOT / "pyproject.toml").read_text())["project"]
+    extras: dict[str, list[str]] = project["optional-dependencies"]
+    core = _requirement_names(project["dependencies"]) | {"helios-async"}
+    owners = importlib.metadata.packages_distributions()
+
+    def extra_requirements(name: str) -> set[str]:
+        names = _requirement_names(extras[name])
+        for requirement in extras[name]:
+            if requirement.startswith("helios-async["):
+                for nested in requirement.partition("[")[2].partition("]")[0].split(","):
+                    names |= extra_requirements(nested)
+        return names - {"helios-async"}
+
+    for path in sorted(EXAMPLES.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        modules = {
+            (node.module if isinstance(node, ast.ImportFrom) else alias.name).partition(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            and not (isinstance(node, ast.ImportFrom) and (node.level or not node.module))
+            for alias in node.names
+        }
+        needed = {
+            module: {name.lower() for name in owners[module]}
+            for module in modules - set(sys.stdlib_module_names)
+            if module in owners and not {name.lower() for name in owners[module]} & core
+        }
+        if not needed:
+            continue
+        docstring = ast.get_docstring(tree) or ""
+        found = re.search(r"pip install 'helios-async\[(\w+)\]'([^`\n]*)", docstring)
+        assert found, f"{path.name} imports {sorted(needed)} but does not say what it needs"
+        declared = extra_requirements(found.group(1)) | _requirement_names(found.group(2).split())
+        brought = set(declared)
+        for name in declared:
+            brought |= _requirement_names(importlib.metadata.requires(name) or [])
+        missing = sorted(module for module, dists in needed.items() if not dists & brought)
+        assert not missing, (path.name, missing)

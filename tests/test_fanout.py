@@ -11,7 +11,6 @@ import datetime as dt
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -56,11 +55,6 @@ def job(
     **extra: Any,
 ) -> WellnessJob:
     return WellnessJob(recording=recording, user=person(label), language=language, key=key, **extra)
-
-
-def shared(name: str) -> Path:
-    """A test recording's path (see tests/recordings.py)."""
-    return recordings.recording(name)
 
 
 def check_tasks() -> list[asyncio.Task[Any]]:
@@ -133,9 +127,9 @@ async def test_each_job_fails_on_its_own_with_its_typed_error(
     """One failure never stops the batch: each error is its job's outcome (§3.4, D9)."""
     sandbox.set_outcome("doomed", "ERR_INTERNAL")
     jobs = [
-        job("short", recording=shared("short.wav")),
+        job("short", recording=recordings.recording("short.wav")),
         job("internal", label="doomed"),
-        job("silence", recording=shared("silence-15s.wav")),
+        job("silence", recording=recordings.recording("silence-15s.wav")),
         job("ok-1"),
         job("bad-language", language="english"),
         job("missing", recording="/nonexistent/recording.wav"),

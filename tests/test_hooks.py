@@ -215,7 +215,7 @@ async def test_a_wellness_check_fires_every_hook_in_the_documented_order(
     assert polled[-1] == without_personal_data(run)
     assert polled[-1].user_label == "" and run.user_label == USER.user_label
     assert polled[-1].section is not None and polled[-1].section.transcript == ""
-    assert polled[-1].section.scores() == run.section.scores()  # type: ignore[union-attr]
+    assert polled[-1].section.scores == run.section.scores  # type: ignore[union-attr]
     assert recorder.of("retry") == []
 
 

@@ -4,10 +4,13 @@ Each import runs in a fresh interpreter, so what other tests imported does not c
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,10 +34,28 @@ def under(modules: set[str], package: str) -> set[str]:
 
 
 def test_importing_the_library_loads_no_rich_no_sandbox_no_cli_no_aiohttp_web() -> None:
+    """Nor the fleet's ``redis`` and ``docket``, nor ``RedisJournal``."""
     modules = loaded_after("import helios_async")
     assert "helios_async._client" in modules  # the import really ran
-    for heavy in ("rich", "aiohttp.web", "helios_async.testing", "helios_async.cli"):
+    for heavy in (
+        "rich",
+        "aiohttp.web",
+        "helios_async.testing",
+        "helios_async.cli",
+        "helios_async.fleet",
+        "helios_async._journal_redis",
+        "redis",
+        "docket",
+    ):
         assert not under(modules, heavy), heavy
+
+
+def test_redis_journal_is_public_in_the_fleet_package() -> None:
+    """``from helios_async.fleet import RedisJournal``: the store the fleet's workers use."""
+    from helios_async._journal_redis import RedisJournal
+    from helios_async.fleet import RedisJournal as public
+
+    assert public is RedisJournal
 
 
 def test_the_command_line_loads_rich_only_for_batch() -> None:
@@ -44,3 +65,38 @@ def test_the_command_line_loads_rich_only_for_batch() -> None:
     assert not under(command_line, "rich")
     assert not under(command_line, "helios_async.testing")
     assert under(loaded_after("import helios_async.cli._batch"), "rich")
+
+
+# The internals the README ("Architecture", "On top") says each package reuses; anything else
+# of the library it must reach through ``helios_async``'s public names.
+REUSED_INTERNALS = {
+    "cli": {"_logs", "_models", "_redaction"},  # logging set-up, score names, redaction
+    "testing": {"_audio", "_truncation", "_naming"},  # the audio parsers; public names' home
+}
+
+
+def private_imports(package: str) -> set[str]:
+    """The library's private modules (``_audio``) imported in ``helios_async/<package>``."""
+    found: set[str] = set()
+    for path in (ROOT / "helios_async" / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                parts = node.module.split(".")
+                if parts[0] == "helios_async" and len(parts) > 1 and parts[1].startswith("_"):
+                    found.add(parts[1])
+                elif node.module == "helios_async":
+                    found |= {a.name for a in node.names if a.name[:1] == "_" != a.name[1:2]}
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    parts = alias.name.split(".")
+                    if parts[0] == "helios_async" and len(parts) > 1 and parts[1].startswith("_"):
+                        found.add(parts[1])
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(REUSED_INTERNALS))
+def test_the_cli_and_testing_use_no_internals_but_the_ones_the_readme_names(package: str) -> None:
+    """``MockTransport`` imports ``ApiRequest`` from ``helios_async``, not ``_protocol``."""
+    found = private_imports(package)
+    assert found, "the scan found nothing: it no longer reads the package's imports"
+    assert sorted(found - REUSED_INTERNALS[package]) == []

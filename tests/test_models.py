@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 
 import attrs
 import pytest
@@ -21,6 +23,8 @@ from helios_async import (
     Tag,
     User,
 )
+from helios_async._converter import structure
+from helios_async._models import SCORE_NAMES
 
 CREATED_AT = dt.datetime(2026, 3, 26, 9, 30, 5, tzinfo=dt.UTC)
 COMPLETED_AT = dt.datetime(2026, 3, 26, 9, 31, 40, tzinfo=dt.UTC)
@@ -190,7 +194,7 @@ def test_models_are_frozen_and_keyword_only():
 
 def test_section_scores_lists_the_eleven_scores_in_the_contract_order():
     """§3.3: mentalStrain, the five bucketed, then the five uniform scores."""
-    scores = a_section().scores()
+    scores = a_section().scores
     camel = [
         name.split("_")[0] + "".join(part.title() for part in name.split("_")[1:])
         for name in scores
@@ -253,3 +257,72 @@ def test_a_request_with_only_the_required_fields_has_the_documented_defaults():
     assert request.accent is None
     assert request.data_to_delete is None
     assert request.user.birth_sex is BirthSex.MALE
+
+
+# -- to_dict: the JSON-ready wire form of what the API answers ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [
+        ("run_created", ModelRun),
+        ("run_running", ModelRun),
+        ("run_complete_ok", ModelRun),
+        ("run_complete_error", ModelRun),
+        ("account", Account),
+        ("create_response", ModelRunCreated),
+    ],
+)
+def test_to_dict_is_json_ready_equals_the_api_payload_and_reads_back(
+    examples: dict[str, dict[str, Any]], name: str, cls: type[Any]
+) -> None:
+    """json.dumps takes it as is (plain str, float, bool, list, dict, None); it is the
+    §7 example it was read from; structuring it again gives an equal model."""
+    model = structure(examples[name], cls)
+    as_dict = model.to_dict()
+    text = json.dumps(as_dict)
+    assert json.loads(text) == as_dict
+    assert as_dict == examples[name]
+    assert structure(json.loads(text), cls) == model
+
+
+def test_to_dict_has_only_plain_json_types_and_leaves_out_raw_and_request_id(
+    examples: dict[str, dict[str, Any]],
+) -> None:
+    run = structure(examples["run_complete_ok"], ModelRun, request_id="req-1")
+    as_dict = run.to_dict()
+    assert "raw" not in as_dict
+    assert "requestId" not in as_dict
+    assert type(as_dict["status"]) is str  # not the enum
+    assert type(as_dict["createdAt"]) is str
+    section = as_dict["results"]["sections"][0]
+    assert section["mentalStrain"] == {"value": 0.42}
+    assert run.section is not None
+    assert run.section.to_dict() == section
+    assert ActivityRunCreated(id="r", activity_link="https://a").to_dict() == {
+        "id": "r",
+        "activityLink": "https://a",
+    }
+
+
+def test_section_scores_is_a_property_of_the_eleven_scores_in_order() -> None:
+    section = a_section()
+    assert isinstance(Section.__dict__["scores"], property)
+    assert list(section.scores) == list(SCORE_NAMES)
+    section.scores["stress"] = 9.0  # a fresh dict on each read: the model is unchanged
+    assert section.scores["stress"] == section.stress
+
+
+def test_models_pickle_round_trip_by_their_public_names(
+    examples: dict[str, dict[str, Any]],
+) -> None:
+    import pickle
+
+    run = structure(examples["run_complete_ok"], ModelRun, request_id="req-1")
+    data = pickle.dumps(run)
+    assert b"helios_async._models" not in data  # found as helios_async.ModelRun
+    again = pickle.loads(data)
+    assert again == run
+    assert again.raw == run.raw
+    assert again.request_id == "req-1"
+    assert pickle.loads(pickle.dumps(ModelRunStatus.RUNNING)) is ModelRunStatus.RUNNING

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pickle
 import pkgutil
 import re
+import traceback
 import typing
 from types import ModuleType
 
@@ -14,6 +16,7 @@ import pytest
 
 import helios_async
 from helios_async import HeliosClient, HeliosError
+from helios_async._naming import DEFINED_IN
 
 PACKAGE = "helios_async"
 
@@ -34,7 +37,7 @@ def defined_in(module: ModuleType) -> dict[str, object]:
         for name, obj in vars(module).items()
         if not name.startswith("_")
         and (inspect.isclass(obj) or inspect.isfunction(obj))
-        and obj.__module__ == module.__name__
+        and DEFINED_IN.get(obj, obj.__module__) == module.__name__
     }
 
 
@@ -119,8 +122,36 @@ def test_every_export_is_the_package_s_own_and_documented(name):
         documented = rf'^{name} = [^\n]+\n"""\S'
         assert re.search(documented, inspect.getsource(home), re.M), f"{name} has no docstring"
         return
-    assert obj.__module__.startswith(f"{PACKAGE}._")
+    assert DEFINED_IN.get(obj, obj.__module__).startswith(f"{PACKAGE}._")
     assert inspect.getdoc(obj), f"{name} has no docstring"
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in EXPORTED if inspect.isclass(getattr(helios_async, n, None))]
+)
+def test_every_public_class_reports_the_package_as_its_module(name):
+    """Tracebacks and reprs say ``helios_async.InvalidInputError``, not the private module
+    it is written in; pickle finds the class by that name, and its type hints still resolve."""
+    cls = getattr(helios_async, name)
+    assert cls.__module__ == PACKAGE
+    assert f"{cls.__module__}.{cls.__qualname__}" == f"{PACKAGE}.{name}"
+    typing.get_type_hints(cls)  # string annotations resolved where they were written
+    assert pickle.loads(pickle.dumps(cls)) is cls
+
+
+def test_a_traceback_names_the_public_module():
+    try:
+        raise helios_async.InvalidInputError("language", "must be ll-CC")
+    except helios_async.InvalidInputError as exc:
+        line = traceback.format_exception_only(exc)[-1]
+    assert line == "helios_async.InvalidInputError: language: must be ll-CC\n"
+
+
+def test_testing_classes_report_the_testing_namespace():
+    import helios_async.testing as testing
+
+    assert testing.Sandbox.__module__ == "helios_async.testing"
+    assert testing.FaultPlan.__module__ == "helios_async.testing"
 
 
 def test_the_aliases_public_signatures_use_are_exported():

@@ -218,3 +218,30 @@ def test_the_installed_entry_point_loads_the_plugin_by_itself(
     pytester.makeini(INI.format(mode="auto", extra=""))
     pytester.makepyfile("async def test_it(helios_client):\n    assert helios_client\n")
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_without_pytest_asyncio_a_test_asking_for_a_fixture_says_what_to_install(
+    project: pytest.Pytester,
+) -> None:
+    """pytest-asyncio disabled (``-p no:asyncio``; autoloading is off and it is not named):
+    each test that asks for an async fixture fails with one line naming pytest-asyncio, not
+    with pytest internals."""
+    project.makeini(
+        "[pytest]\nfilterwarnings = error\naddopts = --strict-markers -p no:cacheprovider\n"
+    )
+    project.makepyfile(
+        """
+        def test_sync_sandbox(helios_sandbox):
+            pass
+
+        def test_env(helios_env):
+            pass
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:asyncio", "-p", PLUGIN)
+    result.assert_outcomes(errors=2)
+    output = result.stdout.str()
+    assert output.count(f"helios_sandbox: {plugin.NEEDS_PYTEST_ASYNCIO}") >= 2
+    assert "pip install pytest-asyncio" in plugin.NEEDS_PYTEST_ASYNCIO
+    assert "no plugin or hook" not in output
+    assert "AssertionError" not in output

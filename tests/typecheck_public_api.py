@@ -92,8 +92,7 @@ def configuration(session: aiohttp.ClientSession) -> HeliosClient:
 
     client = HeliosClient(
         "key",
-        base_url="https://api.thymia.ai",
-        region="ca",
+        region="ca",  # or base_url="https://...", never both (refused)
         session=session,
         timeouts=Timeouts(connect=5.0, read=20.0, upload=120.0),
         retry=RetryPolicy(attempts=5, backoff_initial=0.2, backoff_max=4.0, total_timeout=30.0),
@@ -182,6 +181,7 @@ def scores_of(run: ModelRun) -> float:
     assert_type(run.raw, Mapping[str, Any])
     assert_type(run.is_finished, bool)
     assert_type(run.succeeded, bool)
+    assert_type(run.to_dict(), dict[str, Any])  # JSON-ready: json.dumps(run.to_dict())
     if run.status is ModelRunStatus.COMPLETE_ERROR and run.error_code is not None:
         assert_type(run.error_code.is_known, bool)
     section = run.section
@@ -190,7 +190,8 @@ def scores_of(run: ModelRun) -> float:
         return 0.0
     assert_type(section.start_secs, float)
     assert_type(section.transcript, str)
-    assert_type(section.scores(), dict[str, float])
+    assert_type(section.scores, dict[str, float])
+    assert_type(section.to_dict(), dict[str, Any])
     return section.stress + section.uniform_stress + section.mental_strain
 
 

@@ -90,8 +90,59 @@ def add_check_options(parser: argparse.ArgumentParser, *, per: str) -> None:
         "--no-preflight",
         dest="check_duration",
         action="store_false",
-        help="skip the local duration check and let the API judge the recording",
+        help="skip the local duration and truncation checks; let the API judge the recording",
     )
+
+
+def add_create_options(parser: argparse.ArgumentParser) -> None:
+    """The optional create fields, as options taking the texts a batch manifest's cells hold
+    (``_manifest.create_fields`` reads both): ``--accent``, ``--tag`` (repeatable, each
+    ``name=value`` or several joined by ``;``), ``--sleep-time``, ``--wake-time``,
+    ``--recording-time`` (naive ISO datetimes), ``--delete-data`` and ``--data-to-delete``
+    (repeatable, or ``;``-separated)."""
+    fields = parser.add_argument_group("optional create fields (as in a batch manifest)")
+    fields.add_argument("--accent", help="the speaker's accent, free text")
+    fields.add_argument(
+        "--tag",
+        "--tags",
+        dest="tags",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a tag; repeat, or join several with ';' as in a manifest",
+    )
+    for name in ("sleep", "wake", "recording"):
+        fields.add_argument(
+            f"--{name}-time",
+            metavar="DATETIME",
+            help=f"local {name} time, naive ISO such as 2026-03-26T09:30:00",
+        )
+    fields.add_argument(
+        "--delete-data", action="store_true", help="delete the run's data 12 h after it completes"
+    )
+    fields.add_argument(
+        "--data-to-delete",
+        action="append",
+        metavar="ITEM",
+        help="what --delete-data deletes; repeat, or join several with ';'",
+    )
+
+
+def create_cells(args: argparse.Namespace) -> dict[str, str]:
+    """The create options of ``args`` as a manifest row's cells (column name to text)."""
+
+    def text(name: str) -> str:
+        value = getattr(args, name, None)
+        return str(value) if value else ""
+
+    return {
+        "accent": text("accent"),
+        "sleep_time": text("sleep_time"),
+        "wake_time": text("wake_time"),
+        "recording_time": text("recording_time"),
+        "tags": ";".join(getattr(args, "tags", None) or []),
+        "delete_data": "true" if getattr(args, "delete_data", False) else "",
+        "data_to_delete": ";".join(getattr(args, "data_to_delete", None) or []),
+    }
 
 
 def add_verbose(parser: argparse.ArgumentParser, *, top: bool = False) -> None:

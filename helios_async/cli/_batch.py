@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -50,9 +51,11 @@ from ._args import (
     EXIT_OK,
     EXIT_SOME_FAILED,
 )
+from ._csv_output import csv_columns
 from ._display import BatchDisplay, BatchStats, print_summary
 from ._manifest import KEY_COLUMN, Manifest, ManifestRow, row_to_job
 from ._output import (
+    FORMATS,
     Recorded,
     ResultsFile,
     bad_row_record,
@@ -85,6 +88,7 @@ class BatchOptions:
     deadline: float | None = None
     check_duration: bool = True
     progress: bool = True
+    format: str = "jsonl"
 
 
 def journal_path(out: Path) -> Path:
@@ -106,6 +110,7 @@ def options_from(args: argparse.Namespace) -> BatchOptions:
         deadline=args.deadline,
         check_duration=args.check_duration,
         progress=args.progress,
+        format=args.format,
     )
 
 
@@ -126,22 +131,23 @@ async def run_batch(
         asyncio.CancelledError: the task was cancelled (after writing what finished).
     """
     notes: TextIO = err if err is not None else sys.stderr  # looked up now: tests swap it
-    if isinstance(options.concurrency, bool) or not (
-        isinstance(options.concurrency, int) and options.concurrency >= 1
-    ):
-        raise InvalidInputError("--concurrency", f"must be 1 or more, not {options.concurrency}")
+    check_options(options)
     if options.retry_unknown and not options.resume:
         raise InvalidInputError("--retry-unknown", "goes with --resume")
     manifest = Manifest(options.manifest)
-    recorded = _recorded(options)
+    recorded = _recorded(options, manifest)
     stats = BatchStats(repaired=recorded.repaired)
     undecided = 0
     for row, _ in _rows(manifest):  # a first pass, one row at a time, for the totals
         stats.rows += 1
         status = recorded.status(row)
-        stats.to_do += _to_run(status, options)
+        to_run = _to_run(status, options)
+        stats.to_do += to_run
+        stats.failed_before += not to_run and recorded.failed_before(row)
         undecided += status == "unknown" and not options.retry_unknown
     stats.already_done = stats.rows - stats.to_do
+    if not stats.rows:
+        raise InvalidInputError("manifest", f"{options.manifest} has a header but no rows")
     if undecided:
         print(
             f"note: {undecided} row(s) whose create's outcome is unknown are not retried "
@@ -181,7 +187,7 @@ async def run_batch(
         )
     if stats.stopped is not None:
         return exit_status(stop.first)
-    return EXIT_SOME_FAILED if stats.failed else EXIT_OK
+    return EXIT_SOME_FAILED if stats.failed or stats.failed_before else EXIT_OK
 
 
 async def batch_command(args: argparse.Namespace, out: TextIO) -> int:
@@ -217,7 +223,9 @@ async def _run(
         if client is None:
             client = await stack.enter_async_context(_make_client(options, stats))
         journal = stack.enter_context(FileJournal(journal_path(options.out)))
-        results = stack.enter_context(ResultsFile(options.out))
+        results = stack.enter_context(
+            ResultsFile(options.out, format=options.format, manifest_columns=manifest.columns)
+        )
         display = stack.enter_context(
             BatchDisplay(err, stats, in_flight=lambda: len(running), enabled=options.progress)
         )
@@ -291,11 +299,42 @@ async def _cancel_and_wait(tasks: set[asyncio.Task[dict[str, Any]]]) -> None:
         raise interrupted
 
 
-def _recorded(options: BatchOptions) -> Recorded:
+def check_options(options: BatchOptions) -> None:
+    """Refuse what would fail later, before the output is created or anything printed.
+
+    Raises:
+        InvalidInputError: ``concurrency`` below 1; ``out`` is a directory, not writable, or
+            in a folder that does not exist or cannot be written; an unknown ``format``.
+    """
+    if options.concurrency < 1:
+        raise InvalidInputError(
+            "--concurrency", f"must be 1 or more checks at once; got {options.concurrency}"
+        )
+    if options.format not in FORMATS:
+        raise InvalidInputError("--format", f"must be one of {', '.join(FORMATS)}")
+    out = options.out
+    if out.is_dir():
+        raise InvalidInputError("--out", f"{out} is a directory; name a file in it")
+    if out.exists():
+        if not out.is_file() or not os.access(out, os.W_OK):
+            raise InvalidInputError("--out", f"{out} cannot be written")
+        return
+    folder = out.absolute().parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise InvalidInputError("--out", f"{out} cannot be created: {folder} {problem}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidInputError("--out", f"{out} cannot be created: {folder} is not writable")
+
+
+def _recorded(options: BatchOptions, manifest: Manifest) -> Recorded:
     exists = options.out.exists() and options.out.stat().st_size > 0
     journal = journal_path(options.out)
     if options.resume:
-        return load_recorded(options.out) if exists else Recorded(digests={})
+        if not exists:
+            return Recorded(digests={})
+        columns = csv_columns(manifest.columns) if options.format == "csv" else None
+        return load_recorded(options.out, csv_columns=columns)
     if exists:
         raise InvalidInputError(
             "--out", f"{options.out} exists: pass --resume to carry it on, or choose another file"

@@ -1,4 +1,4 @@
-"""The ``helios-async`` command tree: demo, check, get, account, batch, fleet.
+"""The ``helios-async`` command tree: demo, check, get, account, batch, fleet, sandbox.
 
 Errors print one line on stderr and exit non-zero: 2 for input refused locally, 1 otherwise,
 130 when interrupted. ``batch`` adds 3 (some rows failed) and 143 (SIGTERM); see ``_batch``.
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from helios_async import (
+    Account,
     BirthSex,
     HeliosClient,
     HeliosError,
@@ -44,15 +45,25 @@ from ._args import (
     EXIT_INVALID,
     Parser,
     add_check_options,
+    add_create_options,
     add_target,
     add_verbose,
+    create_cells,
     date_arg,
     delay_arg,
     seconds_arg,
 )
 from ._fleet import add_fleet_parser, run_fleet
-from ._manifest import REQUIRED_COLUMNS
+from ._manifest import REQUIRED_COLUMNS, create_fields
+from ._output import error_fields
+from ._serve import add_sandbox_parser, sandbox_command
 from ._signals import CancelOnSignal, catching_signals, exit_status
+from ._streams import (
+    EXIT_BROKEN_PIPE,
+    drop_stdout,
+    forgiving_streams,
+    read_stdin_recording,
+)
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_INVALID", "build_parser", "main"]
 
@@ -75,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the run as the API's JSON")
 
     check = commands.add_parser("check", help="run a wellness check on a recording")
-    check.add_argument("file", type=Path, help="the recording: FLAC, MP3, MP4, Ogg, WebM or WAV")
+    check.add_argument(
+        "file", type=Path, help="the recording: FLAC, MP3, MP4, Ogg, WebM or WAV; - for stdin"
+    )
     check.add_argument("--user-label", required=True, help="your id for the person, 1-50 chars")
     check.add_argument(
         "--date-of-birth", required=True, type=date_arg, help="YYYY-MM-DD (use 01 where unknown)"
@@ -84,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--birth-sex", required=True, type=str.upper, choices=[s.value for s in BirthSex]
     )
     check.add_argument("--language", required=True, help="language code such as en-GB")
+    add_create_options(check)
     add_check_options(check, per="the whole check")
     add_target(check)
     check.add_argument("--json", action="store_true", help="print the run as the API's JSON")
@@ -106,8 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     account = commands.add_parser("account", help="show the account behind the API key")
     add_target(account)
+    account.add_argument("--json", action="store_true", help="print the account as the API's JSON")
     _add_batch_parser(commands)
     add_fleet_parser(commands)
+    add_sandbox_parser(commands)
     for command in commands.choices.values():
         add_verbose(command)
     return parser
@@ -130,7 +146,13 @@ def _add_batch_parser(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     batch.add_argument("manifest", type=Path, help="the CSV manifest")
-    batch.add_argument("--out", required=True, type=Path, help="the JSON Lines output file")
+    batch.add_argument("--out", required=True, type=Path, help="the output file")
+    batch.add_argument(
+        "--format",
+        choices=["jsonl", "csv"],
+        default="jsonl",
+        help="jsonl: one JSON object a line (default); csv: one flat row a check",
+    )
     batch.add_argument(
         "--concurrency",
         type=int,
@@ -180,6 +202,8 @@ async def _client(args: argparse.Namespace, **options: Any) -> AsyncGenerator[He
 
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "sandbox":
+        return await sandbox_command(args, out)
     if args.command == "batch":
         try:
             from ._batch import batch_command
@@ -206,7 +230,10 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
         return await _get(args, out)
     async with _client(args) as client:
         account = await client.get_account()
-    print(json.dumps({"id": account.id, "features": list(account.features)}), file=out)
+    if args.json:
+        print(json.dumps(dict(account.raw), indent=2), file=out)
+    else:
+        print(format_account(account), file=out)
     return 0
 
 
@@ -238,6 +265,8 @@ async def _check(args: argparse.Namespace, out: TextIO) -> int:
     user = User(
         user_label=args.user_label, date_of_birth=args.date_of_birth, birth_sex=args.birth_sex
     )
+    fields = create_fields(create_cells(args))
+    recording = read_stdin_recording() if str(args.file) == "-" else args.file
     progress = _Progress()
     fast_poll = PollPolicy(first_interval=0.2, interval=0.5) if args.sandbox else None
     stop = CancelOnSignal(asyncio.current_task())
@@ -247,12 +276,13 @@ async def _check(args: argparse.Namespace, out: TextIO) -> int:
                 args, poll=fast_poll, processing_delay=1.5, hooks=Hooks(on_poll=progress.seen)
             ) as client:
                 run = await client.run_wellness_check(
-                    args.file,
+                    recording,
                     user=user,
                     language=args.language,
                     deadline=args.deadline,
                     check_duration=args.check_duration,
                     on_created=progress.created,
+                    **fields,
                 )
         except ModelRunFailedError as exc:
             if args.json:  # the failed run is still the answer; the error goes to stderr
@@ -319,6 +349,12 @@ def _print_run(run: ModelRun, as_json: bool, out: TextIO) -> None:
     print(format_run(run), file=out)
 
 
+def format_account(account: Account) -> str:
+    """The account as a readable table: its id and enabled features."""
+    features = ", ".join(account.features) if account.features else "(none)"
+    return f"Account {account.id}\n  features    {features}"
+
+
 def format_run(run: ModelRun) -> str:
     """A run as a readable table: identity, timeline, warnings and the eleven scores."""
     lines = [f"Model run {run.id}  ({run.user_label})", f"  status      {run.status.value}"]
@@ -341,7 +377,7 @@ def format_run(run: ModelRun) -> str:
             f"\n  Scores for {section.start_secs:.1f}-{section.finish_secs:.1f} s"
             " (bucketed: 0, 0.33, 0.66, 1; continuous: 0 to 1)"
         )
-        for name, value in section.scores().items():
+        for name, value in section.scores.items():
             kind = "bucketed" if name in BUCKETED_SCORES else "continuous"
             bar = "#" * round(value * _BAR) + "." * (_BAR - round(value * _BAR))
             lines.append(f"  {name.replace('_', ' '):<26} {value:5.2f}  {bar}  {kind}")
@@ -350,23 +386,60 @@ def format_run(run: ModelRun) -> str:
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    stdout and stderr escape what they cannot encode; a closed stdout pipe ends the command
+    quietly with status 1 (see ``_streams``).
+    """
     stream: TextIO = out if out is not None else sys.stdout
-    args = build_parser().parse_args(argv)
+    with forgiving_streams():
+        try:
+            status = _main(build_parser().parse_args(argv), stream)
+            stream.flush()
+        except BrokenPipeError:
+            drop_stdout()
+            return EXIT_BROKEN_PIPE
+    return status
+
+
+def _main(args: argparse.Namespace, out: TextIO) -> int:
     level = verbosity_level(args.verbose)
     if level is not None:
         enable_logging(level)
     try:
-        return asyncio.run(_run(args, stream))
+        return asyncio.run(_run(args, out))
     except KeyboardInterrupt:
         print("helios-async: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except InvalidInputError as exc:
-        print(f"helios-async: refused before sending anything: {exc}", file=sys.stderr)
+        _print_error(args, exc, out)
+        print(
+            f"helios-async: refused before sending anything: {_cli_message(args, exc)}",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     except ModelRunFailedError as exc:
         print(f"helios-async: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except HeliosError as exc:
+        _print_error(args, exc, out)
         print(f"helios-async: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _print_error(args: argparse.Namespace, error: HeliosError, out: TextIO) -> None:
+    """With ``--json``, stdout still gets a JSON document: ``{"error": {...}}`` (the fields
+    of ``batch``'s error objects, plus ``field`` for input refused locally)."""
+    if getattr(args, "json", False):
+        fields = error_fields(error)
+        if isinstance(error, InvalidInputError):
+            fields = {**fields, "message": _cli_message(args, error), "field": error.field}
+        print(json.dumps({"error": fields}, indent=2), file=out)
+
+
+def _cli_message(args: argparse.Namespace, error: InvalidInputError) -> str:
+    """The library's message, with its ``api_key=...`` advice put in command-line terms."""
+    if error.field == "api_key" and error.rule.startswith("no API key"):
+        where = " (or pass --sandbox to use a local sandbox)" if hasattr(args, "sandbox") else ""
+        return f"no API key: set the THYMIA_API_KEY environment variable{where}"
+    return str(error)

@@ -38,6 +38,7 @@ class BatchStats:
     rows: int = 0  # data rows in the manifest
     to_do: int = 0  # rows not already in the output when the run started
     already_done: int = 0  # rows skipped because the output has them (--resume)
+    failed_before: int = 0  # of those, rows whose recorded check did not end COMPLETE_OK
     changed: int = 0  # recorded rows whose cells changed since: checked again
     ok: int = 0
     failures: Counter[str] = attrs.field(factory=Counter)  # "Type CODE" -> rows
@@ -107,6 +108,7 @@ class BatchDisplay:
         self._enabled = enabled
         self._plain_interval = plain_interval
         self._last_plain = time.monotonic()
+        self._last_figures: tuple[int, ...] | None = None  # of the last plain line printed
         self.console = Console(file=stream, highlight=False, soft_wrap=True)
         self._live = enabled and self.console.is_terminal
         self._progress = Progress(
@@ -139,7 +141,7 @@ class BatchDisplay:
     ) -> None:
         self._progress.stop()
         if self._enabled and not self._live:
-            self._plain_line()
+            self._plain_line(unless_unchanged=True)
 
     def note(self, message: str) -> None:
         """Print one line above the bar."""
@@ -154,12 +156,17 @@ class BatchDisplay:
                 self._last_plain = now
                 self._plain_line()
 
-    def _plain_line(self) -> None:
+    def _plain_line(self, *, unless_unchanged: bool = False) -> None:
+        """One line of figures; the closing one is left out if it would repeat the last."""
         stats = self._stats
+        figures = (stats.done, stats.to_do, stats.failed, self._in_flight())
+        if unless_unchanged and figures == self._last_figures:
+            return
+        self._last_figures = figures
         rate = stats.done / stats.elapsed if stats.elapsed > 0 else 0.0
         self.console.print(
             f"{stats.done}/{stats.to_do} rows done, {stats.failed} failed, "
-            f"{self._in_flight()} in flight, {rate:.1f} rows/s",
+            f"{figures[3]} in flight, {rate:.1f} rows/s",
             markup=False,
         )
 
@@ -168,12 +175,14 @@ def print_summary(
     stream: TextIO, stats: BatchStats, *, manifest: str, output: str, journal: str
 ) -> None:
     """The closing table: what this invocation did, and what is left."""
-    table = Table(title=f"helios-async batch: {manifest} -> {output}", title_justify="left")
+    table = Table()
     table.add_column("rows", overflow="fold")
     table.add_column("count", justify="right", no_wrap=True)
     table.add_row("in the manifest", str(stats.rows))
     if stats.already_done:
         table.add_row("already in the output (skipped)", str(stats.already_done))
+    if stats.failed_before:
+        table.add_row("  of which failed before", str(stats.failed_before), style="red")
     if stats.changed:
         table.add_row("changed since recorded (checked again)", str(stats.changed))
     if stats.picked_up:
@@ -190,17 +199,28 @@ def print_summary(
     if stats.runs_created is not None:
         table.add_row("runs created by the sandbox", str(stats.runs_created))
     console = Console(file=stream, highlight=False, soft_wrap=False)
+    # The title on its own line, as written: a table title is padded to the table's width
+    # and wrapped to it, which off a terminal leaves trailing spaces and broken paths.
+    console.print(f"helios-async batch: {manifest} -> {output}", markup=False, soft_wrap=True)
     console.print(table)
+    # Sentences are one line each, as written (soft_wrap): no padding, no broken run ids.
     if stats.repaired:
-        console.print(f"Removed a partial last line ({stats.repaired} bytes) from {output}.")
+        console.print(
+            f"Removed a partial last line ({stats.repaired} bytes) from {output}.",
+            markup=False,
+            soft_wrap=True,
+        )
     if stats.stopped:
-        console.print(f"Stopped early ({stats.stopped}); rerun with --resume to finish.")
+        console.print(
+            f"Stopped early ({stats.stopped}); rerun with --resume to finish.", soft_wrap=True
+        )
     if stats.abandoned:
         console.print(
             f"{len(stats.abandoned)} check(s) were cancelled in flight; their runs are in the "
             f"journal {journal}, and --resume waits on them instead of creating new ones: "
             + ", ".join(stats.abandoned),
             markup=False,
+            soft_wrap=True,
         )
     if stats.unknown:
         console.print(
@@ -209,4 +229,5 @@ def print_summary(
             + ", ".join(stats.unknown)
             + ". Once you have checked, rerun with --resume --retry-unknown to create them.",
             markup=False,
+            soft_wrap=True,
         )

@@ -31,7 +31,7 @@ from typing import TextIO
 
 import attrs
 
-from helios_async import InvalidInputError, ModelRunRequest, User, WellnessJob
+from helios_async import CreateFields, InvalidInputError, ModelRunRequest, User, WellnessJob
 from helios_async._redaction import hidden
 
 from ._args import parse_date
@@ -42,6 +42,7 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "Manifest",
     "ManifestRow",
+    "create_fields",
     "row_to_job",
 ]
 
@@ -106,10 +107,13 @@ class Manifest:
         self.columns = tuple(name.strip().lower() for name in header)
         missing = [name for name in REQUIRED_COLUMNS if name not in self.columns]
         if missing:
+            hint = ""
+            if any(";" in name for name in self.columns):
+                hint = "; it looks ';'-separated: a manifest's cells are separated by commas"
             raise InvalidInputError(
                 "manifest",
                 f"the header of {path} lacks {', '.join(missing)} "
-                f"(required: {','.join(REQUIRED_COLUMNS)})",
+                f"(required: {','.join(REQUIRED_COLUMNS)}){hint}",
             )
         twice = sorted({name for name in self.columns if self.columns.count(name) > 1})
         if twice:
@@ -178,20 +182,44 @@ def row_to_job(row: ManifestRow, folder: Path) -> WellnessJob:
         birth_sex=cells["birth_sex"],
     )
     job = WellnessJob(
-        recording=path,
-        user=user,
-        language=cells["language"],
-        key=row,
-        accent=cells.get("accent") or None,
-        sleep_time=_datetime("sleep_time", cells.get("sleep_time", "")),
-        wake_time=_datetime("wake_time", cells.get("wake_time", "")),
-        recording_time=_datetime("recording_time", cells.get("recording_time", "")),
-        tags=_tags(cells.get("tags", "")),
-        delete_data=_bool("delete_data", cells.get("delete_data", "")),
-        data_to_delete=_list(cells.get("data_to_delete", "")),
+        recording=path, user=user, language=cells["language"], key=row, **create_fields(cells)
     )
     ModelRunRequest(user=user, language=job.language, **job.create_fields())  # checks all now
     return job
+
+
+def create_fields(cells: Mapping[str, str]) -> CreateFields:
+    """The optional create fields (``OPTIONAL_COLUMNS``) from their texts as a manifest writes
+    them; a missing or empty text leaves the field out. ``check``'s options use this too.
+
+    * ``accent``: as written;
+    * ``sleep_time``, ``wake_time``, ``recording_time``: naive ISO datetimes
+      (``2026-03-26T09:30:00``);
+    * ``tags``: ``name=value;name=value`` (names unique);
+    * ``delete_data``: ``true``/``yes``/``y``/``1`` or ``false``/``no``/``n``/``0``;
+    * ``data_to_delete``: items separated by ``;``.
+
+    Raises:
+        InvalidInputError: a text breaks its field's rule; the error names the column.
+    """
+    fields: CreateFields = {}
+    if cells.get("accent"):
+        fields["accent"] = cells["accent"]
+    if cells.get("sleep_time"):
+        fields["sleep_time"] = _datetime("sleep_time", cells["sleep_time"])
+    if cells.get("wake_time"):
+        fields["wake_time"] = _datetime("wake_time", cells["wake_time"])
+    if cells.get("recording_time"):
+        fields["recording_time"] = _datetime("recording_time", cells["recording_time"])
+    tags = _tags(cells.get("tags", ""))
+    if tags is not None:
+        fields["tags"] = tags
+    if _bool("delete_data", cells.get("delete_data", "")):
+        fields["delete_data"] = True
+    data_to_delete = _list(cells.get("data_to_delete", ""))
+    if data_to_delete is not None:
+        fields["data_to_delete"] = data_to_delete
+    return fields
 
 
 def _date(column: str, text: str) -> dt.date:

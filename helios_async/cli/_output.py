@@ -17,14 +17,16 @@ was written (``done``, ``unknown``; ``created`` or ``uploaded`` if the check sto
 run to pick up again; null if no run was made). ``seconds`` is how long the check took; a
 bad row has 0.
 
-Every line is written whole, with one unbuffered write, so a reader never sees half a
-line; a process killed mid-write can leave at most one partial last line, which resuming
-removes. If a row was checked again, the last line for that row (by key, else by line
-number) is the current one.
+With ``--format csv`` each record is one CSV line instead, of the same fields, flat
+(``_csv_output``). Every line is written whole, with one unbuffered write, so a reader never
+sees half a line; a process killed mid-write can leave at most one partial last line, which
+resuming removes. If a row was checked again, the last line for that row (by key, else by
+line number) is the current one.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -38,15 +40,18 @@ from helios_async import (
     APIError,
     DecodeError,
     HeliosError,
+    InvalidInputError,
     JournalEntry,
     ModelRunFailedError,
     RecordingError,
     UploadError,
 )
 
+from ._csv_output import csv_columns, csv_header, csv_line, csv_record
 from ._manifest import ManifestRow
 
 __all__ = [
+    "FORMATS",
     "Recorded",
     "ResultsFile",
     "bad_row_record",
@@ -68,7 +73,7 @@ def entry_record(row: ManifestRow, entry: JournalEntry, *, seconds: float) -> di
         row,
         model_run_id=entry.model_run_id,
         status=run.status.value if run is not None else None,
-        scores=section.scores() if section is not None else None,
+        scores=section.scores if section is not None else None,
         warnings=list(run.warnings) if run is not None else [],
         error=dict(entry.error) if entry.error is not None else None,
         journal=entry.state.value,
@@ -159,27 +164,45 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
 
+FORMATS = ("jsonl", "csv")
+"""The output formats: JSON Lines (this module's docstring) and CSV (``_csv_output``)."""
+
+
 class ResultsFile:
     """The output, opened for appending; each :meth:`write` is one whole line, at once in
     the file (unbuffered: no flush needed). Closing syncs it to disk.
+
+    ``format`` is ``"jsonl"`` or ``"csv"``; a CSV output gets the header of ``csv_header``
+    (the manifest's columns) when the file is empty.
 
     Raises:
         OSError: the file cannot be opened or written (disk full, permissions).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, format: str = "jsonl", manifest_columns: tuple[str, ...] = ()
+    ) -> None:
         self.path = path
         self._file = path.open("ab", buffering=0)
         self.written = 0
+        self._columns = csv_columns(manifest_columns) if format == "csv" else None
+        if self._columns is not None and self._file.tell() == 0:
+            self._write(csv_header(self._columns))
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append ``record`` as one JSON line."""
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        view = memoryview(f"{text}\n".encode())
+        """Append ``record`` as one line: JSON, or CSV cells."""
+        if self._columns is not None:
+            self._write(csv_line(record, self._columns))
+        else:
+            text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            self._write(f"{text}\n".encode())
+        self.written += 1
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
         while view:
             sent = self._file.write(view)
             view = view[sent or 0 :]
-        self.written += 1
 
     def close(self) -> None:
         """Sync to disk and close; idempotent."""
@@ -219,6 +242,7 @@ class Recorded:
     repaired: int = 0
     unreadable: int = 0
     retrying: int = 0
+    failed: frozenset[str] = frozenset()  # identities whose last record is not COMPLETE_OK
 
     def status(self, row: ManifestRow) -> str:
         """``"done"`` (recorded, unchanged), ``"unknown"`` (recorded, unchanged, its create's
@@ -230,27 +254,38 @@ class Recorded:
             return "changed"
         return "unknown" if row.identity in self.unknown else "done"
 
+    def failed_before(self, row: ManifestRow) -> bool:
+        """Whether ``row`` is done and its recorded check did not end ``COMPLETE_OK``."""
+        return self.status(row) == "done" and row.identity in self.failed
 
-def load_recorded(path: Path) -> Recorded:
+
+def load_recorded(path: Path, *, csv_columns: list[str] | None = None) -> Recorded:
     """Read an existing output to resume it, cutting off a partial last line.
 
     Reads line by line; memory grows with the number of records (about 120 bytes each).
+    ``csv_columns`` is the header a CSV output must have (None: the output is JSON Lines).
 
     Raises:
+        InvalidInputError: the file is not an output of this format (and manifest's columns).
         OSError: the file cannot be read or repaired.
     """
     digests: dict[str, str] = {}
     unknown: set[str] = set()
+    failed: set[str] = set()
     unreadable = 0
     unsettled: set[str] = set()
     with path.open("r+b") as stream:
         complete = 0  # offset just past the last complete line
-        for raw in stream:
+        for number, raw in enumerate(stream):
             if not raw.endswith(b"\n"):
                 break  # the partial last line of a killed writer
             complete += len(raw)
+            if number == 0:
+                _check_first_line(path, raw, csv_columns)
+                if csv_columns is not None:
+                    continue  # the header
             try:
-                record = json.loads(raw)
+                record = _parse(raw, csv_columns)
                 line, digest, key = record["line"], record["row_hash"], record.get("key")
             except (ValueError, TypeError, KeyError, AttributeError):
                 unreadable += raw.strip() != b""
@@ -262,6 +297,10 @@ def load_recorded(path: Path) -> Recorded:
             if _settled(record):
                 digests[identity] = digest
                 unsettled.discard(identity)
+                if record.get("error") is None:
+                    failed.discard(identity)
+                else:
+                    failed.add(identity)
                 if record.get("journal") == "unknown":
                     unknown.add(identity)
                 else:
@@ -279,7 +318,32 @@ def load_recorded(path: Path) -> Recorded:
         repaired=size - complete,
         unreadable=unreadable,
         retrying=len(unsettled),
+        failed=frozenset(failed),
     )
+
+
+def _parse(raw: bytes, csv_columns: list[str] | None) -> dict[str, Any]:
+    if csv_columns is None:
+        record = json.loads(raw)
+        if not isinstance(record, dict):
+            raise TypeError("not a record")
+        return record
+    return csv_record(csv_columns, next(csv.reader([raw.decode()])))
+
+
+def _check_first_line(path: Path, raw: bytes, csv_columns: list[str] | None) -> None:
+    looks_csv = raw.startswith(b"line,row_hash,")
+    if csv_columns is None and looks_csv:
+        raise InvalidInputError(
+            "--out", f"{path} is a CSV output: resume it with --format csv, or choose another file"
+        )
+    if csv_columns is not None and raw.decode(errors="replace").rstrip("\r\n") != (
+        csv_header(csv_columns).decode().rstrip("\r\n")
+    ):
+        what = "a CSV output of another manifest" if looks_csv else "not a CSV output"
+        raise InvalidInputError(
+            "--out", f"{path} is {what}: its header differs; choose another file"
+        )
 
 
 # Answers that running the row again cannot change: the input is at fault, or the model spoke.

@@ -11,6 +11,8 @@ pauses the creates of every worker.
 Needs the ``fleet`` extra (``pip install 'helios-async[fleet]'``) and a Redis that only the
 fleet can reach: the queue carries pickled task arguments (see the README, "Past one
 machine"). Recordings are read by the workers, from paths every worker can open.
+:class:`RedisJournal`, the run journal the workers keep, is public here too, for journaled
+checks of your own (``helios_async.run_journaled_check``) on a Redis.
 """
 
 try:
@@ -19,6 +21,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         "helios_async.fleet needs the fleet extra: pip install 'helios-async[fleet]'"
     ) from exc
+
+from helios_async._journal_redis import RedisJournal
 
 from ._fleet import Fleet, FleetOutcome
 from ._state import BatchCounts
@@ -29,6 +33,7 @@ __all__ = [
     "BatchCounts",
     "Fleet",
     "FleetOutcome",
+    "RedisJournal",
     "SubmitStats",
     "WorkerOptions",
     "run_worker",

@@ -64,7 +64,7 @@ def job_record(
         "row": dict(row.cells) if row is not None else None,
         "model_run_id": model_run_id,
         "status": run.status.value if run is not None else None,
-        "scores": section.scores() if section is not None else None,
+        "scores": section.scores if section is not None else None,
         "warnings": list(run.warnings) if run is not None else [],
         "error": dict(error) if error is not None else None,
         "journal": journal,

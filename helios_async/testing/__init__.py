@@ -85,3 +85,7 @@ __all__ = [
     "mock_response",
     "sample_recording",
 ]
+
+from helios_async import _naming
+
+_naming.adopt(__name__, globals(), __all__)

@@ -22,9 +22,7 @@ from typing import Any
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from helios_async._config import Timeouts
-from helios_async._protocol import ApiRequest, ApiResponse
-from helios_async._recording import RecordingBody
+from helios_async import ApiRequest, ApiResponse, RecordingBody, Timeouts
 
 __all__ = ["MockHandler", "MockTransport", "mock_response"]
 

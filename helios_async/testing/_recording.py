@@ -76,12 +76,12 @@ class RecordedRequest:
 
 def recording_middleware(
     host: Host,
-    log: list[RecordedRequest],
+    log: Callable[[RecordedRequest], None],
     *,
     clock: Callable[[], datetime.datetime],
     record_bodies: bool,
 ) -> Middleware:
-    """An outermost middleware that appends a :class:`RecordedRequest` once answered.
+    """An outermost middleware that hands ``log`` a :class:`RecordedRequest` once answered.
 
     Requests are logged in the order their handling finishes, which for sequential use is
     the order they were sent. On the API host the (small, JSON) body is read here before
@@ -109,7 +109,7 @@ def recording_middleware(
             status = exc.status
             raise
         finally:
-            log.append(
+            log(
                 RecordedRequest(
                     host=host,
                     method=request.method,

@@ -27,6 +27,7 @@ __all__ = ["Sandbox", "sample_recording"]
 
 _API_BODY_LIMIT: typing.Final[int] = 10 << 20  # an API gateway's 10 MB payload cap
 _SHUTDOWN_TIMEOUT: typing.Final[float] = 2.0  # seconds in-flight requests get on close
+_LOOPBACK: typing.Final = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
 def sample_recording() -> pathlib.Path:
@@ -45,10 +46,10 @@ def _utc_now() -> datetime.datetime:
 class Sandbox:
     """A faithful local stand-in for the Helios API, for tests, benchmarks and demos.
 
-    Two HTTP listeners on ``host`` with OS-assigned ports: the API (:attr:`base_url`) and an
-    object-storage host (:attr:`storage_url`) that serves the presigned upload URLs, as
-    https://helios-async.readthedocs.io/helios/#sandbox-rules describes. Use it as an async context
-    manager::
+    Two HTTP listeners on ``host``: the API (:attr:`base_url`) and an object-storage host
+    (:attr:`storage_url`) that serves the presigned upload URLs, as
+    https://helios-async.readthedocs.io/helios/#sandbox-rules describes; on OS-assigned ports
+    unless ``port`` and ``storage_port`` fix them. Use it as an async context manager::
 
         async with Sandbox() as sandbox:
             client = HeliosClient(sandbox.api_key, base_url=sandbox.base_url)
@@ -64,6 +65,15 @@ class Sandbox:
       ``completedAt``, expires upload URLs, ends the processing delay and applies the 12 h
       ``deleteData`` rule, so a test can move time without sleeping.
     * ``host``: the address both listeners bind.
+    * ``port``, ``storage_port``: the API's and the storage host's TCP ports (0, the default:
+      any free port). ``helios-async sandbox`` fixes them to serve other processes.
+    * ``public_host``: the host name written into :attr:`base_url`, :attr:`storage_url` and
+      so into presigned URLs and activity links: the name clients reach the sandbox by
+      (a docker-compose service name, say). Default ``host``, or the loopback address when
+      ``host`` is ``0.0.0.0`` or ``::`` (every interface).
+    * ``on_request``: called with each :class:`RecordedRequest` once answered (a log line).
+    * ``keep_requests``: append each request to :attr:`requests` (False keeps none, so a
+      long-running sandbox's memory stays flat; ``on_request`` still sees them).
     * ``record_bodies``: keep up to 1 MiB of each request body in :attr:`requests`
       (False keeps none; sizes are always recorded).
     * ``faults``: the :class:`FaultPlan` to inject faults from (default: an empty plan with
@@ -85,7 +95,17 @@ class Sandbox:
         host: str = "127.0.0.1",
         record_bodies: bool = True,
         faults: FaultPlan | None = None,
+        port: int = 0,
+        storage_port: int = 0,
+        public_host: str | None = None,
+        on_request: Callable[[RecordedRequest], None] | None = None,
+        keep_requests: bool = True,
     ) -> None:
+        for name, number in (("port", port), ("storage_port", storage_port)):
+            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number < 65536:
+                raise ValueError(f"{name} must be a TCP port, 0 to 65535 (0: any free port)")
+        if port and port == storage_port:
+            raise ValueError("port and storage_port must differ: they are two listeners")
         if processing_delay < 0:
             raise ValueError("processing_delay must be >= 0 seconds")
         if upload_url_ttl <= 0:
@@ -104,7 +124,11 @@ class Sandbox:
         self._store = RunStore(clock=clock or _utc_now, processing_delay=processing_delay)
         self._signer = UrlSigner(secrets.token_bytes(32))
         self._host = host
+        self._ports = {"api": port, "storage": storage_port}
+        self._public_host = public_host or _LOOPBACK.get(host, host)
         self._record_bodies = record_bodies
+        self._on_request = on_request
+        self._keep_requests = keep_requests
         self._runners: list[web.AppRunner] = []
         self._urls: dict[str, str] = {}
         self._closed = False
@@ -135,9 +159,10 @@ class Sandbox:
                 )
                 await runner.setup()
                 self._runners.append(runner)
-                await web.TCPSite(runner, self._host, 0).start()
+                await web.TCPSite(runner, self._host, self._ports[name]).start()
                 port = runner.addresses[0][1]
-                host = f"[{self._host}]" if ":" in self._host else self._host
+                public = self._public_host
+                host = f"[{public}]" if ":" in public else public
                 self._urls[name] = f"http://{host}:{port}"
         except BaseException:
             await self.close()
@@ -171,7 +196,7 @@ class Sandbox:
             storage_url=lambda: self.storage_url,
         )
         log = recording_middleware(
-            "api", self.requests, clock=self._store.now, record_bodies=self._record_bodies
+            "api", self._log, clock=self._store.now, record_bodies=self._record_bodies
         )
         faults = fault_injection(lambda: self.faults, host="api", closing=self._closing)
         # Outermost first: a faulted request is logged, and a gateway fault needs no key.
@@ -185,12 +210,18 @@ class Sandbox:
     def _storage_app(self) -> web.Application:
         storage = StorageHost(self._store, self._signer, record_bodies=self._record_bodies)
         log = recording_middleware(
-            "storage", self.requests, clock=self._store.now, record_bodies=self._record_bodies
+            "storage", self._log, clock=self._store.now, record_bodies=self._record_bodies
         )
         faults = fault_injection(lambda: self.faults, host="storage", closing=self._closing)
         app = web.Application(middlewares=[log, faults])
         storage.add_routes(app)
         return app
+
+    def _log(self, request: RecordedRequest) -> None:
+        if self._keep_requests:
+            self.requests.append(request)
+        if self._on_request is not None:
+            self._on_request(request)
 
     # ------------------------------------------------------------------ addresses
 

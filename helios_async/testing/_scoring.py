@@ -13,6 +13,7 @@ import typing
 import attrs
 
 from helios_async._audio import SNIFF_BYTES, AudioFormat, probe_duration, sniff_format
+from helios_async._truncation import find_truncation
 from helios_async.testing._silence import is_digital_silence
 
 __all__ = [
@@ -123,19 +124,24 @@ def analyse_recording(
 
     ``stream`` is the whole recording, seekable; ``digest`` its SHA-256 and ``size`` its
     length in bytes (computed while it streamed in). The checks mirror the error codes in
-    order (docs/helios.md#error-codes): format from the magic bytes, then duration (< 10 s
-    too short, >= 180 s too long; an unreadable duration passes), then digital silence for
-    WAV (no speech to transcribe). ``forced_error`` (from ``Sandbox.set_outcome``) wins over
-    all of them.
+    order (docs/helios.md#error-codes): format from the magic bytes, then truncation (data
+    that ends long before the declared duration: too short if under 10 s remain, else
+    invalid format; see ``helios_async._truncation``), then duration (< 10 s too short,
+    >= 180 s too long; an unreadable duration passes), then digital silence for WAV (no
+    speech to transcribe). ``forced_error`` (from ``Sandbox.set_outcome``) wins over all of
+    them.
     """
     stream.seek(0)
     fmt = sniff_format(stream.read(SNIFF_BYTES))
     duration = None if fmt is None else probe_duration(stream, fmt)
+    cut = None if fmt is None else find_truncation(stream, fmt, duration)
     base = Outcome(sha256=digest.hex(), size=size, audio_format=fmt, duration=duration)
 
     code = forced_error
     if code is None and fmt is None:
         code = "ERR_RECORDING_INVALID_FORMAT"
+    elif code is None and cut is not None:
+        code = cut.error_code.value  # its data ends long before its declared duration
     elif code is None and duration is not None and duration < MIN_SECONDS:
         code = "ERR_RECORDING_TOO_SHORT"
     elif code is None and duration is not None and duration >= MAX_SECONDS:

@@ -23,7 +23,7 @@ from helios_async.testing import Sandbox, sample_recording
 PERSON = ["--user-label", "cli-user", "--date-of-birth", "1990-08-24", "--birth-sex", "female"]
 
 
-def shared(name: str) -> str:
+def recording_arg(name: str) -> str:
     """A test recording's path as a command-line argument (see tests/recordings.py)."""
     return str(recording(name))
 
@@ -47,7 +47,7 @@ def test_demo_prints_the_eleven_scores_and_the_timeline() -> None:
 def test_check_with_json_prints_the_api_json_of_a_complete_run(name: str) -> None:
     """--json prints the run exactly as the API's camelCase JSON (§2.5)."""
     status, printed = run_cli(
-        "check", shared(name), *PERSON, "--language", "en-GB", "--sandbox", "--json"
+        "check", recording_arg(name), *PERSON, "--language", "en-GB", "--sandbox", "--json"
     )
     assert status == 0
     payload = json.loads(printed)
@@ -60,7 +60,7 @@ def test_check_of_a_short_file_exits_non_zero_naming_the_code(
 ) -> None:
     """D9, §3.4: one line on stderr that names ERR_RECORDING_TOO_SHORT."""
     status, printed = run_cli(
-        "check", shared("short.wav"), *PERSON, "--language", "en-GB", "--sandbox"
+        "check", recording_arg("short.wav"), *PERSON, "--language", "en-GB", "--sandbox"
     )
     err = capsys.readouterr().err
     assert status == EXIT_INVALID
@@ -74,7 +74,7 @@ def test_check_of_silence_exits_non_zero_with_transcription_failed(
 ) -> None:
     """§3.4: silence ends COMPLETE_ERROR with ERR_TRANSCRIPTION_FAILED."""
     status, _ = run_cli(
-        "check", shared("silence-15s.wav"), *PERSON, "--language", "en-GB", "--sandbox"
+        "check", recording_arg("silence-15s.wav"), *PERSON, "--language", "en-GB", "--sandbox"
     )
     assert status == EXIT_FAILED
     assert "ERR_TRANSCRIPTION_FAILED" in capsys.readouterr().err
@@ -83,7 +83,7 @@ def test_check_of_silence_exits_non_zero_with_transcription_failed(
 def test_check_refuses_a_bad_language_before_sending(capsys: pytest.CaptureFixture[str]) -> None:
     """D5: 'english' is not an ll-CC code; refused locally with the field named."""
     status, _ = run_cli(
-        "check", shared("speech-en.wav"), *PERSON, "--language", "english", "--sandbox"
+        "check", recording_arg("speech-en.wav"), *PERSON, "--language", "english", "--sandbox"
     )
     assert status == EXIT_INVALID
     assert "language" in capsys.readouterr().err
@@ -94,7 +94,7 @@ def test_check_without_a_key_on_the_real_api_says_how_to_set_one(
 ) -> None:
     """D15: with no THYMIA_API_KEY the command fails before any request, saying what to set."""
     monkeypatch.delenv("THYMIA_API_KEY", raising=False)
-    status, _ = run_cli("check", shared("speech-en.wav"), *PERSON, "--language", "en-GB")
+    status, _ = run_cli("check", recording_arg("speech-en.wav"), *PERSON, "--language", "en-GB")
     assert status == EXIT_INVALID
     assert "THYMIA_API_KEY" in capsys.readouterr().err
 
