@@ -43,7 +43,7 @@ from ._retry import RetryPolicy
 from ._sending import Sender
 from ._telemetry import Telemetry
 from ._telemetry import runtime as telemetry_runtime
-from ._transport import AiohttpTransport, Transport
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport, Transport
 from ._validation import check_seconds, check_upload_url
 from ._workflow import run_check
 
@@ -55,7 +55,12 @@ class HeliosClient:
     ``THYMIA_API_KEY``; the host from ``base_url``, ``region`` (``"default"``, ``"ca"``,
     ``"us"``), ``THYMIA_BASE_URL`` or ``THYMIA_REGION``. Pass ``session`` to borrow your
     own session: the client then never closes it. Otherwise it owns one with at most
-    ``connection_limit`` connections, opened on entry and closed on exit. ``transport``
+    ``connection_limit`` sockets open, opened on entry and closed on exit (or when the event
+    loop it first sent from ends; a client belongs to that loop). A response body over
+    ``max_response_bytes`` (4 MiB) raises :class:`~helios_async.ResponseTooLargeError`.
+    An https API's ``http`` upload URL is refused
+    (:class:`~helios_async.InsecureUploadError`) unless ``allow_http_upload``; a loopback
+    upload host is always allowed. ``transport``
     replaces the network altogether (a ``helios_async.Transport``, such as
     ``helios_async.testing.MockTransport``); the client closes it on exit.
 
@@ -94,6 +99,8 @@ class HeliosClient:
         user_agent_suffix: str | None = None,
         connection_limit: int = 100,
         telemetry: Telemetry | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        allow_http_upload: bool = False,
     ) -> None:
         if isinstance(api_key, str):
             api_key = Secret(api_key)  # so no traceback from here shows it among the locals
@@ -104,9 +111,12 @@ class HeliosClient:
             api_key=resolve_api_key(api_key),
             user_agent=user_agent(user_agent_suffix),
             legacy_get_path=legacy_get_path,
+            allow_http_upload=allow_http_upload,
         )
         if transport is None:
-            transport = AiohttpTransport(session, connection_limit=connection_limit)
+            transport = AiohttpTransport(
+                session, connection_limit=connection_limit, max_response_bytes=max_response_bytes
+            )
         self._connection = Connection(transport, needs_open=session is None)
         sender = Sender(
             connection=self._connection,

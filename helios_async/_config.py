@@ -16,6 +16,7 @@ from yarl import URL
 
 from ._errors import InvalidInputError
 from ._redaction import Secret
+from ._validation import policy_number
 from ._version import __version__
 
 # docs/helios.md#hosts-and-regions
@@ -136,24 +137,56 @@ def check_base_url(base_url: str) -> str:
 
 @attrs.frozen(kw_only=True)
 class Timeouts:
-    """Per-request time limits, in seconds.
+    """Per-attempt time limits, in seconds (``upload_min_rate`` in bytes per second).
 
-    ``connect`` bounds opening a connection; ``read`` bounds each wait for response bytes on
-    API calls; ``upload`` bounds a whole recording upload (the presigned PUT), which moves
-    far more bytes. An API call has no overall limit of its own: each wait for bytes is
-    bounded by ``read``. Running out raises :class:`~helios_async.RequestTimeoutError`,
-    retried only where the request is safe to repeat. The transport turns them into its own
-    timeouts (aiohttp's ``ClientTimeout`` for the default one).
+    An API call (account, create, get) waits at most ``pool`` for a free connection of the
+    client's pool (:class:`~helios_async.PoolTimeoutError`), then takes at most ``response``
+    from there to the last byte of the answer: ``connect`` bounds opening the connection
+    (:class:`~helios_async.ConnectError`) and ``read`` each wait for response bytes inside
+    it, so a server that drips its answer is cut at ``response``.
+
+    The upload PUT's limits follow its size. After the pool and ``connect``, no read timer
+    runs while the body is sent; sending may take ``max(read, size / upload_min_rate)``, the
+    answer after the last byte ``read``, and the attempt in all ``connect`` plus both, or
+    ``upload`` if that is set and smaller. A 32 MB recording at the default 64 KiB/s may
+    take 8.5 minutes to send.
+
+    Running out raises :class:`~helios_async.RequestTimeoutError` whose ``limit`` says which
+    fired (``"read"``, ``"response"``, ``"sending"``, ``"answer"``, ``"total"``), retried
+    only where the request is safe to repeat. The transport turns these into its own timers
+    (aiohttp's ``ClientTimeout`` and an asyncio timeout, for the default one).
 
     See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
+
+    Raises:
+        InvalidInputError: a field that is not a finite number above 0 (``upload``: or None),
+            naming it (``Timeouts.read``).
     """
 
-    connect: float = 10.0
+    connect: float = attrs.field(default=10.0, validator=policy_number(above=0))
     """Seconds to open a connection."""
-    read: float = 30.0
-    """Seconds of each wait for response bytes on an API call."""
-    upload: float = 300.0
-    """Seconds for one whole upload attempt of a recording."""
+    read: float = attrs.field(default=30.0, validator=policy_number(above=0))
+    """Seconds of each wait for response bytes of an API call; for an upload, of the wait
+    for storage's answer after the last byte."""
+    response: float = attrs.field(default=60.0, validator=policy_number(above=0))
+    """Seconds an API call attempt may take from a free connection to its answer's last
+    byte."""
+    pool: float = attrs.field(default=30.0, validator=policy_number(above=0))
+    """Seconds to wait for a free connection of the pool."""
+    upload_min_rate: float = attrs.field(default=65536.0, validator=policy_number(above=0))
+    """Bytes per second an upload is allowed to go as slow as: sending a recording of
+    ``size`` bytes may take ``max(read, size / upload_min_rate)`` seconds."""
+    upload: float | None = attrs.field(
+        default=None, validator=policy_number(above=0, optional=True)
+    )
+    """Seconds one whole upload attempt may take at most, or None (the default) for the
+    limit its size gives alone."""
+
+    def upload_limits(self, size: int) -> tuple[float, float]:
+        """The upload's ``(sending, total)`` limits in seconds for a body of ``size`` bytes."""
+        sending = max(self.read, size / self.upload_min_rate)
+        total = self.connect + sending + self.read
+        return sending, total if self.upload is None else min(total, self.upload)
 
 
 def user_agent(suffix: str | None = None) -> str:

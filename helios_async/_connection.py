@@ -4,6 +4,7 @@ open, and a client-wide cool-down."""
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 
 from ._errors import ClientClosedError
@@ -17,7 +18,9 @@ class Connection:
     ``close``; one given a borrowed session or a transport of the caller's is usable at once.
     The cool-down is the time until which every request of the client waits, set when the
     API answers 429 with ``Retry-After``, so one rate limit pauses all tasks instead of each
-    hammering on.
+    hammering on; when it ends, the waiting requests resume spread over a jitter window.
+    Closing wakes every request sleeping here (a cool-down or a retry's backoff) with
+    :class:`~helios_async.ClientClosedError`.
     """
 
     def __init__(self, transport: Transport, *, needs_open: bool) -> None:
@@ -30,6 +33,9 @@ class Connection:
         #: Loop time (seconds) until which every request waits; 0.0 when none is in force, so
         #: that a request checks it without a call.
         self.cooldown_until = 0.0
+        self._cooldown_seconds = 0.0  # how long the latest cool-down was
+        self._sleeping: set[asyncio.Task[object]] = set()  # tasks in sleep(), woken by close
+        self._woken: set[asyncio.Task[object]] = set()
 
     @property
     def pool_limit(self) -> int:
@@ -55,6 +61,9 @@ class Connection:
             return
         self._closed = True
         self.usable = False
+        for task in self._sleeping:
+            self._woken.add(task)
+            task.cancel()
         await self.transport.aclose()
 
     def check_open(self) -> None:
@@ -73,17 +82,53 @@ class Connection:
     def start_cooldown(self, seconds: float) -> None:
         """Make every request wait until ``seconds`` from now (never shortens a cool-down)."""
         until = asyncio.get_running_loop().time() + seconds
-        self.cooldown_until = max(self.cooldown_until, until)
+        if until > self.cooldown_until:
+            self.cooldown_until = until
+            self._cooldown_seconds = seconds
 
-    async def wait_cooldown(self, sleep: Callable[[float], Awaitable[None]]) -> None:
+    async def sleep(self, sleep: Callable[[float], Awaitable[None]], seconds: float) -> None:
+        """``await sleep(seconds)``, cut short by :meth:`close`.
+
+        Raises:
+            ClientClosedError: the client is closed, or was closed during the sleep.
+        """
+        self.check_open()
+        task = asyncio.current_task()
+        if task is None:  # not in a task: nothing to wake
+            await sleep(seconds)
+            return
+        self._sleeping.add(task)
+        try:
+            await sleep(seconds)
+        except asyncio.CancelledError:
+            if task in self._woken:
+                self._woken.discard(task)
+                if task.uncancel() == 0:  # only close() cancelled it
+                    raise ClientClosedError(
+                        "this HeliosClient was closed while the request waited to send"
+                    ) from None
+            raise
+        finally:
+            self._sleeping.discard(task)
+        if task in self._woken:  # close() came as the sleep ended: take its cancel back
+            self._woken.discard(task)
+            task.uncancel()
+        self.check_open()
+
+    async def wait_cooldown(self, sleep: Callable[[float], Awaitable[None]], jitter: float) -> None:
         """Sleep out any cool-down in force with ``sleep``; one set meanwhile is waited too.
 
-        Each cool-down is slept once, for what was left of it, so an injected ``sleep`` that
-        returns at once never spins here.
+        Each cool-down is slept once, for what was left of it plus a random share of
+        ``jitter`` seconds (at most the cool-down's own length), so the requests it held
+        resume spread out, and an injected ``sleep`` that returns at once never spins here.
+
+        Raises:
+            ClientClosedError: the client was closed meanwhile.
         """
         loop = asyncio.get_running_loop()
         while (until := self.cooldown_until) > (now := loop.time()):
-            await sleep(until - now)
+            spread = min(jitter, self._cooldown_seconds)
+            await self.sleep(sleep, until - now + random.uniform(0.0, spread))
             if self.cooldown_until <= until:  # not extended while we slept
                 break
         if self.cooldown_until <= loop.time():

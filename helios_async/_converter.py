@@ -3,7 +3,10 @@
 Rules it implements: field names are camelCase on the wire; a ``null`` is the same as a
 missing field and unknown fields are ignored but kept on ``raw``; response timestamps take
 ``Z``, offsets, fractions and naive values as UTC; request datetimes stay naive; a score is
-``{"value": x}`` on the wire and a float here. See
+``{"value": x}`` on the wire and a float here, in its range: a bucketed score within 0.01 of
+one of 0.0, 0.33, 0.66, 1.0, a continuous one in [0, 1], anything else a
+:class:`~helios_async.DecodeError`. A JSON number is never taken for a string, except the
+account id, which old deployments send as a customer number. See
 https://helios-async.readthedocs.io/helios/#missing-and-unknown-fields and
 https://helios-async.readthedocs.io/helios/#timestamps
 
@@ -29,7 +32,7 @@ import attrs
 import orjson
 
 from ._errors import DecodeError
-from ._models import SCORE_NAMES, ModelRun, ModelRunRequest, Section
+from ._models import BUCKETED_SCORES, SCORE_NAMES, Account, ModelRun, ModelRunRequest, Section
 from ._onepass import LeafHook, compile_structure, optional_of
 
 if TYPE_CHECKING:
@@ -85,8 +88,12 @@ def _strict_float(value: Any, _type: object = float) -> float:
     raise TypeError(f"expected a number, got {kind.__name__}")
 
 
-def _parse_score(value: Any, _type: object = float) -> float:
-    """A score: ``{"value": x}`` on the wire."""
+BUCKETS = (0.0, 0.33, 0.66, 1.0)  # the bucketed scores' values
+BUCKET_TOLERANCE = 0.01
+
+
+def _score_value(value: Any) -> float:
+    """A score's number: ``{"value": x}`` on the wire."""
     if type(value) is dict:
         value = value["value"]
     if type(value) is float and value - value == 0.0:  # finite (inf - inf and nan are nan)
@@ -94,10 +101,33 @@ def _parse_score(value: Any, _type: object = float) -> float:
     return _strict_float(value)
 
 
-# The common case above, written into the one-pass functions so a score costs no call; keep
-# it in step with _parse_score (tests/test_converter.py holds the two to the same answers).
-_parse_score.inline = (  # type: ignore[attr-defined]
-    '_s if type({v}) is dict and type(_s := {v}.get("value")) is float and _s - _s == 0.0'
+def _parse_continuous(value: Any, _type: object = float) -> float:
+    """A continuous score (``mentalStrain``, ``uniform*``): in [0, 1]."""
+    score = _score_value(value)
+    if not 0.0 <= score <= 1.0:
+        raise ValueError(f"a continuous score lies in [0, 1], got {score}")
+    return score
+
+
+def _parse_bucketed(value: Any, _type: object = float) -> float:
+    """A bucketed score: one of 0.0, 0.33, 0.66, 1.0, within 0.01 (see
+    https://helios-async.readthedocs.io/helios/#score-values)."""
+    score = _score_value(value)
+    if not any(abs(score - bucket) <= BUCKET_TOLERANCE for bucket in BUCKETS):
+        raise ValueError(f"a bucketed score is one of 0.0, 0.33, 0.66, 1.0, got {score}")
+    return score
+
+
+# The common cases of the two score hooks, written into the one-pass functions so a score
+# costs no call: each accepts only what its hook accepts (a finite float in [0, 1]; a bucket's
+# exact value) and leaves everything else to the hook, which decides. Keep them in step with
+# the hooks (tests/test_converter.py holds each pair to the same answers).
+_parse_continuous.inline = (  # type: ignore[attr-defined]
+    '_s if type({v}) is dict and type(_s := {v}.get("value")) is float and 0.0 <= _s <= 1.0'
+)
+_parse_bucketed.inline = (  # type: ignore[attr-defined]
+    '_s if type({v}) is dict and type(_s := {v}.get("value")) is float'
+    " and (_s == 0.0 or _s == 0.33 or _s == 0.66 or _s == 1.0)"
 )
 
 
@@ -105,8 +135,15 @@ def _strict_str(value: Any, cls: type[str]) -> str:
     """A JSON string, for ``str`` and the string enums (which dispatch here too)."""
     if type(value) is str:
         return value if cls is str else cls(value)
-    # An int is taken as an opaque id: old accounts' ids are customer numbers.
-    if cls is str and type(value) is int:
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _account_id(value: Any, _type: object = str) -> str:
+    """The account id: a string, or an int taken as an opaque id (old accounts' ids are
+    customer numbers). The only field that takes a number for a string."""
+    if type(value) is str:
+        return value
+    if type(value) is int:
         return str(value)
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
@@ -196,7 +233,10 @@ def _structure_fn(converter: cattrs.Converter, cls: type[T]) -> Callable[..., T]
         if name in _HIDDEN_KEYS:
             overrides[name] = override(rename=_HIDDEN_KEYS[name], struct_hook=_passthrough)
         elif cls is Section and name in _SCORE_FIELDS:
-            overrides[name] = override(rename=camel(name), struct_hook=_parse_score)
+            score_hook = _parse_bucketed if name in BUCKETED_SCORES else _parse_continuous
+            overrides[name] = override(rename=camel(name), struct_hook=score_hook)
+        elif cls is Account and name == "id":
+            overrides[name] = override(rename="id", struct_hook=_account_id)
         elif (inner := optional_of(field.type)) is not None:
             # Nulls are gone before structuring: skip cattrs' per-call Optional dispatch.
             overrides[name] = override(rename=camel(name), struct_hook=_as(converter, inner))
@@ -264,7 +304,12 @@ def _leaf(kind: Any) -> LeafHook:
 
 
 def _field_hook(cls: type[Any], name: str) -> LeafHook | None:
-    return _parse_score if cls is Section and name in _SCORE_FIELDS else None
+    """The hooks of the fields whose rule is their own: the scores' ranges, the account id."""
+    if cls is Section and name in _SCORE_FIELDS:
+        return _parse_bucketed if name in BUCKETED_SCORES else _parse_continuous
+    if cls is Account and name == "id":
+        return _account_id
+    return None
 
 
 def _one_pass_of(cls: type[Any]) -> StructureHook:
@@ -275,6 +320,15 @@ def _one_pass_of(cls: type[Any]) -> StructureHook:
         )
         _one_pass[cls] = hook
     return hook
+
+
+def _explain(exc: BaseException, type_: Any) -> str:
+    """One problem in words: a rule a hook states (a score's range) as it states it."""
+    from cattrs.v import format_exception
+
+    if type(exc) is ValueError and str(exc):
+        return str(exc)
+    return format_exception(exc, type_)
 
 
 def structure(payload: Any, cls: type[T], *, body: bytes = b"", request_id: str | None = None) -> T:
@@ -301,7 +355,7 @@ def _refuse(payload: Any, cls: type[Any], body: bytes, failure: BaseException) -
     except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
         failure = exc  # else the detailed path took it: the one-pass error is the message
     problems = (
-        "; ".join(cattrs.transform_error(failure, path=cls.__name__))
+        "; ".join(cattrs.transform_error(failure, path=cls.__name__, format_exception=_explain))
         if isinstance(failure, cattrs.BaseValidationError)
         else str(failure)
     )

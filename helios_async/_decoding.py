@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import html
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -23,8 +25,10 @@ from ._errors import (
     InvalidInputError,
     NotFoundError,
     RateLimitError,
+    RedirectError,
     TransientAPIError,
     UploadError,
+    UploadRedirectError,
     UploadURLExpiredError,
 )
 from ._models import ActivityRunCreated, ModelRunCreated
@@ -38,26 +42,30 @@ T = TypeVar("T")
 ACTIVITY_LINK_FIELDS = ("activityLink", "activityUrl", "link", "url")
 # Headers that carry a request id, most specific first; the sandbox sends x-request-id.
 REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-amz-request-id", "apigw-requestid")
-_DETAIL_EXCERPT = 300
+_DETAIL_EXCERPT = 300  # characters of an error body shown in a message
+ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error body kept on the error
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+_SPACES = re.compile(r"\s+")
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP date (RFC 9110).
+    """Seconds to wait from a ``Retry-After`` value (RFC 9110, section 10.2.3).
 
-    Returns None for a missing or unreadable value; a date in the past gives 0.0.
+    ``delay-seconds`` is ``1*DIGIT`` only; anything else must be an HTTP date, whose distance
+    from ``now`` it gives (0.0 for a date in the past: no wait). Returns None for a missing or
+    unreadable value (``-5``, ``1e9``, ``inf``, ``nan``, ``abc``), which leaves the wait to
+    the retry policy's jittered backoff. Absurdly long digit strings read as 10**10 s.
     """
     if value is None:
         return None
     value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(seconds, 0.0) if seconds == seconds else None  # NaN is unreadable
+    if value.isascii() and value.isdigit():
+        return float(int(value[:11])) if len(value) <= 11 else 1e10
+    if not any(c.isalpha() for c in value):
+        return None  # a number of another form: not delay-seconds, not a date
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
@@ -93,6 +101,11 @@ def error_for_status(
         "url": url,
         "detail": render_detail(body),
     }
+    if 300 <= status < 400:
+        location = headers.get("Location", "")
+        return RedirectError(
+            status, body, location=redact_url(location) if location else "", **kwargs
+        )
     if status == 429:
         return RateLimitError(status, body, retry_after=retry_after, **kwargs)
     if status in TRANSIENT_STATUSES:
@@ -110,23 +123,22 @@ def error_for_status(
 
 
 def render_detail(body: bytes) -> str:
-    """A FastAPI-style ``detail`` (string or list of ``{loc, msg}``) as one line, else ''.
+    """An error body as one bounded line of text (at most 300 characters), else ''.
 
-    A body that is not JSON shows as its first 300 characters, unless it is markup (an HTML
-    error page says nothing useful).
+    A FastAPI-style ``detail`` (a string, or a list of ``{loc, msg}``) or a ``message`` is
+    rendered; other JSON shows as its compact text; an HTML page as its text without markup;
+    plain text as itself.
     """
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        if not body or body.lstrip().startswith(b"<"):
-            return ""
-        text = body[:_DETAIL_EXCERPT].decode("utf-8", "replace")
-        return (text + ("…" if len(body) > _DETAIL_EXCERPT else "")).strip()
-    if not isinstance(payload, dict):
-        return ""
-    detail = payload.get("detail", payload.get("message"))
+        text = body[:ERROR_BODY_LIMIT].decode("utf-8", "replace")
+        if text.lstrip().startswith("<"):
+            text = html.unescape(_TAG.sub(" ", text))
+        return _bounded(text)
+    detail = payload.get("detail", payload.get("message")) if isinstance(payload, dict) else None
     if isinstance(detail, str):
-        return detail
+        return _bounded(detail)
     if isinstance(detail, list):
         rendered = []
         for item in detail:
@@ -136,15 +148,26 @@ def render_detail(body: bytes) -> str:
                 loc = ".".join(str(part) for part in parts if part != "body")
                 message = str(item.get("msg", ""))
                 rendered.append(f"{loc}: {message}" if loc else message)
-        return "; ".join(rendered)
-    return ""
+        if rendered:
+            return _bounded("; ".join(rendered))
+    if payload is None or payload == "" or payload == {} or payload == []:
+        return ""
+    return _bounded(
+        json.dumps(payload, separators=(",", ":"), ensure_ascii=False)[:ERROR_BODY_LIMIT]
+    )
+
+
+def _bounded(text: str) -> str:
+    """``text`` on one line, at most 300 characters (an ellipsis marks a cut)."""
+    line = _SPACES.sub(" ", text[: _DETAIL_EXCERPT * 4]).strip()
+    return line if len(line) <= _DETAIL_EXCERPT else line[: _DETAIL_EXCERPT - 1].rstrip() + "…"
 
 
 def raise_for_status(response: ApiResponse, request: ApiRequest) -> None:
     """Raise the error a non-2xx status means; do nothing on 2xx."""
     if 200 <= response.status < 300:
         return
-    body = response.body
+    body = response.body[:ERROR_BODY_LIMIT]
     key = request.headers.get(API_KEY_HEADER, "").encode()
     if key and key in body:  # a server that echoes the key must not put it in our errors
         body = personal_bytes(body.replace(key, b"<redacted>"))
@@ -216,9 +239,17 @@ def decode_upload(response: ApiResponse, request: ApiRequest, *, model_run_id: s
     the error, where known.
     """
     del request  # judged by its status alone; kept for the decoders' one shape
-    status, body = response.status, response.body
+    status, body = response.status, response.body[:ERROR_BODY_LIMIT]
     if 200 <= status < 300:
         return
+    if 300 <= status < 400:
+        location = response.headers.get("Location", "")
+        raise UploadRedirectError(
+            status,
+            body,
+            model_run_id=model_run_id,
+            location=redact_url(location) if location else "",
+        )
     if status == 403:
         raise UploadURLExpiredError(status, body, model_run_id=model_run_id)
     retry_after = parse_retry_after(response.headers.get("Retry-After"))

@@ -6,18 +6,25 @@ Every exception the client raises on purpose is a :class:`HeliosError`::
     ├── InvalidInputError (ValueError)          refused locally; nothing was sent
     │   └── RecordingError                      the recording cannot be used
     ├── ClientClosedError (RuntimeError)        the client was used after it closed
+    │   └── WrongEventLoopError                 used from another event loop than its own
     ├── TransportError                          no usable HTTP response arrived
     │   ├── ConnectError                        no connection: the server never saw it
-    │   └── RequestTimeoutError (TimeoutError)  connect or read timed out
+    │   │   └── PoolTimeoutError (TimeoutError) no free connection within Timeouts.pool
+    │   ├── RequestTimeoutError (TimeoutError)  a time limit fired (``limit`` says which)
+    │   └── ResponseTooLargeError               the body passed max_response_bytes
     ├── DecodeError                             a 2xx body that is not the contract's JSON
     ├── APIError                                the API answered with a refusal
     │   ├── BadRequestError                     400, 410, 422: malformed request
     │   ├── AuthenticationError                 401, 403: missing, invalid or forbidden key
     │   ├── NotFoundError                       404: unknown run, or deleted
+    │   ├── RedirectError                       3xx: never followed; ``location`` kept
     │   └── TransientAPIError                   408, 500, 502, 503, 504: worth retrying
     │       └── RateLimitError                  429, with ``retry_after`` in seconds
     ├── UploadError                             storage refused the presigned PUT
-    │   └── UploadURLExpiredError               the URL expired or was refused: new run
+    │   ├── UploadURLExpiredError               the URL expired or was refused: new run
+    │   └── UploadRedirectError                 3xx from storage: never followed
+    ├── InsecureUploadError                     an https API gave an http upload URL
+    ├── HookError                               a hook raised; the call's outcome is kept
     ├── OutcomeUnknownError                     a create may or may not have made a run
     ├── ModelRunFailedError                     the run ended COMPLETE_ERROR
     ├── DeadlineExceededError (TimeoutError)    a wait or a whole check ran out of time
@@ -34,7 +41,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._models import ErrorCode, ModelRun
@@ -49,18 +56,25 @@ __all__ = [
     "DeadlineExceededError",
     "DecodeError",
     "HeliosError",
+    "HookError",
+    "InsecureUploadError",
     "InvalidInputError",
     "JournalConflictError",
     "ModelRunFailedError",
     "NotFoundError",
     "OutcomeUnknownError",
+    "PoolTimeoutError",
     "RateLimitError",
     "RecordingError",
+    "RedirectError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "TransientAPIError",
     "TransportError",
     "UploadError",
+    "UploadRedirectError",
     "UploadURLExpiredError",
+    "WrongEventLoopError",
 ]
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # docs/helios.md#status-mapping
@@ -122,7 +136,18 @@ class RecordingError(InvalidInputError):
 
 class ClientClosedError(HeliosError, RuntimeError):
     """The :class:`~helios_async.HeliosClient` was used outside ``async with`` or after close,
-    or the session it borrowed was closed by its owner. Nothing was sent."""
+    or the session it borrowed was closed by its owner. Nothing was sent.
+
+    Closing a client wakes every request waiting out a 429 cool-down with this error, and a
+    fan-out (``run_wellness_checks``) raises it once and stops, instead of failing each job.
+    """
+
+
+class WrongEventLoopError(ClientClosedError):
+    """The client was used from an event loop other than the one it first sent from (two
+    ``asyncio.run`` calls, say). An aiohttp session belongs to one loop; make one client per
+    loop. When the loop a client's own session was opened in ends, that session is closed
+    with it, so nothing is left unclosed. Nothing was sent."""
 
 
 class TransportError(HeliosError):
@@ -147,9 +172,40 @@ class ConnectError(TransportError):
     retry, even a create."""
 
 
+class PoolTimeoutError(ConnectError, TimeoutError):
+    """No connection of the client's pool became free within ``Timeouts.pool`` seconds: the
+    client is running more requests at once than ``connection_limit`` allows. Nothing was
+    sent, so it is never an unknown outcome; it is not retried (the wait had its budget)."""
+
+
 class RequestTimeoutError(TransportError, TimeoutError):
-    """Connecting or reading the response took longer than the configured timeout
-    (:class:`~helios_async.Timeouts`, seconds); the server may have acted on it."""
+    """A time limit of :class:`~helios_async.Timeouts` (seconds) fired after the request
+    had a connection; the server may have acted on it (see
+    https://helios-async.readthedocs.io/helios/#retries-and-idempotency).
+
+    Attributes:
+        limit: which one: ``"read"`` (a wait for response bytes), ``"response"`` (an API
+            call's whole answer), ``"sending"`` (an upload's body, by its size),
+            ``"answer"`` (storage's answer after the last byte) or ``"total"`` (an upload
+            attempt in all).
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, limit: str = "read") -> None:
+        super().__init__(message, method=method, url=url)
+        self.limit = limit
+
+
+class ResponseTooLargeError(TransportError):
+    """A response body was larger than the client's ``max_response_bytes``; reading stopped
+    there. Not retried: the next answer would be as large.
+
+    Attributes:
+        limit: the cap, in bytes.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, limit: int) -> None:
+        super().__init__(message, method=method, url=url)
+        self.limit = limit
 
 
 class DecodeError(HeliosError):
@@ -229,6 +285,23 @@ class NotFoundError(APIError):
     """404: the model run is unknown, or was deleted after ``deleteData``. Never retried.
     See https://helios-async.readthedocs.io/helios/#deleting-data
     """
+
+
+class RedirectError(APIError):
+    """3xx: the API pointed elsewhere. Redirects are never followed, so the key never travels
+    to another host; ``location`` (its query redacted) says where it pointed, or ''
+    without a ``Location`` header. Never retried.
+
+    Attributes:
+        location: the ``Location`` header, query string redacted, or ''.
+    """
+
+    def __init__(
+        self, status: int, body: bytes = b"", *, location: str = "", **kwargs: Any
+    ) -> None:
+        super().__init__(status, body, **kwargs)
+        self.location = location
+        self.args = (f"{self.args[0]}; redirect to {location or '(no Location)'} not followed",)
 
 
 class TransientAPIError(APIError):
@@ -315,6 +388,70 @@ class UploadURLExpiredError(UploadError):
     """
 
 
+class UploadRedirectError(UploadError):
+    """Storage answered the PUT with a 3xx. It is never followed (the recording goes only
+    where the API said); ``location`` (its query redacted) says where it pointed.
+
+    Attributes:
+        location: the ``Location`` header, query string redacted, or ''.
+    """
+
+    def __init__(
+        self, status: int, body: bytes = b"", *, location: str = "", **kwargs: Any
+    ) -> None:
+        super().__init__(status, body, **kwargs)
+        self.location = location
+        self.args = (f"{self.args[0]}; redirect to {location or '(no Location)'} not followed",)
+
+
+class InsecureUploadError(HeliosError):
+    """The API, reached over https, handed out an ``http`` upload URL: the recording would
+    travel in cleartext, so it was not sent. Pass ``HeliosClient(allow_http_upload=True)``
+    to allow it; a loopback upload host (the sandbox, a local proxy) is always allowed.
+
+    Attributes:
+        url: the upload URL, its query (the signature) redacted.
+        model_run_id: the run it was for, where known; it stays ``CREATED``, never billed.
+    """
+
+    def __init__(self, url: str, *, model_run_id: str | None = None) -> None:
+        what = f"model run {model_run_id}" if model_run_id else "the recording"
+        super().__init__(
+            f"refused to upload {what} in cleartext to {url}: the API is https but the upload "
+            "URL is http (HeliosClient(allow_http_upload=True) allows it)"
+        )
+        self.url = url
+        self.model_run_id = model_run_id
+
+
+class HookError(HeliosError):
+    """A hook (:class:`~helios_async.Hooks`) raised. Its exception is ``__cause__``. The
+    request itself completed or failed first, and what it made is kept: a create whose
+    ``on_response`` hook raised still made its run, on ``model_run_id`` (and
+    ``run_wellness_check`` still calls ``on_created`` with it). Never retried.
+
+    Attributes:
+        hook: which hook raised (``"on_response"``).
+        operation: the call it raised in (``"create_model_run"``).
+        result: what the call returned before the hook raised (a ``ModelRunCreated``, a
+            ``ModelRun``...), or None.
+        model_run_id: the id of the run ``result`` is or made, or None.
+    """
+
+    def __init__(
+        self, hook: str, operation: str, cause: BaseException, *, result: object = None
+    ) -> None:
+        run_id = getattr(result, "id", None)
+        self.hook = hook
+        self.operation = operation
+        self.result = result
+        self.model_run_id: str | None = run_id if isinstance(run_id, str) else None
+        made = f"; model run {self.model_run_id} exists" if self.model_run_id else ""
+        super().__init__(
+            f"the {hook} hook raised during {operation}: {type(cause).__name__}: {cause}{made}"
+        )
+
+
 class OutcomeUnknownError(HeliosError):
     """A create request failed in a way that does not prove the run was not made.
 
@@ -388,7 +525,11 @@ class DeadlineExceededError(HeliosError, TimeoutError):
         self.model_run_id = model_run_id
         self.last_run = last_run
         spent = ", ".join(f"{name} {secs:.2f} s" for name, secs in self.phase_seconds.items())
-        status = f"; last status {last_run.status.value}" if last_run is not None else ""
+        status = (
+            f"; last status {last_run.status.value if last_run.status else 'none'}"
+            if last_run is not None
+            else ""
+        )
         run = f" for model run {model_run_id}" if model_run_id else ""
         HeliosError.__init__(  # explicit: CreateDeadlineExceededError inherits from both
             self,

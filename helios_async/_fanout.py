@@ -22,6 +22,7 @@ from typing import Any, Self
 import attrs
 
 from ._errors import (
+    ClientClosedError,
     DeadlineExceededError,
     HeliosError,
     InvalidInputError,
@@ -201,6 +202,8 @@ class WellnessChecks:
     ``started``, ``in_flight``, ``finished`` and ``failed`` count jobs.
 
     Raises (while iterating):
+        ClientClosedError: the client was closed; raised once, the checks in flight are
+            cancelled first.
         TypeError: the job source gave something that is not a :class:`WellnessJob`.
         Exception: whatever the job source or an ``on_created`` callback raised; the checks
             in flight are cancelled first.
@@ -345,6 +348,8 @@ async def _check(
         return ended(exc.run, exc, exc.model_run_id)
     except DeadlineExceededError as exc:
         return ended(exc.last_run, exc, exc.model_run_id)
+    except ClientClosedError:
+        raise  # the client is gone: the fan-out stops once, not job after job
     except HeliosError as exc:
         return ended(None, exc, None)
     except OSError as exc:  # the recording vanished or became unreadable after its checks

@@ -1,15 +1,19 @@
 """Callbacks that let users log, meter and trace the client without monkeypatching.
 
 Every hook is a plain function (not a coroutine) called inline, so it must be quick; an
-exception it raises propagates to the caller, so a broken hook is never silent.
+exception it raises reaches the caller as :class:`~helios_async.HookError` (the exception
+is its ``__cause__``), so a broken hook is never silent, and never loses what the request
+made: a create whose ``on_response`` hook raised still carries its run's id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 
+from ._errors import HookError
 from ._models import ModelRun
 
 __all__ = ["Hooks", "RequestEvent", "ResponseEvent", "RetryEvent"]
@@ -96,8 +100,11 @@ class Hooks:
     a retried upload resends every byte, so its progress starts again from the first chunk.
     The requests are those of https://helios-async.readthedocs.io/helios/#endpoints
 
-    Each hook is a plain function called inline; an exception it raises propagates to the
-    caller and is not retried.
+    Each hook is a plain function called inline; an exception it raises reaches the caller
+    as :class:`~helios_async.HookError` and is not retried. ``on_response`` runs before the
+    response is judged, and a failure of it does not stop that: the error's ``result`` and
+    ``model_run_id`` keep what the request made (``run_wellness_check`` still calls
+    ``on_created`` with a run whose create's hook raised).
     """
 
     on_request: Callable[[RequestEvent], None] | None = None
@@ -110,3 +117,13 @@ class Hooks:
     """Called with the run seen after each poll of ``wait_for_model_run``."""
     on_upload_progress: Callable[[int, int], None] | None = None
     """Called as each chunk of an upload is sent, with the bytes sent so far and the total."""
+
+
+def call_hook(
+    name: str, operation: str, hook: Callable[..., None], *args: Any, result: object = None
+) -> None:
+    """Call ``hook(*args)``; what it raises becomes a HookError naming it."""
+    try:
+        hook(*args)
+    except Exception as exc:
+        raise HookError(name, operation, exc, result=result) from exc

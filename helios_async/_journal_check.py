@@ -86,8 +86,8 @@ async def run_journaled_check(
     * ``created``: the run is looked at. If its recording arrived, it is waited for; if it
       is still ``CREATED``, the recording is uploaded again while the URL is valid. A new run
       is created only when the old one provably can never be processed: its URL expired
-      (storage refused it, or ``url_expires_at`` plus the upload timeout passed, so no upload
-      of an earlier owner can still be under way) and the run is still ``CREATED``.
+      (storage refused it, or ``url_expires_at`` plus the longest upload attempt passed, so
+      no upload of an earlier owner can still be under way) and the run is still ``CREATED``.
     * ``uploaded``: the run is waited for.
 
     ``url_ttl`` (seconds) is how long a presigned URL is valid (one hour; the sandbox's
@@ -306,9 +306,12 @@ class _Check:
 
     async def _outlive_uploads(self, entry: JournalEntry) -> None:
         """Wait until no upload an earlier owner started before the URL expired can still be
-        under way: ``url_expires_at`` plus the client's upload timeout."""
+        under way: ``url_expires_at`` plus the longest an upload attempt of this recording
+        may take (``Timeouts.upload_limits``, which follows its size)."""
         expires = entry.url_expires_at if entry.url_expires_at is not None else self.clock()
-        left = expires + self.client.timeouts.upload - self.clock()
+        info = await check_recording(self.job.recording, check_duration=False)
+        _sending, attempt = self.client.timeouts.upload_limits(info.size)
+        left = expires + attempt - self.clock()
         if left > 0:
             logger.info(
                 "waiting %.1f s for any upload of model run %s to end", left, entry.model_run_id

@@ -121,6 +121,11 @@ class ModelRunStatus(_OpenEnum):
     set."""
 
 
+NO_STATUS = ModelRunStatus("")
+"""The status of a run whose status the API left out or sent as null: not a member,
+``is_known`` False, an empty string (false as a bool)."""
+
+
 class ErrorCode(_OpenEnum):
     """Why a run ended ``COMPLETE_ERROR``. A code the API does not document is kept, never
     fatal (``is_known`` is False). Every remedy is a new run.
@@ -372,16 +377,21 @@ class ModelRun(_WireForm):
 
     Timestamps are timezone-aware. A field the API left out or sent as null takes the
     default shown. The repr hides the user label and the transcript (``<redacted>``) and
-    leaves out ``raw``; the values stay readable as attributes.
+    leaves out ``raw``; the values stay readable as attributes. A run whose status was left
+    out or null has ``ModelRunStatus("")`` (not ``is_known``, false as a bool): like an
+    unknown status, it is not finished unless ``completed_at`` is set, so polling keeps
+    waiting.
 
-    See https://helios-async.readthedocs.io/helios/#read-a-model-run
+    See https://helios-async.readthedocs.io/helios/#read-a-model-run and
+    https://helios-async.readthedocs.io/helios/#missing-and-unknown-fields
     """
 
     id: str
     """The run's id (a UUID)."""
-    status: ModelRunStatus
+    status: ModelRunStatus = NO_STATUS
     """Where the run is: ``CREATED``, ``RUNNING``, ``COMPLETE_OK`` or ``COMPLETE_ERROR`` (or a
-    value the API does not document, kept as received)."""
+    value the API does not document, kept as received; ``ModelRunStatus("")`` if none was
+    sent)."""
     created_at: dt.datetime | None = None  # documented as always set: lenient all the same
     """When the run was created."""
     user_label: str = attrs.field(default="", repr=hidden)
@@ -419,8 +429,8 @@ class ModelRun(_WireForm):
 
     @property
     def succeeded(self) -> bool:
-        """Whether the run ended ``COMPLETE_OK`` with results."""
-        return self.status == ModelRunStatus.COMPLETE_OK and self.results is not None
+        """Whether the run ended ``COMPLETE_OK`` with a results section (never without)."""
+        return self.status == ModelRunStatus.COMPLETE_OK and self.section is not None
 
     @property
     def section(self) -> Section | None:

@@ -21,7 +21,7 @@ from ._errors import (
     TransientAPIError,
     TransportError,
 )
-from ._hooks import without_personal_data
+from ._hooks import call_hook, without_personal_data
 from ._models import Account, ActivityRunCreated, ModelRun, ModelRunCreated, ModelRunRequest
 from ._polling import PollPolicy, wait_until_finished
 from ._protocol import ApiRequest, ApiResponse, Endpoints
@@ -84,7 +84,7 @@ class Operations:
         self, upload_url: str, recording: PreparedRecording, *, model_run_id: str | None = None
     ) -> None:
         """The presigned PUT, retried as an idempotent request."""
-        request = self.endpoints.upload_recording(upload_url, recording)
+        request = self.endpoints.upload_recording(upload_url, recording, model_run_id=model_run_id)
 
         def judge(response: ApiResponse) -> None:
             decoding.decode_upload(response, request, model_run_id=model_run_id)
@@ -118,7 +118,8 @@ class Operations:
             if seen is not None:
                 seen(run)
             if on_poll is not None:
-                on_poll(without_personal_data(run, keep_label=labelled))
+                seen_run = without_personal_data(run, keep_label=labelled)
+                call_hook("on_poll", "get_model_run", on_poll, seen_run, result=run)
             return run
 
         return await wait_until_finished(

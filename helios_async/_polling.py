@@ -23,6 +23,7 @@ from tenacity.wait import wait_base
 from ._errors import DeadlineExceededError
 from ._models import ModelRun
 from ._retry import Sleep
+from ._validation import policy_callable, policy_number
 
 __all__ = ["PollPolicy"]
 
@@ -69,26 +70,27 @@ class PollPolicy:
     tests inject one that returns at once.
 
     Raises:
-        ValueError: an interval or ``timeout`` not positive, ``multiplier`` below 1, or
-            ``jitter`` outside ``[0, 1)``.
+        InvalidInputError: naming the field (``PollPolicy.timeout``): an interval or
+            ``timeout`` not a finite number above 0, ``multiplier`` below 1 or not finite,
+            ``jitter`` outside ``[0, 1)``, ``sleep`` not callable.
 
     See https://helios-async.readthedocs.io/helios/#polling and
     https://helios-async.readthedocs.io/helios/#unknown-values
     """
 
-    interval: float = attrs.field(default=3.0, validator=attrs.validators.gt(0))
+    interval: float = attrs.field(default=3.0, validator=policy_number(above=0))
     """The steady wait between polls, in seconds (thymia recommends 3)."""
-    first_interval: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    first_interval: float = attrs.field(default=1.0, validator=policy_number(above=0))
     """The wait after the first poll, in seconds (the first poll comes at once)."""
-    multiplier: float = attrs.field(default=1.5, validator=attrs.validators.ge(1))
+    multiplier: float = attrs.field(default=1.5, validator=policy_number(at_least=1))
     """How much longer each wait is than the one before, up to ``interval``."""
-    jitter: float = attrs.field(
-        default=0.1, validator=[attrs.validators.ge(0), attrs.validators.lt(1)]
-    )
+    jitter: float = attrs.field(default=0.1, validator=policy_number(at_least=0, below=1))
     """Each wait is scaled by a random factor in ``[1 - jitter, 1 + jitter]``."""
-    timeout: float = attrs.field(default=600.0, validator=attrs.validators.gt(0))
+    timeout: float = attrs.field(default=600.0, validator=policy_number(above=0))
     """The default deadline of one ``wait_for_model_run``, in seconds, requests included."""
-    sleep: Sleep = attrs.field(default=asyncio.sleep, eq=False, repr=False)
+    sleep: Sleep = attrs.field(
+        default=asyncio.sleep, eq=False, repr=False, validator=policy_callable
+    )
     """How the waits are slept (``asyncio.sleep``); tests inject one that returns at once."""
     _strategies: AsyncRetrying = attrs.field(
         init=False,

@@ -8,15 +8,17 @@ call, the recording upload included; a :class:`~helios_async.Transport` sends it
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import uuid
 from collections.abc import Mapping
 
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from ._converter import unstructure
-from ._errors import InvalidInputError
+from ._errors import InsecureUploadError, InvalidInputError
 from ._models import ModelRunRequest
 from ._recording import PreparedRecording, RecordingBody
 from ._redaction import personal_bytes
@@ -83,6 +85,7 @@ class Endpoints:
     api_key: str = attrs.field(repr=False)
     user_agent: str
     legacy_get_path: bool = False  # GET /v1/models/{id} instead of .../mental-wellness/{id}
+    allow_http_upload: bool = False  # an https API's http upload URL is refused unless set
 
     # Built once: every request of a client carries the same ones (read-only, and of the
     # case-insensitive kind aiohttp uses, so it takes them without a copy).
@@ -162,12 +165,20 @@ class Endpoints:
         kept[model_run_id] = request
         return request
 
-    def upload_recording(self, upload_url: str, recording: PreparedRecording) -> ApiRequest:
+    def upload_recording(
+        self, upload_url: str, recording: PreparedRecording, *, model_run_id: str | None = None
+    ) -> ApiRequest:
         """The presigned ``PUT`` of a recording to object storage (docs/helios.md#upload-rules).
 
         The URL is kept verbatim; the headers are the format's ``Content-Type`` and the exact
         ``Content-Length`` in bytes, and never the API key, which must not reach storage.
+
+        Raises:
+            InsecureUploadError: the API is https but the URL is http to a host that is not
+                loopback, and ``allow_http_upload`` is off; ``model_run_id`` names the run.
         """
+        if not self.allow_http_upload and cleartext_upload(self.base_url, upload_url):
+            raise InsecureUploadError(redact_url(upload_url), model_run_id=model_run_id)
         return ApiRequest(
             operation=UPLOAD,
             method="PUT",
@@ -205,3 +216,20 @@ def check_model_run_id(model_run_id: object) -> str:
 def _canonical_uuid(text: str) -> str:
     # The canonical spelling, so braces or a urn: prefix never reach the raw path.
     return str(uuid.UUID(text))
+
+
+def cleartext_upload(base_url: str, upload_url: str) -> bool:
+    """Whether an upload to ``upload_url`` would drop the API's TLS: the API root is https,
+    the upload URL http, and its host not loopback (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if not base_url.lower().startswith("https://"):
+        return False
+    url = URL(upload_url, encoded=True)
+    if url.scheme.lower() != "http":
+        return False
+    host = (url.host or "").strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a name, not an address: it could be anywhere

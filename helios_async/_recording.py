@@ -306,6 +306,8 @@ class FileChunks:
 
     A class rather than an async generator, so that nothing is left to finalise when the
     upload stops half way; the stream's owner closes it. ``on_chunk`` sees each chunk's size.
+    A read that fails (``OSError``) or comes up short raises :class:`RecordingError`, which
+    is not retried: the next attempt would read the same disk.
     """
 
     def __init__(
@@ -325,10 +327,15 @@ class FileChunks:
         if self._left <= 0:
             raise StopAsyncIteration
         want = min(CHUNK_BYTES, self._left)
-        if self._inline:
-            chunk = self._stream.read(want)
-        else:
-            chunk = await asyncio.to_thread(self._stream.read, want)
+        try:
+            if self._inline:
+                chunk = self._stream.read(want)
+            else:
+                chunk = await asyncio.to_thread(self._stream.read, want)
+        except OSError as exc:  # a disk error: the recording, not the network, failed
+            raise RecordingError(
+                "recording", f"the recording could not be read while it was uploaded: {exc}"
+            ) from exc
         if not chunk:
             raise RecordingError("recording", "the recording became shorter while it was uploaded")
         self._left -= len(chunk)

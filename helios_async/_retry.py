@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -18,25 +19,35 @@ from tenacity import (
     stop_after_attempt,
     stop_before_delay,
 )
+from tenacity.stop import stop_base
 
 from ._errors import (
     ConnectError,
     DecodeError,
+    PoolTimeoutError,
     RateLimitError,
+    ResponseTooLargeError,
     TransientAPIError,
     TransportError,
     UploadError,
 )
+from ._validation import policy_callable, policy_int, policy_number
 
 __all__ = ["RetryPolicy", "Sleep"]
 
+
+class stop_when(stop_base):  # tenacity's naming
+    """Stop when ``condition(state)`` holds."""
+
+    def __init__(self, condition: Callable[[RetryCallState], bool]) -> None:
+        self._condition = condition
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._condition(retry_state)
+
+
 Sleep = Callable[[float], Awaitable[None]]
 """How a policy waits: an ``asyncio.sleep``-like coroutine function taking seconds."""
-
-
-def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -45,10 +56,17 @@ class RetryPolicy:
 
     Waits grow exponentially with full jitter: before retry *n* the client sleeps a random
     time in ``[0, min(backoff_max, backoff_initial * 2**(n-1))]`` seconds, unless the server
-    sent ``Retry-After``, which is honoured exactly when it is at most ``max_retry_after``
-    seconds; a longer one is not waited out and the :class:`~helios_async.RateLimitError`
-    (with ``retry_after`` set) is raised at once. Retries stop after ``attempts`` tries in all
-    or when the next wait would pass ``total_timeout`` seconds from the first try.
+    sent ``Retry-After`` (RFC 9110: whole seconds, ``1*DIGIT``, or an HTTP date), which is
+    honoured exactly when it is at most ``max_retry_after`` seconds; a longer one is not
+    waited out and the :class:`~helios_async.RateLimitError` (with ``retry_after`` set) is
+    raised at once. A ``Retry-After`` of 0 or a date in the past asks for no wait, and gets
+    the backoff all the same; an unreadable one (``-5``, ``1e9``, ``inf``, ``abc``) is
+    ignored. Retries stop after ``attempts`` tries in all or when the next wait would pass
+    ``total_timeout`` seconds from the first try.
+
+    A 429's ``Retry-After`` also pauses every request of the client (the cool-down); when it
+    ends, each waiting request resumes at a random moment within ``cooldown_jitter`` seconds
+    (or the cool-down's own length, if shorter), so they do not all fire at once.
 
     What is retried (allow-lists; anything else, cancellation above all, propagates):
 
@@ -63,23 +81,30 @@ class RetryPolicy:
     thymia documents no retry behaviour; these rules are the client's.
 
     Raises:
-        ValueError: ``attempts`` below 1, a backoff or ``total_timeout`` not positive, or a
-            negative ``max_retry_after``.
+        InvalidInputError: naming the field (``RetryPolicy.attempts``): ``attempts`` not an
+            int of at least 1, a backoff or ``total_timeout`` not a finite number above 0,
+            ``max_retry_after`` or ``cooldown_jitter`` negative or not finite, ``sleep`` not
+            callable.
 
     See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
     """
 
-    attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
+    attempts: int = attrs.field(default=4, validator=policy_int(at_least=1))
     """Tries in all, the first included."""
-    backoff_initial: float = attrs.field(default=0.5, validator=_positive)
+    backoff_initial: float = attrs.field(default=0.5, validator=policy_number(above=0))
     """The ceiling of the first backoff, in seconds; it doubles with each retry."""
-    backoff_max: float = attrs.field(default=8.0, validator=_positive)
+    backoff_max: float = attrs.field(default=8.0, validator=policy_number(above=0))
     """The highest backoff ceiling, in seconds."""
-    total_timeout: float = attrs.field(default=60.0, validator=_positive)
-    """No wait may pass this many seconds after the first try."""
-    max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    total_timeout: float = attrs.field(default=60.0, validator=policy_number(above=0))
+    """No wait may pass this many seconds after the first try began."""
+    max_retry_after: float = attrs.field(default=60.0, validator=policy_number(at_least=0))
     """The longest ``Retry-After`` waited out, in seconds; a longer one raises at once."""
-    sleep: Sleep = attrs.field(default=asyncio.sleep, eq=False, repr=False)
+    cooldown_jitter: float = attrs.field(default=1.0, validator=policy_number(at_least=0))
+    """Seconds over which the requests a 429 cool-down held resume, each at a random moment
+    (at most the cool-down's own length)."""
+    sleep: Sleep = attrs.field(
+        default=asyncio.sleep, eq=False, repr=False, validator=policy_callable
+    )
     """How the waits are slept, the 429 cool-down included (``asyncio.sleep``)."""
 
     @classmethod
@@ -99,6 +124,8 @@ class RetryPolicy:
             return exc.is_transient
         if isinstance(exc, DecodeError):
             return exc.malformed and idempotent  # garbled on the way; the next read may not be
+        if isinstance(exc, PoolTimeoutError | ResponseTooLargeError):
+            return False  # the wait had its budget; the next answer would be as large
         if isinstance(exc, ConnectError):
             return True
         return isinstance(exc, TransportError) and idempotent
@@ -111,22 +138,37 @@ class RetryPolicy:
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
         retry_after = getattr(exc, "retry_after", None)
-        if isinstance(retry_after, float | int):
+        if isinstance(retry_after, float | int) and retry_after > 0:
             return float(retry_after)
-        return self.backoff(state.attempt_number)
+        return self.backoff(state.attempt_number)  # none, or "no wait": the backoff floor
 
     def controller(
         self,
         *,
         idempotent: bool,
         before_sleep: Callable[[RetryCallState], None] | None = None,
+        sleep: Sleep | None = None,
+        started: float | None = None,
     ) -> AsyncRetrying:
-        """A fresh tenacity controller for one request."""
+        """A fresh tenacity controller for one request; ``sleep`` replaces the policy's.
+
+        ``started`` (``time.monotonic()``) is when the request's first try began, if before
+        the controller: ``total_timeout`` counts from it, not from the controller's start.
+        """
+        budget: stop_base
+        if started is None:
+            budget = stop_before_delay(self.total_timeout)
+        else:
+            budget = stop_when(
+                lambda state: (
+                    time.monotonic() - started + (state.upcoming_sleep or 0.0) >= self.total_timeout
+                )
+            )
         return AsyncRetrying(
             retry=retry_if_exception(partial(self.should_retry, idempotent=idempotent)),
             wait=self._wait,
-            stop=stop_after_attempt(self.attempts) | stop_before_delay(self.total_timeout),
+            stop=stop_after_attempt(self.attempts) | budget,
             before_sleep=before_sleep,
-            sleep=self.sleep,
+            sleep=sleep or self.sleep,
             reraise=True,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import attrs
 from tenacity import RetryCallState
@@ -18,7 +18,8 @@ from tenacity import RetryCallState
 from ._config import Timeouts
 from ._connection import Connection
 from ._decoding import parse_retry_after, request_id
-from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
+from ._errors import HookError
+from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent, call_hook
 from ._protocol import ApiRequest, ApiResponse, redact_url
 from ._recording import RecordingBody
 from ._retry import RetryPolicy
@@ -54,13 +55,19 @@ class Sender:
         called each time an attempt is past the cool-down and on its way out.
 
         Raises:
-            ClientClosedError: the client is not open; nothing was sent.
+            ClientClosedError: the client is not open, or was closed while the request
+                waited; nothing more was sent.
+            HookError: a hook raised; what the request returned is on its ``result``.
             Whatever the transport or ``decoder`` raised last, once not worth retrying.
         """
         if not self.connection.usable:
             self.connection.check_open()  # fail fast, before the retry controller
+        started = time.monotonic()  # total_timeout counts from the first try
         try:  # the first attempt runs bare: most requests succeed at once
-            return decoder(await self._attempt(request, 1, on_sent))
+            response, hook_failure = await self._attempt(request, 1, on_sent)
+            if hook_failure is None:
+                return decoder(response)
+            _hook_failed(request, decoder, response, hook_failure)
         except Exception as exc:
             if not self.retry.should_retry(exc, idempotent=request.idempotent):
                 raise
@@ -70,29 +77,37 @@ class Sender:
         async def once() -> T:
             nonlocal attempt
             attempt += 1
-            return decoder(await self._attempt(request, attempt, on_sent))
+            response, hook_failure = await self._attempt(request, attempt, on_sent)
+            if hook_failure is None:
+                return decoder(response)
+            _hook_failed(request, decoder, response, hook_failure)
 
-        return await self._retrying(request, once, first_failure)
+        return await self._retrying(request, once, first_failure, started)
 
     async def _attempt(
         self, request: ApiRequest, attempt: int, on_sent: Callable[[], None] | None
-    ) -> ApiResponse:
-        """One attempt: wait out a cool-down, fire the hooks, start a cool-down on an API 429."""
+    ) -> tuple[ApiResponse, BaseException | None]:
+        """One attempt: wait out a cool-down, fire the hooks, start a cool-down on an API 429.
+
+        Returns the response and what the ``on_response`` hook raised, if it did: the
+        response is judged all the same, so what it made (a run) is not lost.
+        """
         connection = self.connection
         if connection.cooldown_until:  # 0.0 when no cool-down is in force
-            await connection.wait_cooldown(self.retry.sleep)
+            await connection.wait_cooldown(self.retry.sleep, self.retry.cooldown_jitter)
+        if not connection.usable:  # closed meanwhile (a retry's backoff, a cool-down)
+            connection.check_open()
         if on_sent is not None:
             on_sent()
         hooks = self.hooks
         shown = redact_url(request.url) if hooks.on_request or hooks.on_response else ""
         if hooks.on_request is not None:
-            hooks.on_request(
-                RequestEvent(
-                    operation=request.operation, method=request.method, url=shown, attempt=attempt
-                )
+            event = RequestEvent(
+                operation=request.operation, method=request.method, url=shown, attempt=attempt
             )
+            call_hook("on_request", request.operation, hooks.on_request, event)
         if hooks.on_upload_progress is not None and isinstance(request.body, RecordingBody):
-            request = attrs.evolve(request, body=self._with_progress(request.body))
+            request = attrs.evolve(request, body=self._with_progress(request))
         started = time.perf_counter() if hooks.on_response is not None else 0.0
         telemetry = self.telemetry
         if telemetry.enabled:
@@ -103,46 +118,58 @@ class Sender:
                 traced.received(response)
         else:  # telemetry off or its API absent: no scope to enter at all
             response = await connection.transport.send(request, timeouts=self.timeouts)
-        if hooks.on_response is not None:
-            hooks.on_response(
-                ResponseEvent(
-                    operation=request.operation,
-                    method=request.method,
-                    url=shown,
-                    attempt=attempt,
-                    status=response.status,
-                    elapsed=time.perf_counter() - started,
-                    request_id=request_id(response.headers),
-                )
-            )
         if response.status == 429 and not request.to_storage:  # storage limits only itself
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             # One over the cap is raised to the caller at once, and pauses nobody else.
-            if retry_after is not None and retry_after <= self.retry.max_retry_after:
+            if retry_after and retry_after <= self.retry.max_retry_after:
                 connection.start_cooldown(retry_after)
-        return response
+        failure: BaseException | None = None
+        if hooks.on_response is not None:
+            try:
+                hooks.on_response(
+                    ResponseEvent(
+                        operation=request.operation,
+                        method=request.method,
+                        url=shown,
+                        attempt=attempt,
+                        status=response.status,
+                        elapsed=time.perf_counter() - started,
+                        request_id=request_id(response.headers),
+                    )
+                )
+            except Exception as exc:
+                failure = exc
+        return response, failure
 
-    def _with_progress(self, body: RecordingBody) -> RecordingBody:
+    def _with_progress(self, request: ApiRequest) -> RecordingBody:
         """The body reporting bytes sent so far of this attempt to ``on_upload_progress``."""
         progress = self.hooks.on_upload_progress
+        body = request.body
         assert progress is not None
+        assert isinstance(body, RecordingBody)
         total, sent = body.size, 0
 
         def on_chunk(size: int) -> None:
             nonlocal sent
             sent += size
-            progress(sent, total)
+            call_hook("on_upload_progress", request.operation, progress, sent, total)
 
         return attrs.evolve(body, on_chunk=on_chunk)
 
     async def _retrying(
-        self, request: ApiRequest, once: Callable[[], Awaitable[T]], first_failure: Exception
+        self,
+        request: ApiRequest,
+        once: Callable[[], Awaitable[T]],
+        first_failure: Exception,
+        started: float,
     ) -> T:
         """Retry after ``first_failure`` under the policy, with ``once`` making each attempt.
 
         Only a failure the policy would retry gets here, and hands over to a fresh tenacity
         controller, whose first attempt replays that failure; a controller costs more than
         parsing an answer, so a request that succeeds at once never builds one.
+        ``started`` (``time.monotonic()``) is when the first try began: ``total_timeout``
+        counts from it.
         """
         replayed = False
 
@@ -154,7 +181,10 @@ class Sender:
             return await once()
 
         controller = self.retry.controller(
-            idempotent=request.idempotent, before_sleep=self._on_retry(request.operation)
+            idempotent=request.idempotent,
+            before_sleep=self._on_retry(request.operation),
+            sleep=lambda seconds: self.connection.sleep(self.retry.sleep, seconds),
+            started=started,
         )
         return await controller(attempt)
 
@@ -170,10 +200,22 @@ class Sender:
                 exc,
             )
             if self.hooks.on_retry is not None and exc is not None:
-                self.hooks.on_retry(
-                    RetryEvent(
-                        operation=operation, attempt=state.attempt_number, delay=delay, error=exc
-                    )
+                event = RetryEvent(
+                    operation=operation, attempt=state.attempt_number, delay=delay, error=exc
                 )
+                call_hook("on_retry", operation, self.hooks.on_retry, event)
 
         return retrying
+
+
+def _hook_failed(
+    request: ApiRequest, decoder: Decoder[T], response: ApiResponse, failure: BaseException
+) -> NoReturn:
+    """Raise the HookError of an ``on_response`` hook that raised, carrying what the answer
+    made (a run), if the answer was good."""
+    result: object
+    try:
+        result = decoder(response)
+    except Exception:
+        result = None
+    raise HookError("on_response", request.operation, failure, result=result) from failure

@@ -1,40 +1,52 @@
 """The one seam that does I/O: a :class:`Transport` sends one request and returns one response.
 
 :class:`AiohttpTransport` is the default, and the only place that knows aiohttp: it owns (or
-borrows) the ``aiohttp.ClientSession``, builds the ``ClientTimeout`` of each request from
-:class:`~helios_async.Timeouts`, maps aiohttp's failures onto the error tree and redacts
-presigned signatures from their text. Everything above it works on
+borrows) the ``aiohttp.ClientSession``, bounds each attempt by :class:`~helios_async.Timeouts`
+(the pool wait, aiohttp's ``ClientTimeout`` and an asyncio timeout for the answer, or for an
+upload one that follows its size), caps response bodies, maps aiohttp's failures onto the
+error tree and redacts presigned signatures from their text. Everything above it works on
 :class:`~helios_async.ApiRequest` and :class:`~helios_async.ApiResponse` values alone, so
 tests (yours too) can swap in :class:`helios_async.testing.MockTransport`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
 import time
-from typing import Protocol, runtime_checkable
+from collections.abc import AsyncGenerator
+from typing import NoReturn, Protocol, runtime_checkable
 
 import aiohttp
 from yarl import URL
 
 from ._config import Timeouts
+from ._decoding import ERROR_BODY_LIMIT
 from ._errors import (
     ClientClosedError,
     ConnectError,
+    HeliosError,
     InvalidInputError,
+    PoolTimeoutError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     TransportError,
+    WrongEventLoopError,
 )
+from ._pool import BoundedConnector
 from ._protocol import ApiRequest, ApiResponse
-from ._recording import RecordingBody
+from ._recording import FileChunks, RecordingBody
 from ._redaction import drop_inner_frames, redact_url
+from ._upload_watch import UploadWatch
 
 __all__ = ["AiohttpTransport", "Transport"]
 
 logger = logging.getLogger("helios_async")
 _QUERY = re.compile(r"\?[^\s'\")]+")  # a query string inside an error's text
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+_READ_CHUNK = 64 * 1024
 _KEPT_URLS = 1_024  # parsed API URLs kept per transport (one per run polled, and a few)
 
 
@@ -47,9 +59,9 @@ class Transport(Protocol):
     :class:`~helios_async.RecordingBody` by opening it afresh. It returns any status as an
     :class:`~helios_async.ApiResponse` and raises a
     :class:`~helios_async.TransportError` (``ConnectError``, ``RequestTimeoutError``) when no
-    usable response arrived. ``timeouts`` are the client's limits in seconds; an upload
-    (``request.to_storage``) is bounded by ``timeouts.upload`` in total. ``aclose`` releases
-    what the transport owns; the client calls it once, on close.
+    usable response arrived. ``timeouts`` are the client's limits in seconds (see
+    :class:`~helios_async.Timeouts` for how an upload's follow its size). ``aclose``
+    releases what the transport owns; the client calls it once, on close.
     """
 
     async def send(self, request: ApiRequest, *, timeouts: Timeouts) -> ApiResponse:
@@ -63,15 +75,16 @@ class Transport(Protocol):
 
 @functools.lru_cache(maxsize=64)  # a client has one or two Timeouts: build each limit once
 def client_timeout(timeouts: Timeouts, *, upload: bool) -> aiohttp.ClientTimeout:
-    """The aiohttp timeout of one attempt.
-
-    An API call gets ``connect`` and ``read`` and no total; an upload also gets ``upload``
-    seconds in total.
+    """aiohttp's part of the limits of one attempt: ``connect`` to open a connection, and for
+    an API call ``read`` for each wait for response bytes. No total (the transport's own
+    timers bound the attempt) and no pool wait (the transport queues requests itself); an
+    upload has no read timer, which aiohttp would run while the body is still being sent.
     """
     return aiohttp.ClientTimeout(
-        total=timeouts.upload if upload else None,
+        total=None,
+        connect=None,
         sock_connect=timeouts.connect,
-        sock_read=timeouts.read,
+        sock_read=None if upload else timeouts.read,
     )
 
 
@@ -79,15 +92,24 @@ class AiohttpTransport:
     """The default :class:`Transport`, on one ``aiohttp.ClientSession``.
 
     Pass ``session`` to borrow yours: it is used as is and never closed here. Otherwise the
-    transport opens its own on the first request, with at most ``connection_limit``
-    connections (0: no limit), and closes it in :meth:`aclose`.
+    transport opens its own on the first request, with at most ``connection_limit`` sockets
+    open (0: no limit), idle keep-alive ones included, and closes it in :meth:`aclose`, or
+    when the event loop it was opened in ends. Requests beyond the pool's limit wait for a
+    free connection at most ``Timeouts.pool`` seconds. A response body over
+    ``max_response_bytes`` (4 MiB by default) ends in
+    :class:`~helios_async.ResponseTooLargeError`; an error body is read up to 64 KiB.
 
     Raises:
-        InvalidInputError: ``connection_limit`` is not an int of 0 or more.
+        InvalidInputError: ``connection_limit`` is not an int of 0 or more, or
+            ``max_response_bytes`` not an int of at least 1.
     """
 
     def __init__(
-        self, session: aiohttp.ClientSession | None = None, *, connection_limit: int = 100
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        connection_limit: int = 100,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if isinstance(connection_limit, bool) or not isinstance(connection_limit, int):
             raise InvalidInputError("connection_limit", "must be an int (0: no limit)")
@@ -95,9 +117,22 @@ class AiohttpTransport:
             raise InvalidInputError(
                 "connection_limit", f"must be 0 or more, got {connection_limit}"
             )
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise InvalidInputError(
+                "max_response_bytes", f"must be an int of at least 1, got {max_response_bytes!r}"
+            )
         self._session = session
         self.owns_session = session is None
         self._connection_limit = connection_limit
+        self.max_response_bytes = max_response_bytes
+        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._lifeline: AsyncGenerator[None, None] | None = None
         # Per-request constants, built once: the aiohttp timeouts of the last Timeouts seen
         # (API call, upload), and the parsed URL of each API URL (a run is polled many times).
         self._timeouts: tuple[Timeouts, aiohttp.ClientTimeout, aiohttp.ClientTimeout] | None = None
@@ -112,20 +147,57 @@ class AiohttpTransport:
         limits = [connector.limit, connector.limit_per_host] if connector is not None else []
         return min((limit for limit in limits if limit), default=0)
 
-    def _open_session(self) -> aiohttp.ClientSession:
+    async def _open_session(self) -> aiohttp.ClientSession:
+        """The session, opened on first use in the running loop, which it then belongs to."""
+        if self._closed:
+            raise ClientClosedError("this HeliosClient is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+            limit = self.pool_limit
+            self._slots = asyncio.Semaphore(limit) if limit else None
+        elif loop is not self._loop:
+            ended = (
+                "which has ended (its session was closed with it)"
+                if (self._loop.is_closed())
+                else "which is still running"
+            )
+            raise WrongEventLoopError(
+                f"this HeliosClient first sent from another event loop, {ended}: an aiohttp "
+                "session belongs to one loop, so create one client per loop (one per "
+                "asyncio.run)"
+            )
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connection_limit)
+                connector=BoundedConnector(limit=self._connection_limit)
             )
+            self._lifeline = self._close_with_loop()
+            await anext(self._lifeline)
         elif self._session.closed:
             raise ClientClosedError("the aiohttp session this HeliosClient uses is closed")
         return self._session
 
+    async def _close_with_loop(self) -> AsyncGenerator[None, None]:
+        """Suspended while the owned session is open. An event loop closes the async
+        generators started in it when it shuts down (``asyncio.run`` does), so a session
+        left open by its user is still closed in its own loop, never leaked."""
+        try:
+            yield
+        finally:
+            session, self._session = self._session, None
+            if session is not None and not session.closed:
+                await session.close()
+
     async def aclose(self) -> None:
         """Close an owned session and its connections; a borrowed one is left open."""
-        session, self._session = self._session, None
-        if session is not None and self.owns_session:
-            await session.close()
+        self._closed = True
+        lifeline, self._lifeline = self._lifeline, None
+        if lifeline is not None:
+            await lifeline.aclose()
+        elif self.owns_session and self._session is not None:
+            await self._session.close()
+        if self.owns_session:
+            self._session = None
 
     async def send(self, request: ApiRequest, *, timeouts: Timeouts) -> ApiResponse:
         """Send one request and read the whole response.
@@ -134,15 +206,19 @@ class AiohttpTransport:
         are not followed, so the key can never travel to another host.
 
         Raises:
-            ClientClosedError: a borrowed session was closed by its owner.
+            ClientClosedError: the transport was closed, or a borrowed session by its owner.
+            WrongEventLoopError: called from another event loop than the one it first ran in.
+            PoolTimeoutError: no connection of the pool came free within ``timeouts.pool``.
             ConnectError: the connection could not be opened (the server never saw it).
-            RequestTimeoutError: no response, or no body bytes, within the timeout.
+            RequestTimeoutError: a limit of ``timeouts`` fired; ``limit`` says which.
+            ResponseTooLargeError: a 2xx body over ``max_response_bytes``.
             TransportError: the connection broke, or the body was cut short.
             RecordingError: an upload's file became unreadable or shorter.
         """
         session = self._session
-        if session is None or not self.owns_session:  # an owned one is never closed here
-            session = self._open_session()
+        # An owned session, open in this loop, is used as is; anything else is checked.
+        if session is None or not self.owns_session or asyncio.get_running_loop() is not self._loop:
+            session = await self._open_session()
         known = self._timeouts
         if known is None or known[0] is not timeouts:
             known = self._timeouts = (
@@ -150,54 +226,53 @@ class AiohttpTransport:
                 client_timeout(timeouts, upload=False),
                 client_timeout(timeouts, upload=True),
             )
-        timeout = known[2] if request.to_storage else known[1]
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
-        # Whatever is raised below loses the frames under this one: aiohttp's, and _read's,
-        # whose locals hold the URL with its signature (a yarl.URL, a ClientResponse) and
-        # the key's header, for any traceback formatted with its locals to show. No local
-        # here holds the parsed URL either.
-        method = request.method
-        body = request.body
+        slots = self._slots
+        if slots is not None:  # hold one of the pool's connections for the attempt
+            if slots.locked():
+                await self._wait_for_slot(slots, request, timeouts)
+            else:
+                await slots.acquire()  # free: taken at once, no wait to bound
         try:
+            body = request.body
             if isinstance(body, RecordingBody):
                 with body.open() as chunks:
-                    response = await _read(session, request, self._url(request), chunks, timeout)
+                    response = await self._upload(
+                        session, request, chunks, body.size, timeouts, known[2]
+                    )
             else:
-                response = await _read(
-                    session,
-                    request,
-                    self._urls.get(request.url) or self._url(request),
-                    body,
-                    timeout,
-                )
-        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
-            drop_inner_frames(exc)
-            raise ConnectError(
-                f"could not connect: {_describe(exc)}", method=method, url=redact_url(request.url)
-            ) from exc
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            drop_inner_frames(exc)
-            raise RequestTimeoutError(
-                "timed out waiting for the response", method=method, url=redact_url(request.url)
-            ) from exc
-        except aiohttp.ClientPayloadError as exc:
-            drop_inner_frames(exc)
-            raise TransportError(
-                f"the response body was cut short: {_describe(exc)}",
-                method=method,
-                url=redact_url(request.url),
-            ) from exc
-        except aiohttp.ClientError as exc:
-            drop_inner_frames(exc)
-            raise TransportError(
-                f"the connection failed: {_describe(exc)}",
-                method=method,
-                url=redact_url(request.url),
-            ) from exc
-        except BaseException as exc:  # a RecordingError from the body, a cancellation, ...
-            drop_inner_frames(exc)
-            raise
+                # An API call: at most ``timeouts.response`` from here to the last byte.
+                # Whatever is raised below loses the frames under this one: aiohttp's, and
+                # _fetch's, whose locals hold the URL (a yarl.URL, a ClientResponse) and the
+                # key's header, for any traceback formatted with its locals to show. No
+                # local here holds the parsed URL either.
+                scope = asyncio.timeout(timeouts.response)
+                try:
+                    async with scope:
+                        try:
+                            response = await _fetch(
+                                self,
+                                session,
+                                request,
+                                self._urls.get(request.url) or self._url(request),
+                                body,
+                                known[1],
+                            )
+                        except BaseException as exc:
+                            _reraise(exc, request, body, known[1])
+                except TimeoutError:
+                    if not scope.expired():
+                        raise
+                    raise RequestTimeoutError(
+                        f"no whole answer within Timeouts.response={timeouts.response:g} s",
+                        method=request.method,
+                        url=redact_url(request.url),
+                        limit="response",
+                    ) from None
+        finally:
+            if slots is not None:
+                slots.release()
         if debug:
             logger.debug(
                 "%s %s -> %d in %.3f s",
@@ -207,6 +282,21 @@ class AiohttpTransport:
                 time.perf_counter() - started,
             )
         return response
+
+    async def _wait_for_slot(
+        self, slots: asyncio.Semaphore, request: ApiRequest, timeouts: Timeouts
+    ) -> None:
+        """Wait for one of the pool's connections, at most ``timeouts.pool``."""
+        try:
+            async with asyncio.timeout(timeouts.pool):
+                await slots.acquire()
+        except TimeoutError:
+            raise PoolTimeoutError(
+                f"no free connection within Timeouts.pool={timeouts.pool:g} s: all "
+                f"{self.pool_limit} of the pool (connection_limit) stayed in use",
+                method=request.method,
+                url=redact_url(request.url),
+            ) from None
 
     def _url(self, request: ApiRequest) -> URL:
         """The request's URL, verbatim (``encoded=True``: never re-quoted), parsed; an API
@@ -218,14 +308,102 @@ class AiohttpTransport:
             self._urls[request.url] = url
         return url
 
+    async def _upload(
+        self,
+        session: aiohttp.ClientSession,
+        request: ApiRequest,
+        chunks: FileChunks,
+        size: int,
+        timeouts: Timeouts,
+        timeout: aiohttp.ClientTimeout,
+    ) -> ApiResponse:
+        """The presigned PUT, under limits that follow its size (see ``Timeouts``);
+        ``timeout`` is aiohttp's part of them."""
+        sending, total = timeouts.upload_limits(size)
+        loop = asyncio.get_running_loop()
+        scope = asyncio.timeout(total)
+        watch = UploadWatch(chunks, scope, loop, sending=sending, answer=timeouts.read)
+        try:
+            async with scope:
+                watch.start(loop.time() + total)
+                return await self._exchange(session, request, watch, timeout)
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            limit, seconds = watch.fired
+            what = {
+                "sending": f"the body ({size} bytes) was not sent within {seconds:g} s "
+                f"(Timeouts: max(read, size / upload_min_rate))",
+                "answer": f"no answer within Timeouts.read={seconds:g} s after the last byte",
+                "total": f"the upload attempt did not end within {seconds:g} s in all",
+            }[limit]
+            raise RequestTimeoutError(
+                what, method=request.method, url=redact_url(request.url), limit=limit
+            ) from None
+        except HeliosError:
+            raise
+        except Exception:
+            if watch.failure is not None:  # the file or a hook failed, not the network
+                _raise_failure(watch.failure)
+            raise
 
-async def _read(
+    async def _exchange(
+        self,
+        session: aiohttp.ClientSession,
+        request: ApiRequest,
+        data: object,
+        timeout: aiohttp.ClientTimeout,
+    ) -> ApiResponse:
+        # Whatever is raised below loses the frames under this one (see send).
+        try:
+            return await _fetch(self, session, request, self._url(request), data, timeout)
+        except BaseException as exc:
+            _reraise(exc, request, data, timeout)
+
+    async def _read(self, response: aiohttp.ClientResponse, request: ApiRequest) -> bytes:
+        """The body, up to ``max_response_bytes`` for a 2xx and 64 KiB for any other status
+        (kept on the error, cut there)."""
+        ok = 200 <= response.status < 300
+        limit = self.max_response_bytes if ok else ERROR_BODY_LIMIT
+        declared = response.content_length
+        if declared is not None and declared <= limit:
+            return await response.read()
+        if ok and declared is not None:
+            self._too_large(response, request, f"announces {declared} bytes")
+        parts: list[bytes] = []
+        total = 0
+        async for chunk in response.content.iter_chunked(_READ_CHUNK):
+            total += len(chunk)
+            if total > limit:
+                if ok:
+                    self._too_large(response, request, "is longer")
+                parts.append(chunk[: len(chunk) - (total - limit)])
+                response.close()  # the rest is never read: drop the connection
+                break
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _too_large(
+        self, response: aiohttp.ClientResponse, request: ApiRequest, how: str
+    ) -> NoReturn:
+        response.close()
+        raise ResponseTooLargeError(
+            f"the response body {how} than max_response_bytes={self.max_response_bytes}",
+            method=request.method,
+            url=redact_url(request.url),
+            limit=self.max_response_bytes,
+        )
+
+
+async def _fetch(
+    transport: AiohttpTransport,
     session: aiohttp.ClientSession,
     request: ApiRequest,
     url: URL,
     data: object,
     timeout: aiohttp.ClientTimeout,
 ) -> ApiResponse:
+    """One exchange: send ``request`` to ``url`` and read its body, bounded (see ``_read``)."""
     async with session.request(
         request.method,
         url,
@@ -234,8 +412,56 @@ async def _read(
         timeout=timeout,
         allow_redirects=False,
     ) as response:
-        payload = await response.read()
-        return ApiResponse(status=response.status, headers=response.headers, body=payload)
+        status = response.status
+        declared = response.content_length
+        limit = transport.max_response_bytes if 200 <= status < 300 else ERROR_BODY_LIMIT
+        if declared is not None and declared <= limit:  # announced, and within bounds
+            payload = await response.read()
+        else:
+            payload = await transport._read(response, request)
+        return ApiResponse(status=status, headers=response.headers, body=payload)
+
+
+def _reraise(
+    exc: BaseException, request: ApiRequest, data: object, timeout: aiohttp.ClientTimeout
+) -> NoReturn:
+    """Raise what aiohttp's ``exc`` means on the error tree; anything else (a RecordingError
+    from the body, a cancellation...) as it is. Its frames are dropped either way."""
+    if isinstance(exc, (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError)):
+        _fail(ConnectError, f"could not connect: {_describe(exc)}", request, exc)
+    if isinstance(exc, (TimeoutError, aiohttp.ServerTimeoutError)):
+        read = timeout.sock_read
+        waited = f"Timeouts.read={read:g} s" if read else "the time allowed"
+        _fail(RequestTimeoutError, f"timed out: no response bytes within {waited}", request, exc)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        _fail(TransportError, f"the response body was cut short: {_describe(exc)}", request, exc)
+    if isinstance(exc, aiohttp.ClientError):
+        if isinstance(data, UploadWatch) and data.failure is not None:
+            _raise_failure(data.failure)  # the file or a hook failed, not the network
+        _fail(TransportError, f"the connection failed: {_describe(exc)}", request, exc)
+    drop_inner_frames(exc)
+    raise exc
+
+
+def _fail(
+    cls: type[TransportError], message: str, request: ApiRequest, exc: BaseException
+) -> NoReturn:
+    """Raise ``cls`` for aiohttp's ``exc``, whose frames are dropped (their locals hold the
+    URL and the key's header); ``exc`` is chained only when its text holds no query string,
+    so a presigned signature never shows in a traceback either."""
+    drop_inner_frames(exc)
+    error = cls(message, method=request.method, url=redact_url(request.url))
+    if _QUERY.search(str(exc)):
+        raise error from None
+    raise error from exc
+
+
+def _raise_failure(failure: HeliosError) -> NoReturn:
+    """Re-raise what failed while aiohttp read the body (a RecordingError, a HookError),
+    from its own cause, without the aiohttp frames it was raised through."""
+    failure.__traceback__ = None
+    drop_inner_frames(failure)
+    raise failure from failure.__cause__
 
 
 def _describe(exc: BaseException) -> str:

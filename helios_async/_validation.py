@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from yarl import URL
@@ -39,6 +39,56 @@ def check_seconds(field: str, value: object) -> float | None:
     if not math.isfinite(value) or value <= 0:
         raise InvalidInputError(field, f"must be a finite number of seconds above 0, got {value}")
     return float(value)
+
+
+def policy_number(
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    below: float | None = None,
+    optional: bool = False,
+) -> Callable[[Any, Any, object], None]:
+    """An attrs validator for a policy's number: a real, finite int or float (never a bool or
+    a string) within the bounds given, or None if ``optional``. Raises InvalidInputError
+    naming ``Class.field``."""
+
+    def validate(instance: Any, attribute: Any, value: object) -> None:
+        if value is None and optional:
+            return
+        field = f"{type(instance).__name__}.{attribute.name}"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInputError(field, f"must be a number, not {type(value).__name__}")
+        if not math.isfinite(value):
+            raise InvalidInputError(field, f"must be a finite number, got {value}")
+        if above is not None and not value > above:
+            raise InvalidInputError(field, f"must be above {above:g}, got {value}")
+        if at_least is not None and not value >= at_least:
+            raise InvalidInputError(field, f"must be at least {at_least:g}, got {value}")
+        if below is not None and not value < below:
+            raise InvalidInputError(field, f"must be below {below:g}, got {value}")
+
+    return validate
+
+
+def policy_int(*, at_least: int) -> Callable[[Any, Any, object], None]:
+    """An attrs validator for a policy's count: an int (never a bool or a float) of at least
+    ``at_least``. Raises InvalidInputError naming ``Class.field``."""
+
+    def validate(instance: Any, attribute: Any, value: object) -> None:
+        field = f"{type(instance).__name__}.{attribute.name}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInputError(field, f"must be an int, not {type(value).__name__}")
+        if value < at_least:
+            raise InvalidInputError(field, f"must be at least {at_least}, got {value}")
+
+    return validate
+
+
+def policy_callable(instance: Any, attribute: Any, value: object) -> None:
+    """An attrs validator for a policy's function (``sleep``)."""
+    if not callable(value):
+        field = f"{type(instance).__name__}.{attribute.name}"
+        raise InvalidInputError(field, f"must be callable, not {type(value).__name__}")
 
 
 def check_instance(field: str, value: object, cls: type) -> None:

@@ -20,6 +20,7 @@ from ._errors import (
     CreateDeadlineExceededError,
     DeadlineExceededError,
     DecodeError,
+    HookError,
     ModelRunFailedError,
     UploadURLExpiredError,
 )
@@ -160,14 +161,20 @@ class WellnessCheck:
         restarts_left = expired_url_restarts
         while True:
             self._enter("create")
+            hook_failure: HookError | None = None
             with self._traced.phase("create"):
-                created = self.created = await operations.create(self._body, on_sent=self._sent)
+                try:
+                    created = await operations.create(self._body, on_sent=self._sent)
+                except HookError as exc:  # the run exists: announce it, then report the hook
+                    if not isinstance(exc.result, ModelRunCreated):
+                        raise
+                    created, hook_failure = exc.result, exc
+            self.created = created
             self._create_sent = False
             self._traced.created(created)
-            if self._on_created is not None:
-                outcome = self._on_created(created)
-                if inspect.isawaitable(outcome):
-                    await outcome
+            await self._announce(created)
+            if hook_failure is not None:
+                raise hook_failure
             self._enter("upload")
             with self._traced.phase("upload"):
                 try:
@@ -195,6 +202,12 @@ class WellnessCheck:
             return await operations.wait(
                 created.id, deadline=ends_at, timeout=timeout, seen=self._seen
             )
+
+    async def _announce(self, created: ModelRunCreated) -> None:
+        if self._on_created is not None:
+            outcome = self._on_created(created)
+            if inspect.isawaitable(outcome):
+                await outcome
 
     async def _recording_arrived(self, created: ModelRunCreated) -> bool:
         """Whether the run has its recording after all: a retried PUT can meet an expired URL

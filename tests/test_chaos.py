@@ -34,6 +34,7 @@ from helios_async import (
     DecodeError,
     HeliosClient,
     HeliosError,
+    Hooks,
     ModelRun,
     ModelRunStatus,
     OutcomeUnknownError,
@@ -363,19 +364,34 @@ async def test_a_never_finishing_run_ends_in_the_poll_phase_with_its_id(
     assert outcome.last_run is None or outcome.last_run.status is ModelRunStatus.RUNNING
 
 
-async def test_a_deadline_in_the_poll_phase_always_carries_the_last_run_seen(
+async def test_a_deadline_carries_the_last_run_seen_whenever_a_poll_was_answered(
     sandbox: Sandbox,
 ) -> None:
-    """DeadlineExceededError documents ``last_run``: the last run seen while polling. 40
-    concurrent never-finishing checks each polled several times; all must carry it."""
+    """DeadlineExceededError documents ``last_run`` as the last run seen while polling, or
+    None. 40 concurrent never-finishing checks hit a 0.3 s deadline; under load some may
+    not have had a poll answered yet (or even a run). What the contract promises, and this
+    asserts: a check whose run was seen by a poll carries that run, RUNNING; one whose run
+    was never seen carries None; every one created carries its run's id."""
+    seen: dict[str, ModelRun] = {}
     sandbox.faults.add("create", NeverFinishes())
-    async with _client(sandbox) as client:
+    async with _client(sandbox) as parent:
+        client = parent.with_options(hooks=Hooks(on_poll=lambda run: seen.__setitem__(run.id, run)))
         outcomes = await asyncio.gather(
             *(_check(client, f"last-{n}", deadline=0.3) for n in range(40))
         )
-    assert all(isinstance(outcome, DeadlineExceededError) for outcome in outcomes)
-    lost = [o for o in outcomes if isinstance(o, DeadlineExceededError) and o.last_run is None]
-    assert lost == []
+    for n, outcome in enumerate(outcomes):
+        assert isinstance(outcome, DeadlineExceededError), outcome
+        runs = sandbox.run_ids(f"last-{n}")
+        if outcome.model_run_id is None:
+            assert outcome.phase == "create" and outcome.last_run is None
+            continue
+        assert [outcome.model_run_id] == runs
+        if outcome.model_run_id in seen:
+            assert outcome.last_run is not None
+            assert outcome.last_run.id == outcome.model_run_id
+            assert outcome.last_run.status is ModelRunStatus.RUNNING
+        else:
+            assert outcome.last_run is None
 
 
 async def test_a_deadline_during_the_create_says_the_outcome_is_unknown(

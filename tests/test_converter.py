@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from typing import Any
@@ -247,6 +248,47 @@ def test_an_offset_is_kept_not_rewritten(examples):
     assert run.created_at.utcoffset() == dt.timedelta(hours=1)
 
 
+def test_a_null_or_missing_status_is_absent_not_an_error(examples):
+    """D10: null is absent; D11: a run without a status is unfinished (unless completedAt)."""
+    run = structure({**examples["run_running"], "status": None}, ModelRun)
+    assert (run.status, run.status.is_known, bool(run.status)) == ("", False, False)
+    assert not run.is_finished
+    missing = {k: v for k, v in examples["run_running"].items() if k != "status"}
+    assert structure(missing, ModelRun).status == ""
+    done = structure({**missing, "completedAt": "2026-03-26T09:31:40Z"}, ModelRun)
+    assert done.is_finished and not done.succeeded
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("mentalStrain", 7.5),
+        ("uniformStress", -0.2),
+        ("distress", 0.5),
+        ("lowSelfEsteem", 0.9),
+    ],
+)
+def test_a_score_outside_its_d6_range_is_a_decode_error(examples, field, value):
+    """D6: bucketed scores are one of 0.0, 0.33, 0.66, 1.0; continuous ones lie in [0, 1]."""
+    payload = copy.deepcopy(examples["run_complete_ok"])
+    payload["results"]["sections"][0][field] = {"value": value}
+    with pytest.raises(DecodeError, match=r"score (lies in|is one of)") as caught:
+        structure(payload, ModelRun)
+    assert str(value) in str(caught.value)
+
+
+@pytest.mark.parametrize(("field", "value"), [("userLabel", 7), ("errorReason", 42)])
+def test_a_number_is_never_taken_for_a_string(examples, field, value):
+    """Strict JSON types: a number where a string belongs is a DecodeError..."""
+    with pytest.raises(DecodeError, match="expected str"):
+        structure({**examples["run_running"], field: value}, ModelRun)
+
+
+def test_the_account_id_alone_takes_a_number(examples):
+    """...except the account id, a customer number on old deployments (§2.2)."""
+    assert structure({"id": 12345, "features": []}, Account).id == "12345"
+
+
 # --- bad payloads ------------------------------------------------------------------------------
 
 
@@ -255,7 +297,6 @@ def test_an_offset_is_kept_not_rewritten(examples):
     [
         ({"createdAt": "yesterday"}, "created_at"),
         ({"createdAt": 1711445405}, "created_at"),
-        ({"status": None}, "status"),
         ({"id": None}, "id"),
         ({"status": 5}, "status"),
         ({"results": {"sections": [{"startSecs": 0}]}}, "finish_secs"),
@@ -454,13 +495,25 @@ def test_a_valid_body_is_decoded_by_orjson_alone(examples, monkeypatch, kind):
     assert structure_json(body, ModelRun) == structure(examples["run_complete_ok"], ModelRun)
 
 
+@pytest.mark.parametrize("hook_name", ["_parse_continuous", "_parse_bucketed"])
 @pytest.mark.parametrize(
     "value",
     [
         {"value": 0.42},
         {"value": 0.0},
+        {"value": -0.0},
+        {"value": 0.33},
+        {"value": 0.335},
+        {"value": 0.34},
+        {"value": 0.66},
+        {"value": 0.995},
+        {"value": 1.0},
+        {"value": 1.005},
         {"value": 1.5},
+        {"value": 7.5},
         {"value": -0.1},
+        {"value": -0.2},
+        {"value": 0.5},
         {"value": 1},
         {"value": True},
         {"value": "0.5"},
@@ -473,21 +526,22 @@ def test_a_valid_body_is_decoded_by_orjson_alone(examples, monkeypatch, kind):
     ],
     ids=repr,
 )
-def test_the_inline_score_check_gives_the_hook_s_answer(value):
-    """The one-pass functions carry _parse_score's common case as source (no call per
-    score): for every value, that source and the hook accept the same and return the same."""
-    from helios_async._converter import _parse_score
+def test_the_inline_score_check_gives_the_hook_s_answer(hook_name, value):
+    """The one-pass functions carry each score hook's common case as source (no call per
+    score): for every value, in range or out of it (D6), that source and the hook accept the
+    same and return the same."""
+    from helios_async import _converter
+
+    parse = getattr(_converter, hook_name)
 
     def hook(v: object) -> object:
         try:
-            return ("ok", _parse_score(v))
+            return ("ok", parse(v))
         except (KeyError, TypeError, ValueError) as exc:
             return ("refused", type(exc))
 
     namespace: dict[str, object] = {"hook": hook}
-    exec(
-        f"def inline(v):\n    return ({_parse_score.inline.format(v='v')} else hook(v))", namespace
-    )
+    exec(f"def inline(v):\n    return ({parse.inline.format(v='v')} else hook(v))", namespace)
     inline = namespace["inline"]
     answer = inline(value)  # type: ignore[operator]
     expected = hook(value)

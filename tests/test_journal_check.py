@@ -319,8 +319,8 @@ async def test_an_expired_url_of_an_earlier_owner_waits_out_its_uploads_before_r
     journal: Journal, sandbox: Sandbox, client: HeliosClient
 ) -> None:
     """Storage refuses the URL, but an upload the earlier owner started before it expired
-    might still be under way: wait until the URL's expiry plus the upload timeout, look
-    again, and only then replace the run."""
+    might still be under way: wait until the URL's expiry plus the longest an upload attempt
+    of this recording may take, look again, and only then replace the run."""
     await created_by_dead_owner(client, journal, expires_at=NOW + 100)
     sandbox.faults.add("upload", UrlExpired(), times=1)
     slept: list[float] = []
@@ -329,7 +329,8 @@ async def test_an_expired_url_of_an_earlier_owner_waits_out_its_uploads_before_r
         slept.append(seconds)
 
     entry = await run_journaled_check(client, journal, KEY, job(), clock=lambda: NOW, sleep=sleep)
-    assert slept == [pytest.approx(100 + client.timeouts.upload)]
+    _sending, attempt = client.timeouts.upload_limits(sample_recording().stat().st_size)
+    assert slept == [pytest.approx(100 + attempt)]
     assert entry.ok and entry.creates == 2
     assert sandbox.runs_created(LABEL) == 2 and sandbox.runs_started(LABEL) == 1
 

@@ -44,13 +44,19 @@ def connect_error() -> aiohttp.ClientConnectorError:
 
 
 def test_timeouts_map_onto_aiohttp_timeouts():
-    """An API call has connect and read limits and no total; an upload also a total."""
+    """An API call has connect and read limits; an upload no read timer while it sends (its
+    own limits follow its size); neither a total nor a pool wait in aiohttp's hands."""
     timeouts = Timeouts(connect=1.5, read=2.5, upload=30.0)
     api = client_timeout(timeouts, upload=False)
     assert isinstance(api, aiohttp.ClientTimeout)
-    assert (api.total, api.sock_connect, api.sock_read) == (None, 1.5, 2.5)
+    assert (api.total, api.connect, api.sock_connect, api.sock_read) == (None, None, 1.5, 2.5)
     upload = client_timeout(timeouts, upload=True)
-    assert (upload.total, upload.sock_connect, upload.sock_read) == (30.0, 1.5, 2.5)
+    assert (upload.total, upload.connect, upload.sock_connect, upload.sock_read) == (
+        None,
+        None,
+        1.5,
+        None,
+    )
     assert client_timeout(timeouts, upload=True) is upload  # built once per Timeouts
 
 
@@ -73,7 +79,8 @@ async def test_one_request_is_sent_verbatim_without_redirects_and_read_whole(moc
     )
     [call] = mock_api.calls("PUT", URL)
     assert call.kwargs["allow_redirects"] is False
-    assert call.kwargs["timeout"] == client_timeout(TIMEOUTS, upload=True)
+    # bytes go out in one write, bounded like an API call; a RecordingBody streams
+    assert call.kwargs["timeout"] == client_timeout(TIMEOUTS, upload=False)
     assert CIMultiDict(call.kwargs["headers"])["Content-Type"] == "audio/wav"
     [sent_url] = [key[1] for key in mock_api.requests]
     assert "run%2Fa.wav" in str(sent_url)

@@ -41,7 +41,7 @@ OK_RESULTS = {
             "finishSecs": 18.4,
             "transcript": "The North Wind and the Sun had a quarrel...",
             **{
-                name: {"value": 0.5}
+                name: {"value": 0.33}
                 for name in (
                     "mentalStrain",
                     "distress",

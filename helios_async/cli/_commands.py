@@ -357,7 +357,10 @@ def format_account(account: Account) -> str:
 
 def format_run(run: ModelRun) -> str:
     """A run as a readable table: identity, timeline, warnings and the eleven scores."""
-    lines = [f"Model run {run.id}  ({run.user_label})", f"  status      {run.status.value}"]
+    lines = [
+        f"Model run {run.id}  ({run.user_label})",
+        f"  status      {run.status.value if run.status else '(none)'}",
+    ]
     for label, when in (("created", run.created_at), ("running", run.run_at)):
         if when is not None:
             lines.append(f"  {label:<11} {when.isoformat(timespec='seconds')}")

@@ -72,7 +72,7 @@ def entry_record(row: ManifestRow, entry: JournalEntry, *, seconds: float) -> di
     return _record(
         row,
         model_run_id=entry.model_run_id,
-        status=run.status.value if run is not None else None,
+        status=run.status.value if run is not None and run.status else None,
         scores=section.scores if section is not None else None,
         warnings=list(run.warnings) if run is not None else [],
         error=dict(entry.error) if entry.error is not None else None,
@@ -96,7 +96,7 @@ def failure_record(
     return _record(
         row,
         model_run_id=model_run_id,
-        status=last_run.status.value if last_run is not None else None,
+        status=last_run.status.value if last_run is not None and last_run.status else None,
         scores=None,
         warnings=[],
         error=error_fields(error),
