@@ -72,7 +72,7 @@ async def wait_side(
 ) -> None:
     """Waits on a run that never finishes, ``calls`` looks in all: pauses slept as
     ``asyncio.sleep(0)``, no jitter, each wait ended by its hook after its share of looks."""
-    from helios_async import HeliosClient, Hooks, PollPolicy, Telemetry
+    from helios_async import HeliosClient, HookError, Hooks, PollPolicy, Telemetry
 
     async def instant(_seconds: float) -> None:
         await asyncio.sleep(0)
@@ -89,8 +89,9 @@ async def wait_side(
         async with client.with_options(hooks=Hooks(on_poll=on_poll)) as view:
             try:
                 await view.wait_for_model_run(run_id, timeout=3600)
-            except _Enough:
-                return
+            except HookError as exc:  # what a hook raises reaches the caller as its cause
+                if not isinstance(exc.__cause__, _Enough):
+                    raise
 
     poll = PollPolicy(first_interval=1e-4, interval=1e-4, jitter=0.0, sleep=instant)
     async with HeliosClient(
