@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import datetime as dt
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
@@ -38,7 +37,7 @@ from ._models import (
 from ._operations import Operations
 from ._polling import PollPolicy
 from ._protocol import Endpoints, redact_url
-from ._recording import RecordingSource, prepare_recording
+from ._recording import RecordingSource, prepare_recording_async
 from ._redaction import Secret, signed_url
 from ._retry import RetryPolicy
 from ._sending import Sender
@@ -343,9 +342,7 @@ class HeliosClient:
             created_or_url = url = signed_url(created_or_url)
             run_id = None
         check_upload_url(url)
-        prepared = await asyncio.to_thread(
-            prepare_recording, recording, check_duration=check_duration
-        )
+        prepared = await prepare_recording_async(recording, check_duration=check_duration)
         await self._operations.upload(url, prepared, model_run_id=run_id)
 
     async def wait_for_model_run(

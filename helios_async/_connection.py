@@ -27,7 +27,12 @@ class Connection:
         self.transport = transport
         self._opened = not needs_open
         self._closed = False
-        self._cooldown_until = 0.0  # loop time, seconds
+        #: Whether requests may be sent now (open, not closed): read by every request, which
+        #: calls :meth:`check_open` for the error only when it is False.
+        self.usable = self._opened
+        #: Loop time (seconds) until which every request waits; 0.0 when none is in force, so
+        #: that a request checks it without a call.
+        self.cooldown_until = 0.0
         self._cooldown_seconds = 0.0  # how long the latest cool-down was
         self._sleeping: set[asyncio.Task[object]] = set()  # tasks in sleep(), woken by close
         self._woken: set[asyncio.Task[object]] = set()
@@ -48,12 +53,14 @@ class Connection:
         if self._closed:
             raise ClientClosedError("this HeliosClient is closed; create a new one")
         self._opened = True
+        self.usable = True
 
     async def close(self) -> None:
         """Close the transport (an owned session and its connections); idempotent."""
         if self._closed:
             return
         self._closed = True
+        self.usable = False
         for task in self._sleeping:
             self._woken.add(task)
             task.cancel()
@@ -75,8 +82,8 @@ class Connection:
     def start_cooldown(self, seconds: float) -> None:
         """Make every request wait until ``seconds`` from now (never shortens a cool-down)."""
         until = asyncio.get_running_loop().time() + seconds
-        if until > self._cooldown_until:
-            self._cooldown_until = until
+        if until > self.cooldown_until:
+            self.cooldown_until = until
             self._cooldown_seconds = seconds
 
     async def sleep(self, sleep: Callable[[float], Awaitable[None]], seconds: float) -> None:
@@ -119,8 +126,10 @@ class Connection:
             ClientClosedError: the client was closed meanwhile.
         """
         loop = asyncio.get_running_loop()
-        while (until := self._cooldown_until) > (now := loop.time()):
+        while (until := self.cooldown_until) > (now := loop.time()):
             spread = min(jitter, self._cooldown_seconds)
             await self.sleep(sleep, until - now + random.uniform(0.0, spread))
-            if self._cooldown_until <= until:  # not extended while we slept
-                return
+            if self.cooldown_until <= until:  # not extended while we slept
+                break
+        if self.cooldown_until <= loop.time():
+            self.cooldown_until = 0.0  # over: later requests skip this call

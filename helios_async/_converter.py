@@ -1,4 +1,4 @@
-"""The one cattrs converter: JSON payloads to models and back, camelCase on the wire.
+"""The one converter: JSON payloads to models and back, camelCase on the wire.
 
 Rules it implements: field names are camelCase on the wire; a ``null`` is the same as a
 missing field and unknown fields are ignored but kept on ``raw``; response timestamps take
@@ -9,26 +9,34 @@ one of 0.0, 0.33, 0.66, 1.0, a continuous one in [0, 1], anything else a
 account id, which old deployments send as a customer number. See
 https://helios-async.readthedocs.io/helios/#missing-and-unknown-fields and
 https://helios-async.readthedocs.io/helios/#timestamps
+
+Three paths, one set of rules (the hooks below): structuring runs a generated one-pass
+function per class (``_onepass``); only a payload it refuses goes through cattrs with
+detailed validation, for a message that names every problem; requests are unstructured by
+cattrs. Bodies are decoded by orjson, and what orjson refuses (a ``NaN``, a byte-order mark,
+UTF-16) is judged by ``json``, so a non-finite number is still refused by the field it is
+in. The cattrs converters are built on first use, not on import.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import json
 import math
-import types
-import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
-from cattrs.v import format_exception
+import orjson
 
 from ._errors import DecodeError
 from ._models import BUCKETED_SCORES, SCORE_NAMES, Account, ModelRun, ModelRunRequest, Section
+from ._onepass import LeafHook, compile_structure, optional_of
+
+if TYPE_CHECKING:
+    import cattrs
 
 T = TypeVar("T")
 
@@ -65,15 +73,6 @@ def _as(converter: cattrs.Converter, cls: Any) -> Callable[[Any, Any], Any]:
     return lambda value, _type: hook(value, cls)
 
 
-def _optional_of(annotation: Any) -> Any:
-    """``X`` for an annotation ``X | None``, else None."""
-    args = typing.get_args(annotation)
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in args:
-        rest = [arg for arg in args if arg is not type(None)]
-        return rest[0] if len(rest) == 1 else None
-    return None
-
-
 # The hooks below test exact JSON types first (``type(x) is``), as json.loads makes exactly
 # these; isinstance on an ABC such as Mapping costs more than the rest of a field.
 
@@ -97,6 +96,8 @@ def _score_value(value: Any) -> float:
     """A score's number: ``{"value": x}`` on the wire."""
     if type(value) is dict:
         value = value["value"]
+    if type(value) is float and value - value == 0.0:  # finite (inf - inf and nan are nan)
+        return value
     return _strict_float(value)
 
 
@@ -115,6 +116,19 @@ def _parse_bucketed(value: Any, _type: object = float) -> float:
     if not any(abs(score - bucket) <= BUCKET_TOLERANCE for bucket in BUCKETS):
         raise ValueError(f"a bucketed score is one of 0.0, 0.33, 0.66, 1.0, got {score}")
     return score
+
+
+# The common cases of the two score hooks, written into the one-pass functions so a score
+# costs no call: each accepts only what its hook accepts (a finite float in [0, 1]; a bucket's
+# exact value) and leaves everything else to the hook, which decides. Keep them in step with
+# the hooks (tests/test_converter.py holds each pair to the same answers).
+_parse_continuous.inline = (  # type: ignore[attr-defined]
+    '_s if type({v}) is dict and type(_s := {v}.get("value")) is float and 0.0 <= _s <= 1.0'
+)
+_parse_bucketed.inline = (  # type: ignore[attr-defined]
+    '_s if type({v}) is dict and type(_s := {v}.get("value")) is float'
+    " and (_s == 0.0 or _s == 0.33 or _s == 0.66 or _s == 1.0)"
+)
 
 
 def _strict_str(value: Any, cls: type[str]) -> str:
@@ -146,12 +160,14 @@ def _is_homogeneous_tuple(cls: Any) -> bool:
 
 
 def _make_converter(*, detailed: bool) -> cattrs.Converter:
-    """A converter, strict about JSON types so a wrong type never turns into a plausible value
-    ("false" is not True, a string is not a tuple of characters).
+    """A cattrs converter with the hooks above, strict about JSON types so a wrong type never
+    turns into a plausible value ("false" is not True, a string is not a tuple of characters).
 
-    The fast one (``detailed=False``) does the work; the detailed one only runs again on a
-    payload that failed, to say everything that is wrong with it.
+    The plain one unstructures requests; the detailed one only runs on a payload the
+    one-pass path refused, to say everything that is wrong with it.
     """
+    import cattrs
+
     converter = cattrs.Converter(forbid_extra_keys=False, detailed_validation=detailed)
     converter.register_structure_hook(str, _strict_str)  # also dispatches the StrEnums
     converter.register_structure_hook(bool, _strict_bool)
@@ -176,29 +192,39 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     converter.register_unstructure_hook(enum.StrEnum, lambda value: value.value)
     converter.register_unstructure_hook(dt.datetime, lambda value: value.isoformat())
     converter.register_unstructure_hook(dt.date, lambda value: value.isoformat())
-    converter.register_structure_hook_factory(
-        attrs.has, lambda cls: _structure_fn(converter, cls, register=not detailed)
-    )
+    converter.register_structure_hook_factory(attrs.has, lambda cls: _structure_fn(converter, cls))
     converter.register_unstructure_hook_factory(
         attrs.has, lambda cls: _unstructure_fn(converter, cls)
     )
     return converter
 
 
-# Keys the structuring wrapper adds to its own copy of a payload, to hand the model what is
-# kept beside the wire fields in one construction; no API field is spelled like these.
+@functools.cache
+def _plain() -> cattrs.Converter:
+    return _make_converter(detailed=False)
+
+
+@functools.cache
+def _detailed() -> cattrs.Converter:
+    return _make_converter(detailed=True)
+
+
+# Keys the detailed path adds to its own copy of a payload, to hand the model what is kept
+# beside the wire fields in one construction; no API field is spelled like these.
 _RAW_KEY = "\x00raw"
 _REQUEST_ID_KEY = "\x00request_id"
 _HIDDEN_KEYS = {"raw": _RAW_KEY, "request_id": _REQUEST_ID_KEY}
 StructureHook = Callable[..., Any]
-_top_level_hooks: dict[type[Any], StructureHook] = {}
 
 
 def _passthrough(value: Any, _type: object) -> Any:
     return value
 
 
-def _structure_fn(converter: cattrs.Converter, cls: type[T], *, register: bool) -> Callable[..., T]:
+def _structure_fn(converter: cattrs.Converter, cls: type[T]) -> Callable[..., T]:
+    """cattrs' structuring of ``cls`` with nulls dropped first: the detailed path."""
+    from cattrs.gen import make_dict_structure_fn, override
+
     overrides: dict[str, Any] = {}
     fields = attrs.resolve_types(cast(Any, cls)).__attrs_attrs__
     names = {field.name for field in fields}
@@ -211,7 +237,7 @@ def _structure_fn(converter: cattrs.Converter, cls: type[T], *, register: bool) 
             overrides[name] = override(rename=camel(name), struct_hook=score_hook)
         elif cls is Account and name == "id":
             overrides[name] = override(rename="id", struct_hook=_account_id)
-        elif (inner := _optional_of(field.type)) is not None:
+        elif (inner := optional_of(field.type)) is not None:
             # Nulls are gone before structuring: skip cattrs' per-call Optional dispatch.
             overrides[name] = override(rename=camel(name), struct_hook=_as(converter, inner))
         else:
@@ -220,25 +246,22 @@ def _structure_fn(converter: cattrs.Converter, cls: type[T], *, register: bool) 
         cast(Any, cls), converter, **overrides
     )
     keeps_raw = "raw" in names
-    keeps_request_id = "request_id" in names
 
-    def structure_without_nulls(payload: Any, _type: Any, request_id: str | None = None) -> T:
+    def structure_without_nulls(payload: Any, _type: Any) -> T:
         if type(payload) is not dict and not isinstance(payload, Mapping):
             raise TypeError(f"expected a JSON object, got {type(payload).__name__}")
         # docs/helios.md#missing-and-unknown-fields: null means absent.
         cleaned = {key: value for key, value in payload.items() if value is not None}
         if keeps_raw:
             cleaned[_RAW_KEY] = payload
-        if keeps_request_id and request_id is not None:
-            cleaned[_REQUEST_ID_KEY] = request_id
         return generated(cleaned, cls)
 
-    if register:
-        _top_level_hooks[cls] = structure_without_nulls
     return structure_without_nulls
 
 
 def _unstructure_fn(converter: cattrs.Converter, cls: type[Any]) -> Callable[[Any], Any]:
+    from cattrs.gen import make_dict_unstructure_fn, override
+
     overrides: dict[str, Any] = {}
     for field in attrs.fields(cls):
         if field.name in _HIDDEN_KEYS:
@@ -259,12 +282,50 @@ def _unstructure_fn(converter: cattrs.Converter, cls: type[Any]) -> Callable[[An
     )
 
 
-_converter = _make_converter(detailed=False)
-_detailed = _make_converter(detailed=True)
+# --- the one-pass path -------------------------------------------------------------------------
+
+_LEAF_HOOKS: dict[Any, LeafHook] = {
+    str: _strict_str,
+    bool: _strict_bool,
+    float: _strict_float,
+    dt.datetime: _parse_datetime,
+    dt.date: _parse_date,
+}
+_one_pass: dict[type[Any], StructureHook] = {}
+
+
+def _leaf(kind: Any) -> LeafHook:
+    hook = _LEAF_HOOKS.get(kind)
+    if hook is not None:
+        return hook
+    if isinstance(kind, type) and issubclass(kind, enum.Enum) and issubclass(kind, str):
+        return _strict_str
+    return _plain().get_structure_hook(kind)
+
+
+def _field_hook(cls: type[Any], name: str) -> LeafHook | None:
+    """The hooks of the fields whose rule is their own: the scores' ranges, the account id."""
+    if cls is Section and name in _SCORE_FIELDS:
+        return _parse_bucketed if name in BUCKETED_SCORES else _parse_continuous
+    if cls is Account and name == "id":
+        return _account_id
+    return None
+
+
+def _one_pass_of(cls: type[Any]) -> StructureHook:
+    hook = _one_pass.get(cls)
+    if hook is None:
+        hook = compile_structure(
+            cls, wire_name=camel, leaf=_leaf, nested=_one_pass_of, field_hook=_field_hook
+        )
+        _one_pass[cls] = hook
+    return hook
 
 
 def _explain(exc: BaseException, type_: Any) -> str:
     """One problem in words: a rule a hook states (a score's range) as it states it."""
+    from cattrs.v import format_exception
+
     if type(exc) is ValueError and str(exc):
         return str(exc)
     return format_exception(exc, type_)
@@ -277,18 +338,22 @@ def structure(payload: Any, cls: type[T], *, body: bytes = b"", request_id: str 
         DecodeError: the payload does not fit the model; the message lists every problem and
             ``body`` (the raw bytes it came from, if given) is attached.
     """
-    hook: StructureHook | None = _top_level_hooks.get(cls)
-    if hook is None:
-        fallback: StructureHook = _converter.get_structure_hook(cls)  # registers attrs classes
-        hook = _top_level_hooks.get(cls, fallback)
+    hook = _one_pass.get(cls) or _one_pass_of(cls)
     try:
-        return cast(T, hook(payload, cls, request_id) if request_id else hook(payload, cls))
+        return hook(payload, request_id or None)  # type: ignore[no-any-return]
     except Exception as exc:  # re-judged below, with every problem named
-        failure: BaseException = exc
+        _refuse(payload, cls, body, exc)
+
+
+def _refuse(payload: Any, cls: type[Any], body: bytes, failure: BaseException) -> NoReturn:
+    """Raise the DecodeError for a payload the one-pass path refused with ``failure``, with
+    the detailed path's list of every problem where it finds them."""
+    import cattrs
+
     try:
-        _detailed.structure(payload, cls)
+        _detailed().structure(payload, cls)
     except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
-        failure = exc
+        failure = exc  # else the detailed path took it: the one-pass error is the message
     problems = (
         "; ".join(cattrs.transform_error(failure, path=cls.__name__, format_exception=_explain))
         if isinstance(failure, cattrs.BaseValidationError)
@@ -306,12 +371,23 @@ def structure_json(body: bytes, cls: type[T], *, request_id: str | None = None) 
         DecodeError: the body is not JSON, or does not fit; ``body`` is attached.
     """
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        raise DecodeError(f"the response is not JSON ({exc})", body=body, malformed=True) from exc
-    return structure(payload, cls, body=body, request_id=request_id)
+        # orjson takes exact bytes, or a buffer: a bytes subclass (the responses' PersonalBytes)
+        # goes as a memoryview, without a copy.
+        payload = orjson.loads(body if type(body) is bytes else memoryview(body))
+    except ValueError:  # orjson.JSONDecodeError: let json judge it (NaN, a BOM, UTF-16)
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+            raise DecodeError(
+                f"the response is not JSON ({exc})", body=body, malformed=True
+            ) from exc
+    hook = _one_pass.get(cls) or _one_pass_of(cls)
+    try:
+        return hook(payload, request_id or None)  # type: ignore[no-any-return]
+    except Exception as exc:  # re-judged, with every problem named
+        _refuse(payload, cls, body, exc)
 
 
 def unstructure(instance: Any) -> Any:
     """A model as the API's JSON-ready payload (camelCase keys, ISO 8601 strings)."""
-    return _converter.unstructure(instance)
+    return _plain().unstructure(instance)

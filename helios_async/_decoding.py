@@ -74,7 +74,11 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
 
 def request_id(headers: Mapping[str, str]) -> str | None:
     """A response's request id, from the first request-id header it carries."""
-    return next((headers[name] for name in REQUEST_ID_HEADERS if name in headers), None)
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value is not None:
+            return value
+    return None
 
 
 def error_for_status(
@@ -184,7 +188,8 @@ def decode(response: ApiResponse, request: ApiRequest, cls: type[T]) -> T:
         APIError: a non-2xx status (its subclass per the status mapping).
         DecodeError: a 2xx body that is not the contract's JSON.
     """
-    raise_for_status(response, request)
+    if not 200 <= response.status < 300:
+        raise_for_status(response, request)
     try:
         return structure_json(response.body, cls, request_id=request_id(response.headers))
     except DecodeError as exc:

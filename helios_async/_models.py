@@ -1,8 +1,14 @@
 """The typed models of the Helios API: what a create sends, what the API answers.
 
 All are ``attrs.frozen`` and keyword-only. Field names are snake_case here and camelCase on
-the wire; the private converter in ``_converter`` maps them, both ways. The models that come
-back from the API have ``to_dict()``: the JSON-ready wire form (:class:`_WireForm`).
+the wire; the private converter in ``_converter`` maps them, both ways. The response models
+(built by the converter, never by hand in a hot path) are unslotted: the converter sets an
+instance's attributes in one step, without ``__init__``, which is about half the cost of a
+slotted instance's per-attribute stores (a model given a converter or validator would be
+built through ``__init__``); what a field must satisfy on the wire, the converter's hooks
+judge.
+The models that come back from the API have ``to_dict()``: the JSON-ready wire form
+(:class:`_WireForm`).
 """
 
 from __future__ import annotations
@@ -258,7 +264,7 @@ class CreateFields(TypedDict, total=False):
     data_to_delete: Iterable[str] | None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class ModelRunCreated(_WireForm):
     """The answer to a create: the run's ``id`` and where to PUT the recording.
 
@@ -275,7 +281,7 @@ class ModelRunCreated(_WireForm):
     """The request id of the response it came in, if the API sent one."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class ActivityRunCreated(_WireForm):
     """The answer to an Activity Plugin create: the run's ``id`` and the activity's link.
 
@@ -293,7 +299,7 @@ class ActivityRunCreated(_WireForm):
     """The request id of the response it came in, if the API sent one."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Section(_WireForm):
     """One timed section of a recording's results, with its eleven scores.
 
@@ -354,7 +360,7 @@ BUCKETED_SCORES = frozenset(
 )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class ModelRunResults(_WireForm):
     """A finished run's results: its sections, today always exactly one.
 
@@ -365,7 +371,7 @@ class ModelRunResults(_WireForm):
     """The timed sections; today one, covering the whole recording."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class ModelRun(_WireForm):
     """A model run as ``GET /v1/models/mental-wellness/{id}`` returns it.
 
@@ -434,7 +440,7 @@ class ModelRun(_WireForm):
         return self.results.sections[0]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Account(_WireForm):
     """The account behind the API key, as ``GET /v1/account`` returns it.
 

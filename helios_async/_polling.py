@@ -1,4 +1,12 @@
-"""Waiting for a model run to finish (thymia asks for a poll about every 3 s), with tenacity."""
+"""Waiting for a model run to finish (thymia asks for a poll about every 3 s), with tenacity.
+
+tenacity makes each decision of a wait: whether the run seen calls for another look (its
+``retry`` strategy on the result), how long to pause (its ``wait`` strategy: the policy's
+backoff with jitter) and whether that pause would end past the deadline (its ``stop``
+strategy). A policy builds its strategies once, and a wait drives them itself, one
+``RetryCallState`` per wait, rather than through a controller per wait that re-inspects its
+callbacks on every attempt.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,8 @@ from typing import Any
 
 import attrs
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
 
 from ._errors import DeadlineExceededError
 from ._models import ModelRun
@@ -18,6 +28,35 @@ from ._validation import policy_callable, policy_number
 __all__ = ["PollPolicy"]
 
 
+def _unfinished(run: ModelRun) -> bool:
+    return not run.is_finished
+
+
+_UNFINISHED = retry_if_result(_unfinished)
+
+
+class _Backoff(wait_base):
+    """tenacity's wait strategy for a policy: ``delay`` of the attempt number."""
+
+    def __init__(self, delay: Callable[[int], float]) -> None:
+        self._delay = delay
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        return self._delay(retry_state.attempt_number)
+
+
+class _PastDeadline(stop_base):
+    """tenacity's stop strategy for one wait: stop before a pause that would end at or past
+    ``deadline`` (event-loop time)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        self._time = loop.time
+        self._deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._time() + (retry_state.upcoming_sleep or 0.0) >= self._deadline
+
+
 @attrs.frozen(kw_only=True)
 class PollPolicy:
     """How the client polls a model run until it finishes.
@@ -25,9 +64,10 @@ class PollPolicy:
     The first wait is ``first_interval`` seconds; each next one is ``multiplier`` times longer
     up to the steady ``interval`` (the documented 3 s), each scaled by a random factor in
     ``[1 - jitter, 1 + jitter]`` so that many waiting tasks do not poll in step. ``timeout``
-    (seconds) is the default deadline of one wait. A fresh tenacity controller is built per
-    wait. ``sleep`` (default ``asyncio.sleep``) is how the pauses are slept; tests inject one
-    that returns at once.
+    (seconds) is the default deadline of one wait. The first look of a wait comes after a
+    pause drawn from ``[0, first_interval * jitter]``, so that many waits started together do
+    not all look at once. ``sleep`` (default ``asyncio.sleep``) is how the pauses are slept;
+    tests inject one that returns at once.
 
     Raises:
         InvalidInputError: naming the field (``PollPolicy.timeout``): an interval or
@@ -52,6 +92,18 @@ class PollPolicy:
         default=asyncio.sleep, eq=False, repr=False, validator=policy_callable
     )
     """How the waits are slept (``asyncio.sleep``); tests inject one that returns at once."""
+    _strategies: AsyncRetrying = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(
+            lambda self: AsyncRetrying(
+                retry=_UNFINISHED, wait=_Backoff(self.delay), sleep=self.sleep, reraise=True
+            ),
+            takes_self=True,
+        ),
+    )
+    """tenacity's strategies for this policy (its retry and wait), built once with it."""
 
     def delay(self, poll_number: int) -> float:
         """Seconds to wait after poll ``poll_number`` (1-based) before the next."""
@@ -61,6 +113,11 @@ class PollPolicy:
             grown = self.interval
         base = min(self.interval, grown)
         return base * random.uniform(1.0 - self.jitter, 1.0 + self.jitter)
+
+    def first_delay(self) -> float:
+        """Seconds to wait before a wait's first look: 0 without jitter, else a random part
+        of ``first_interval * jitter``."""
+        return random.uniform(0.0, self.first_interval * self.jitter) if self.jitter else 0.0
 
     def controller(
         self,
@@ -78,24 +135,16 @@ class PollPolicy:
         loop = asyncio.get_running_loop()
         if deadline is None:
             deadline = loop.time() + (self.timeout if timeout is None else timeout)
-        end = deadline
-
-        def past_deadline(state: RetryCallState) -> bool:
-            return loop.time() + (state.upcoming_sleep or 0.0) >= end
-
+        strategies = self._strategies
         return AsyncRetrying(
-            retry=retry_if_result(_unfinished),
-            wait=lambda state: self.delay(state.attempt_number),
-            stop=past_deadline,
+            retry=strategies.retry,
+            wait=strategies.wait,
+            stop=_PastDeadline(loop, deadline),
             sleep=self.sleep,
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
             before_sleep=before_sleep,
             reraise=True,
         )
-
-
-def _unfinished(run: ModelRun) -> bool:
-    return not run.is_finished
 
 
 async def wait_until_finished(
@@ -110,45 +159,40 @@ async def wait_until_finished(
 
     ``deadline`` is event-loop time, the one clock of the wait: it bounds the looks (requests
     included) and stops the pauses; ``timeout`` is the budget in seconds it came from, for
-    the error. A deadline already past raises at once, without a look. A run is often
-    finished at the first look; only one that is not gets a poll controller, whose first
-    attempt replays that look.
+    the error. A deadline already past raises at once, without a look. The first look comes
+    after ``policy.first_delay()``; then tenacity's strategies, built once per policy, decide
+    each next step (see the module docstring).
 
     Raises:
         DeadlineExceededError: ``phase == "poll"``, with the last run seen.
         Whatever ``look`` raises (after its own retries).
     """
-    last: ModelRun | None = None
-
-    async def look_and_keep() -> ModelRun:
-        nonlocal last
-        last = await look()
-        return last
-
-    if deadline <= asyncio.get_running_loop().time():
+    loop = asyncio.get_running_loop()
+    if deadline <= loop.time():
         raise DeadlineExceededError("poll", timeout=timeout, model_run_id=model_run_id)
+    strategies = policy._strategies
+    retry, wait, sleep = strategies.retry, strategies.wait, policy.sleep
+    stop = _PastDeadline(loop, deadline)
+    last: ModelRun | None = None
     scope = asyncio.timeout_at(deadline)
-    result: ModelRun | None = None
     try:
         async with scope:
-            first: ModelRun | None = await look_and_keep()
-            if first is not None and first.is_finished:
-                result = first
-            else:
-
-                async def attempt() -> ModelRun:
-                    nonlocal first
-                    if first is not None:
-                        looked, first = first, None
-                        return looked
-                    return await look_and_keep()
-
-                result = await policy.controller(deadline=deadline)(attempt)
+            first = policy.first_delay()
+            if first > 0.0:
+                await sleep(first)
+            state = RetryCallState(strategies, None, (), {})
+            while True:
+                last = await look()
+                state.set_result(last)
+                if not retry(state):
+                    return last
+                state.upcoming_sleep = pause = wait(state)
+                if stop(state):
+                    break
+                await sleep(pause)
+                state.idle_for += pause
+                state.prepare_for_next_attempt()
     except TimeoutError:
         if not scope.expired():
             raise
-    if result is None or not result.is_finished:
-        raise DeadlineExceededError(
-            "poll", timeout=timeout, model_run_id=model_run_id, last_run=last
-        )
-    return result
+    raise DeadlineExceededError("poll", timeout=timeout, model_run_id=model_run_id, last_run=last)

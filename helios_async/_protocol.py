@@ -12,9 +12,9 @@ import ipaddress
 import json
 import uuid
 from collections.abc import Mapping
-from types import MappingProxyType
 
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._converter import unstructure
@@ -29,6 +29,7 @@ __all__ = ["ApiRequest", "ApiResponse"]
 API_KEY_HEADER = "x-api-key"  # docs/helios.md#authentication
 JSON = "application/json"
 UPLOAD = "upload_recording"
+_KEPT_RUNS = 1_024  # GET requests kept per client, one per run id polled (about 0.3 MB)
 
 
 @attrs.frozen(kw_only=True)
@@ -86,13 +87,14 @@ class Endpoints:
     legacy_get_path: bool = False  # GET /v1/models/{id} instead of .../mental-wellness/{id}
     allow_http_upload: bool = False  # an https API's http upload URL is refused unless set
 
-    # Built once: every request of a client carries the same ones (read-only views).
+    # Built once: every request of a client carries the same ones (read-only, and of the
+    # case-insensitive kind aiohttp uses, so it takes them without a copy).
     _plain_headers: Mapping[str, str] = attrs.field(
         init=False,
         repr=False,
         eq=False,
         default=attrs.Factory(
-            lambda self: MappingProxyType(
+            lambda self: _headers(
                 {API_KEY_HEADER: self.api_key, "Accept": JSON, "User-Agent": self.user_agent}
             ),
             takes_self=True,
@@ -103,10 +105,12 @@ class Endpoints:
         repr=False,
         eq=False,
         default=attrs.Factory(
-            lambda self: MappingProxyType({**self._plain_headers, "Content-Type": JSON}),
+            lambda self: _headers({**self._plain_headers, "Content-Type": JSON}),
             takes_self=True,
         ),
     )
+    # The GET of each run polled, built once per run id (see get_model_run).
+    _run_gets: dict[str, ApiRequest] = attrs.field(init=False, repr=False, eq=False, factory=dict)
 
     def _headers(self, *, with_body: bool) -> Mapping[str, str]:
         return self._json_headers if with_body else self._plain_headers
@@ -145,14 +149,21 @@ class Endpoints:
         Raises:
             InvalidInputError: the id is not a UUID (the path parameter's format).
         """
+        kept = self._run_gets
+        if type(model_run_id) is str and (request := kept.get(model_run_id)) is not None:
+            return request  # the same id, already checked: the same request, unchanged
         run_id = check_model_run_id(model_run_id)
         prefix = "/v1/models/" if self.legacy_get_path else "/v1/models/mental-wellness/"
-        return ApiRequest(
+        request = ApiRequest(
             operation="get_model_run",
             method="GET",
             url=f"{self.base_url}{prefix}{run_id}",
             headers=self._headers(with_body=False),
         )
+        if len(kept) >= _KEPT_RUNS:
+            kept.clear()
+        kept[model_run_id] = request
+        return request
 
     def upload_recording(
         self, upload_url: str, recording: PreparedRecording, *, model_run_id: str | None = None
@@ -176,6 +187,10 @@ class Endpoints:
             body=RecordingBody(recording=recording),
             to_storage=True,
         )
+
+
+def _headers(headers: dict[str, str]) -> Mapping[str, str]:
+    return CIMultiDictProxy(CIMultiDict(headers))
 
 
 def check_model_run_id(model_run_id: object) -> str:

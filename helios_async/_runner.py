@@ -41,7 +41,8 @@ async def run_bounded(
     ``work`` is called synchronously when an item is taken (what it raises then propagates);
     a task's exception is re-raised when its turn to be yielded comes. Closing the generator
     cancels the tasks in flight and waits until each has stopped. Tasks are named
-    ``{name}-{n}``.
+    ``{name}-{n}``. Each task reports its own end (a done-callback), so the runner does O(1)
+    work per task whatever ``concurrency`` is, and yields results in the order tasks ended.
     """
     sync_jobs: Iterator[X] | None = None
     async_jobs: AsyncIterator[X] | None = None
@@ -50,22 +51,38 @@ async def run_bounded(
         async_jobs = aiter(items)
     else:
         sync_jobs = iter(items)
+    loop = asyncio.get_running_loop()
     running: set[asyncio.Task[R]] = set()
-    ready: deque[asyncio.Task[R]] = deque()
+    ready: deque[asyncio.Task[R]] = deque()  # ended, in the order they ended
     pull: asyncio.Task[object] | None = None
     exhausted = False
+    wakeup: asyncio.Future[None] | None = None
+
+    def wake() -> None:
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    def on_done(task: asyncio.Task[R]) -> None:
+        # Each task reports itself as it ends: O(1) per job, whatever the concurrency.
+        if task in running:
+            running.discard(task)
+            ready.append(task)
+            wake()
 
     def start(item: Any) -> None:
         nonlocal started
         coroutine = work(item)
         started += 1
-        running.add(asyncio.create_task(coroutine, name=f"{name}-{started}"))
+        task = asyncio.create_task(coroutine, name=f"{name}-{started}")
+        running.add(task)
+        task.add_done_callback(on_done)
 
     try:
         while True:
             while not exhausted and pull is None and len(running) + len(ready) < concurrency:
                 if async_jobs is not None:
                     pull = asyncio.create_task(_next_job(async_jobs), name="helios-next-job")
+                    pull.add_done_callback(lambda _task: wake())
                     break
                 assert sync_jobs is not None
                 job = next(sync_jobs, _END)
@@ -76,22 +93,20 @@ async def run_bounded(
             if ready:
                 yield ready.popleft().result()
                 continue
-            waiting: set[asyncio.Future[Any]] = set(running)
-            if pull is not None:
-                waiting.add(pull)
-            if not waiting:
-                return
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if pull is not None and pull in done:
-                done.discard(pull)
+            if pull is not None and pull.done():
                 job, pull = pull.result(), None
                 if job is _END:
                     exhausted = True
                 else:
                     start(job)
-            finished = [task for task in running if task.done()]
-            running.difference_update(finished)
-            ready.extend(finished)
+                continue
+            if not running and pull is None:
+                return
+            wakeup = loop.create_future()
+            try:
+                await wakeup
+            finally:
+                wakeup = None
     finally:
         leftovers: list[asyncio.Task[Any]] = [*running, *([pull] if pull is not None else [])]
         try:

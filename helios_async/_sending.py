@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import attrs
 from tenacity import RetryCallState
@@ -60,8 +60,19 @@ class Sender:
             HookError: a hook raised; what the request returned is on its ``result``.
             Whatever the transport or ``decoder`` raised last, once not worth retrying.
         """
-        self.connection.check_open()  # fail fast, before the retry controller
-        attempt = 0
+        if not self.connection.usable:
+            self.connection.check_open()  # fail fast, before the retry controller
+        started = time.monotonic()  # total_timeout counts from the first try
+        try:  # the first attempt runs bare: most requests succeed at once
+            response, hook_failure = await self._attempt(request, 1, on_sent)
+            if hook_failure is None:
+                return decoder(response)
+            _hook_failed(request, decoder, response, hook_failure)
+        except Exception as exc:
+            if not self.retry.should_retry(exc, idempotent=request.idempotent):
+                raise
+            first_failure = exc
+        attempt = 1
 
         async def once() -> T:
             nonlocal attempt
@@ -69,15 +80,9 @@ class Sender:
             response, hook_failure = await self._attempt(request, attempt, on_sent)
             if hook_failure is None:
                 return decoder(response)
-            try:
-                result = decoder(response)
-            except Exception:
-                result = None
-            raise HookError(
-                "on_response", request.operation, hook_failure, result=result
-            ) from hook_failure
+            _hook_failed(request, decoder, response, hook_failure)
 
-        return await self._retrying(request.operation, request.idempotent, once)
+        return await self._retrying(request, once, first_failure, started)
 
     async def _attempt(
         self, request: ApiRequest, attempt: int, on_sent: Callable[[], None] | None
@@ -88,8 +93,10 @@ class Sender:
         response is judged all the same, so what it made (a run) is not lost.
         """
         connection = self.connection
-        await connection.wait_cooldown(self.retry.sleep, self.retry.cooldown_jitter)
-        connection.check_open()
+        if connection.cooldown_until:  # 0.0 when no cool-down is in force
+            await connection.wait_cooldown(self.retry.sleep, self.retry.cooldown_jitter)
+        if not connection.usable:  # closed meanwhile (a retry's backoff, a cool-down)
+            connection.check_open()
         if on_sent is not None:
             on_sent()
         hooks = self.hooks
@@ -101,12 +108,16 @@ class Sender:
             call_hook("on_request", request.operation, hooks.on_request, event)
         if hooks.on_upload_progress is not None and isinstance(request.body, RecordingBody):
             request = attrs.evolve(request, body=self._with_progress(request))
-        started = time.perf_counter()
-        with self.telemetry.http(request, attempt) as traced:  # one CLIENT span per attempt
-            response = await connection.transport.send(
-                traced.outgoing(request), timeouts=self.timeouts
-            )
-            traced.received(response)
+        started = time.perf_counter() if hooks.on_response is not None else 0.0
+        telemetry = self.telemetry
+        if telemetry.enabled:
+            with telemetry.http(request, attempt) as traced:  # one CLIENT span per attempt
+                response = await connection.transport.send(
+                    traced.outgoing(request), timeouts=self.timeouts
+                )
+                traced.received(response)
+        else:  # telemetry off or its API absent: no scope to enter at all
+            response = await connection.transport.send(request, timeouts=self.timeouts)
         if response.status == 429 and not request.to_storage:  # storage limits only itself
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             # One over the cap is raised to the caller at once, and pauses nobody else.
@@ -146,21 +157,20 @@ class Sender:
         return attrs.evolve(body, on_chunk=on_chunk)
 
     async def _retrying(
-        self, operation: str, idempotent: bool, once: Callable[[], Awaitable[T]]
+        self,
+        request: ApiRequest,
+        once: Callable[[], Awaitable[T]],
+        first_failure: Exception,
+        started: float,
     ) -> T:
-        """Run ``once`` under the retry policy.
+        """Retry after ``first_failure`` under the policy, with ``once`` making each attempt.
 
-        The first attempt runs bare; only a failure the policy would retry hands over to a
-        fresh tenacity controller, whose first attempt replays that failure. Most requests
-        succeed at once, and a controller costs more than parsing the answer.
+        Only a failure the policy would retry gets here, and hands over to a fresh tenacity
+        controller, whose first attempt replays that failure; a controller costs more than
+        parsing an answer, so a request that succeeds at once never builds one.
+        ``started`` (``time.monotonic()``) is when the first try began: ``total_timeout``
+        counts from it.
         """
-        started = time.monotonic()
-        try:
-            return await once()
-        except Exception as exc:
-            if not self.retry.should_retry(exc, idempotent=idempotent):
-                raise
-            first_failure = exc
         replayed = False
 
         async def attempt() -> T:
@@ -171,8 +181,8 @@ class Sender:
             return await once()
 
         controller = self.retry.controller(
-            idempotent=idempotent,
-            before_sleep=self._on_retry(operation),
+            idempotent=request.idempotent,
+            before_sleep=self._on_retry(request.operation),
             sleep=lambda seconds: self.connection.sleep(self.retry.sleep, seconds),
             started=started,
         )
@@ -196,3 +206,16 @@ class Sender:
                 call_hook("on_retry", operation, self.hooks.on_retry, event)
 
         return retrying
+
+
+def _hook_failed(
+    request: ApiRequest, decoder: Decoder[T], response: ApiResponse, failure: BaseException
+) -> NoReturn:
+    """Raise the HookError of an ``on_response`` hook that raised, carrying what the answer
+    made (a run), if the answer was good."""
+    result: object
+    try:
+        result = decoder(response)
+    except Exception:
+        result = None
+    raise HookError("on_response", request.operation, failure, result=result) from failure

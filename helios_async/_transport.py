@@ -12,12 +12,11 @@ tests (yours too) can swap in :class:`helios_async.testing.MockTransport`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import NoReturn, Protocol, runtime_checkable
 
 import aiohttp
@@ -48,6 +47,7 @@ logger = logging.getLogger("helios_async")
 _QUERY = re.compile(r"\?[^\s'\")]+")  # a query string inside an error's text
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
+_KEPT_URLS = 1_024  # parsed API URLs kept per transport (one per run polled, and a few)
 
 
 @runtime_checkable
@@ -133,6 +133,10 @@ class AiohttpTransport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
         self._lifeline: AsyncGenerator[None, None] | None = None
+        # Per-request constants, built once: the aiohttp timeouts of the last Timeouts seen
+        # (API call, upload), and the parsed URL of each API URL (a run is polled many times).
+        self._timeouts: tuple[Timeouts, aiohttp.ClientTimeout, aiohttp.ClientTimeout] | None = None
+        self._urls: dict[str, URL] = {}
 
     @property
     def pool_limit(self) -> int:
@@ -211,16 +215,65 @@ class AiohttpTransport:
             TransportError: the connection broke, or the body was cut short.
             RecordingError: an upload's file became unreadable or shorter.
         """
-        session = await self._open_session()
-        started = time.perf_counter()
-        async with self._slot(request, timeouts):
+        session = self._session
+        # An owned session, open in this loop, is used as is; anything else is checked.
+        if session is None or not self.owns_session or asyncio.get_running_loop() is not self._loop:
+            session = await self._open_session()
+        known = self._timeouts
+        if known is None or known[0] is not timeouts:
+            known = self._timeouts = (
+                timeouts,
+                client_timeout(timeouts, upload=False),
+                client_timeout(timeouts, upload=True),
+            )
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
+        slots = self._slots
+        if slots is not None:  # hold one of the pool's connections for the attempt
+            if slots.locked():
+                await self._wait_for_slot(slots, request, timeouts)
+            else:
+                await slots.acquire()  # free: taken at once, no wait to bound
+        try:
             body = request.body
             if isinstance(body, RecordingBody):
                 with body.open() as chunks:
-                    response = await self._upload(session, request, chunks, body.size, timeouts)
+                    response = await self._upload(
+                        session, request, chunks, body.size, timeouts, known[2]
+                    )
             else:
-                response = await self._call(session, request, body, timeouts)
-        if logger.isEnabledFor(logging.DEBUG):
+                # An API call: at most ``timeouts.response`` from here to the last byte.
+                # Whatever is raised below loses the frames under this one: aiohttp's, and
+                # _fetch's, whose locals hold the URL (a yarl.URL, a ClientResponse) and the
+                # key's header, for any traceback formatted with its locals to show. No
+                # local here holds the parsed URL either.
+                scope = asyncio.timeout(timeouts.response)
+                try:
+                    async with scope:
+                        try:
+                            response = await _fetch(
+                                self,
+                                session,
+                                request,
+                                self._urls.get(request.url) or self._url(request),
+                                body,
+                                known[1],
+                            )
+                        except BaseException as exc:
+                            _reraise(exc, request, body, known[1])
+                except TimeoutError:
+                    if not scope.expired():
+                        raise
+                    raise RequestTimeoutError(
+                        f"no whole answer within Timeouts.response={timeouts.response:g} s",
+                        method=request.method,
+                        url=redact_url(request.url),
+                        limit="response",
+                    ) from None
+        finally:
+            if slots is not None:
+                slots.release()
+        if debug:
             logger.debug(
                 "%s %s -> %d in %.3f s",
                 request.method,
@@ -230,13 +283,10 @@ class AiohttpTransport:
             )
         return response
 
-    @contextlib.asynccontextmanager
-    async def _slot(self, request: ApiRequest, timeouts: Timeouts) -> AsyncIterator[None]:
-        """Hold one of the pool's connections for the attempt, waiting ``timeouts.pool``."""
-        slots = self._slots
-        if slots is None:
-            yield
-            return
+    async def _wait_for_slot(
+        self, slots: asyncio.Semaphore, request: ApiRequest, timeouts: Timeouts
+    ) -> None:
+        """Wait for one of the pool's connections, at most ``timeouts.pool``."""
         try:
             async with asyncio.timeout(timeouts.pool):
                 await slots.acquire()
@@ -247,34 +297,16 @@ class AiohttpTransport:
                 method=request.method,
                 url=redact_url(request.url),
             ) from None
-        try:
-            yield
-        finally:
-            slots.release()
 
-    async def _call(
-        self,
-        session: aiohttp.ClientSession,
-        request: ApiRequest,
-        body: bytes | None,
-        timeouts: Timeouts,
-    ) -> ApiResponse:
-        """An API call: at most ``timeouts.response`` from here to the answer's last byte."""
-        scope = asyncio.timeout(timeouts.response)
-        try:
-            async with scope:
-                return await self._exchange(
-                    session, request, body, client_timeout(timeouts, upload=False)
-                )
-        except TimeoutError:
-            if not scope.expired():
-                raise
-            raise RequestTimeoutError(
-                f"no whole answer within Timeouts.response={timeouts.response:g} s",
-                method=request.method,
-                url=redact_url(request.url),
-                limit="response",
-            ) from None
+    def _url(self, request: ApiRequest) -> URL:
+        """The request's URL, verbatim (``encoded=True``: never re-quoted), parsed; an API
+        URL is kept (``self._urls``), a presigned one (used once) never."""
+        url = URL(request.url, encoded=True)
+        if not request.to_storage:
+            if len(self._urls) >= _KEPT_URLS:
+                self._urls.clear()
+            self._urls[request.url] = url
+        return url
 
     async def _upload(
         self,
@@ -283,8 +315,10 @@ class AiohttpTransport:
         chunks: FileChunks,
         size: int,
         timeouts: Timeouts,
+        timeout: aiohttp.ClientTimeout,
     ) -> ApiResponse:
-        """The presigned PUT, under limits that follow its size (see ``Timeouts``)."""
+        """The presigned PUT, under limits that follow its size (see ``Timeouts``);
+        ``timeout`` is aiohttp's part of them."""
         sending, total = timeouts.upload_limits(size)
         loop = asyncio.get_running_loop()
         scope = asyncio.timeout(total)
@@ -292,9 +326,7 @@ class AiohttpTransport:
         try:
             async with scope:
                 watch.start(loop.time() + total)
-                return await self._exchange(
-                    session, request, watch, client_timeout(timeouts, upload=True)
-                )
+                return await self._exchange(session, request, watch, timeout)
         except TimeoutError:
             if not scope.expired():
                 raise
@@ -322,48 +354,11 @@ class AiohttpTransport:
         data: object,
         timeout: aiohttp.ClientTimeout,
     ) -> ApiResponse:
-        # Whatever is raised below loses the frames under this one: aiohttp's, and _read's,
-        # whose locals hold the URL with its signature (a yarl.URL, a ClientResponse) and
-        # the key's header, for any traceback formatted with its locals to show.
+        # Whatever is raised below loses the frames under this one (see send).
         try:
-            return await self._request(session, request, data, timeout)
-        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
-            _fail(ConnectError, f"could not connect: {_describe(exc)}", request, exc)
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            read = timeout.sock_read
-            waited = f"Timeouts.read={read:g} s" if read else "the time allowed"
-            _fail(
-                RequestTimeoutError, f"timed out: no response bytes within {waited}", request, exc
-            )
-        except aiohttp.ClientPayloadError as exc:
-            _fail(
-                TransportError, f"the response body was cut short: {_describe(exc)}", request, exc
-            )
-        except aiohttp.ClientError as exc:
-            if isinstance(data, UploadWatch) and data.failure is not None:
-                _raise_failure(data.failure)  # the file or a hook failed, not the network
-            _fail(TransportError, f"the connection failed: {_describe(exc)}", request, exc)
-        except BaseException as exc:  # a RecordingError from the body, a cancellation, ...
-            drop_inner_frames(exc)
-            raise
-
-    async def _request(
-        self,
-        session: aiohttp.ClientSession,
-        request: ApiRequest,
-        data: object,
-        timeout: aiohttp.ClientTimeout,
-    ) -> ApiResponse:
-        async with session.request(
-            request.method,
-            URL(request.url, encoded=True),
-            headers=request.headers,
-            data=data,
-            timeout=timeout,
-            allow_redirects=False,
-        ) as response:
-            payload = await self._read(response, request)
-            return ApiResponse(status=response.status, headers=response.headers, body=payload)
+            return await _fetch(self, session, request, self._url(request), data, timeout)
+        except BaseException as exc:
+            _reraise(exc, request, data, timeout)
 
     async def _read(self, response: aiohttp.ClientResponse, request: ApiRequest) -> bytes:
         """The body, up to ``max_response_bytes`` for a 2xx and 64 KiB for any other status
@@ -398,6 +393,54 @@ class AiohttpTransport:
             url=redact_url(request.url),
             limit=self.max_response_bytes,
         )
+
+
+async def _fetch(
+    transport: AiohttpTransport,
+    session: aiohttp.ClientSession,
+    request: ApiRequest,
+    url: URL,
+    data: object,
+    timeout: aiohttp.ClientTimeout,
+) -> ApiResponse:
+    """One exchange: send ``request`` to ``url`` and read its body, bounded (see ``_read``)."""
+    async with session.request(
+        request.method,
+        url,
+        headers=request.headers,
+        data=data,
+        timeout=timeout,
+        allow_redirects=False,
+    ) as response:
+        status = response.status
+        declared = response.content_length
+        limit = transport.max_response_bytes if 200 <= status < 300 else ERROR_BODY_LIMIT
+        if declared is not None and declared <= limit:  # announced, and within bounds
+            payload = await response.read()
+        else:
+            payload = await transport._read(response, request)
+        return ApiResponse(status=status, headers=response.headers, body=payload)
+
+
+def _reraise(
+    exc: BaseException, request: ApiRequest, data: object, timeout: aiohttp.ClientTimeout
+) -> NoReturn:
+    """Raise what aiohttp's ``exc`` means on the error tree; anything else (a RecordingError
+    from the body, a cancellation...) as it is. Its frames are dropped either way."""
+    if isinstance(exc, (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError)):
+        _fail(ConnectError, f"could not connect: {_describe(exc)}", request, exc)
+    if isinstance(exc, (TimeoutError, aiohttp.ServerTimeoutError)):
+        read = timeout.sock_read
+        waited = f"Timeouts.read={read:g} s" if read else "the time allowed"
+        _fail(RequestTimeoutError, f"timed out: no response bytes within {waited}", request, exc)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        _fail(TransportError, f"the response body was cut short: {_describe(exc)}", request, exc)
+    if isinstance(exc, aiohttp.ClientError):
+        if isinstance(data, UploadWatch) and data.failure is not None:
+            _raise_failure(data.failure)  # the file or a hook failed, not the network
+        _fail(TransportError, f"the connection failed: {_describe(exc)}", request, exc)
+    drop_inner_frames(exc)
+    raise exc
 
 
 def _fail(

@@ -25,7 +25,7 @@ from ._errors import (
     UploadURLExpiredError,
 )
 from ._models import ModelRun, ModelRunCreated, ModelRunRequest, ModelRunStatus
-from ._recording import PreparedRecording, RecordingSource, prepare_recording
+from ._recording import PreparedRecording, RecordingSource, prepare_recording_async
 from ._telemetry import NULL_CHECK, CheckScope, Runtime
 
 logger = logging.getLogger("helios_async")
@@ -77,9 +77,7 @@ async def run_check(
     """
     with operations.telemetry.check() as traced:  # the check's span, its metrics
         traced.user(body.user.user_label)
-        prepared = await asyncio.to_thread(
-            prepare_recording, recording, check_duration=check_duration
-        )
+        prepared = await prepare_recording_async(recording, check_duration=check_duration)
         traced.recording(prepared)
         check = WellnessCheck(
             operations,

@@ -250,7 +250,9 @@ async def test_errors_never_show_the_user_or_password_of_the_base_url():
 
 
 async def test_polling_pauses_are_slept_by_the_poll_policy():
-    """§5: the wait backs off from first_interval towards interval between looks."""
+    """§5: the wait backs off from first_interval towards interval between looks; the first
+    look comes after a pause of at most first_interval * jitter, so waits started together
+    do not all look at once."""
     answers = iter(
         [mock_response(json=RUNNING)] * 3
         + [
@@ -265,5 +267,8 @@ async def test_polling_pauses_are_slept_by_the_poll_policy():
         run = await client.wait_for_model_run(RUN_ID)
     assert run.is_finished
     assert len(transport.requests) == 4
-    assert len(sleeps.waits) == 3
-    assert sleeps.waits[0] < sleeps.waits[1] < sleeps.waits[2]
+    first, *pauses = sleeps.waits
+    policy = PollPolicy()
+    assert 0 <= first <= policy.first_interval * policy.jitter
+    assert len(pauses) == 3
+    assert pauses[0] < pauses[1] < pauses[2]

@@ -21,8 +21,10 @@ from helios_async import (
     Tag,
     User,
 )
+from helios_async import _converter as converter_module
 from helios_async._converter import camel, structure, structure_json, unstructure
 from helios_async._protocol import Endpoints
+from helios_async._redaction import PersonalBytes
 
 UTC = dt.UTC
 
@@ -357,6 +359,23 @@ def test_a_body_that_is_not_json_raises_decode_error_with_the_body(body):
     assert "not JSON" in str(caught.value)
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_non_finite_number_is_refused_by_the_field_it_is_in(examples, number):
+    """orjson refuses these bodies; json reads them, and the field's rule names the field."""
+    body = json.dumps(examples["run_complete_ok"]).replace("0.42", number).encode()
+    with pytest.raises(DecodeError, match="mental_strain") as caught:
+        structure_json(body, ModelRun)
+    assert "not JSON" not in str(caught.value)
+    assert caught.value.body == body
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_body_with_a_byte_order_mark_reads_as_json_does(examples, encoding):
+    """What ``json`` accepts stays accepted: a BOM, UTF-16 (RFC 8259 readers may)."""
+    body = json.dumps(examples["run_running"]).encode(encoding)
+    assert structure_json(body, ModelRun) == structure(examples["run_running"], ModelRun)
+
+
 @pytest.mark.parametrize("body", [b"[]", b'"text"', b"42", b"null"])
 def test_json_that_is_not_an_object_raises_decode_error(body):
     with pytest.raises(DecodeError) as caught:
@@ -461,3 +480,69 @@ def test_the_create_body_is_compact_utf8_json():
 )
 def test_camel_maps_snake_case_names_to_the_wire_names(name, wire):
     assert camel(name) == wire
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, PersonalBytes])
+def test_a_valid_body_is_decoded_by_orjson_alone(examples, monkeypatch, kind):
+    """json only judges what orjson refuses: a valid body, in whatever bytes type a response
+    carries it (the transport's PersonalBytes), never reaches it."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("json.loads was called on a valid body")
+
+    monkeypatch.setattr(converter_module.json, "loads", refuse)
+    body = kind(json.dumps(examples["run_complete_ok"]).encode())
+    assert structure_json(body, ModelRun) == structure(examples["run_complete_ok"], ModelRun)
+
+
+@pytest.mark.parametrize("hook_name", ["_parse_continuous", "_parse_bucketed"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"value": 0.42},
+        {"value": 0.0},
+        {"value": -0.0},
+        {"value": 0.33},
+        {"value": 0.335},
+        {"value": 0.34},
+        {"value": 0.66},
+        {"value": 0.995},
+        {"value": 1.0},
+        {"value": 1.005},
+        {"value": 1.5},
+        {"value": 7.5},
+        {"value": -0.1},
+        {"value": -0.2},
+        {"value": 0.5},
+        {"value": 1},
+        {"value": True},
+        {"value": "0.5"},
+        {"value": float("nan")},
+        {"value": float("inf")},
+        {"value": None},
+        {},
+        0.33,
+        "high",
+    ],
+    ids=repr,
+)
+def test_the_inline_score_check_gives_the_hook_s_answer(hook_name, value):
+    """The one-pass functions carry each score hook's common case as source (no call per
+    score): for every value, in range or out of it (D6), that source and the hook accept the
+    same and return the same."""
+    from helios_async import _converter
+
+    parse = getattr(_converter, hook_name)
+
+    def hook(v: object) -> object:
+        try:
+            return ("ok", parse(v))
+        except (KeyError, TypeError, ValueError) as exc:
+            return ("refused", type(exc))
+
+    namespace: dict[str, object] = {"hook": hook}
+    exec(f"def inline(v):\n    return ({parse.inline.format(v='v')} else hook(v))", namespace)
+    inline = namespace["inline"]
+    answer = inline(value)  # type: ignore[operator]
+    expected = hook(value)
+    assert (answer if isinstance(answer, tuple) else ("ok", answer)) == expected

@@ -5,9 +5,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import attrs
 import pytest
 
-from helios_async import ModelRun, ModelRunStatus, NotFoundError, PollPolicy
+from helios_async import (
+    DeadlineExceededError,
+    ModelRun,
+    ModelRunStatus,
+    NotFoundError,
+    PollPolicy,
+)
+from helios_async import _polling as polling
+from helios_async._polling import wait_until_finished
 
 SAMPLES = 1000
 CREATED_AT = dt.datetime(2026, 3, 26, 9, 30, 5, tzinfo=dt.UTC)
@@ -165,3 +174,82 @@ def test_the_delay_stays_at_the_interval_however_many_polls_came_before():
     """A long wait (thousands of polls) keeps the steady interval; the growth never overflows."""
     policy = PollPolicy(interval=3.0, jitter=0.0)
     assert policy.delay(100_000) == 3.0
+
+
+# --- a wait: tenacity's strategies, driven once per look -------------------------------------
+
+
+class Clock:
+    """A virtual event-loop clock: the injected sleep moves it instead of waiting."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        loop = asyncio.get_running_loop()
+        self.now = loop.time()
+        self.sleeps: list[float] = []
+        monkeypatch.setattr(loop, "time", lambda: self.now)
+
+    async def __call__(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+async def wait(getter: Runs, policy: PollPolicy, timeout: float) -> ModelRun:
+    deadline = asyncio.get_running_loop().time() + timeout
+    return await wait_until_finished(
+        getter, policy, deadline=deadline, timeout=timeout, model_run_id="run"
+    )
+
+
+async def test_a_wait_builds_no_tenacity_controller(monkeypatch: pytest.MonkeyPatch):
+    """Per look, the policy's strategies (built with the policy) decide; no controller is
+    built per wait, so nothing re-inspects callbacks on every attempt."""
+    policy = PollPolicy(first_interval=0.001, interval=0.001, jitter=0.0)
+
+    def no_controller(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a controller was built during the wait")
+
+    monkeypatch.setattr(polling, "AsyncRetrying", no_controller)
+    getter = Runs(a_run("CREATED"), a_run("RUNNING"), a_run("COMPLETE_OK"))
+    assert (await wait(getter, policy, 2)).status is ModelRunStatus.COMPLETE_OK
+    assert getter.calls == 3
+
+
+async def test_a_wait_pauses_by_the_policy_and_stops_before_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Looks at 0, 1, ..., 5 s; a sixth pause would end past 5.5 s: DeadlineExceededError
+    with the last run seen."""
+    clock = Clock(monkeypatch)
+    policy = PollPolicy(first_interval=1.0, interval=1.0, jitter=0.0, sleep=clock)
+    getter = Runs(a_run("RUNNING"))
+    with pytest.raises(DeadlineExceededError) as caught:
+        await wait(getter, policy, 5.5)
+    assert getter.calls == 6
+    assert clock.sleeps == [1.0] * 5
+    assert caught.value.last_run is not None
+    assert caught.value.last_run.status is ModelRunStatus.RUNNING
+
+
+async def test_the_first_look_of_a_wait_is_jittered(monkeypatch: pytest.MonkeyPatch):
+    """Many waits started together spread their first looks over first_interval * jitter;
+    without jitter the first look is at once."""
+    clock = Clock(monkeypatch)
+    policy = PollPolicy(first_interval=2.0, jitter=0.25, sleep=clock)
+    firsts = []
+    for _ in range(50):
+        clock.sleeps.clear()
+        await wait(Runs(a_run("COMPLETE_OK")), policy, 10)
+        (first,) = clock.sleeps
+        firsts.append(first)
+    assert all(0.0 <= first <= 0.5 for first in firsts)
+    assert len(set(firsts)) > 1
+    clock.sleeps.clear()
+    await wait(Runs(a_run("COMPLETE_OK")), attrs.evolve(policy, jitter=0.0), 10)
+    assert clock.sleeps == []
+
+
+async def test_a_deadline_already_past_raises_without_a_look():
+    getter = Runs(a_run("COMPLETE_OK"))
+    with pytest.raises(DeadlineExceededError):
+        await wait(getter, FAST, -1)
+    assert getter.calls == 0

@@ -117,6 +117,19 @@ def test_get_model_run_uses_the_legacy_path_when_asked(api_key):
     assert legacy.get_model_run(RUN_ID).url == f"{BASE}/v1/models/{RUN_ID}"
 
 
+def test_the_get_of_a_run_is_built_once_per_id_and_a_bad_id_is_still_refused(endpoints):
+    """A run is polled many times: the same id gives the same request, unchanged, while a
+    new id gets its own and a bad one is refused every time it is asked for."""
+    other = "5f0c1a9e-3b7d-4c2a-9e8f-1a2b3c4d5e6f"
+    first = endpoints.get_model_run(RUN_ID)
+    assert endpoints.get_model_run(RUN_ID) is first
+    assert endpoints.get_model_run(other).url.endswith(other)
+    assert endpoints.get_model_run(RUN_ID) is first
+    for _ in range(2):
+        with pytest.raises(InvalidInputError):
+            endpoints.get_model_run("not-a-uuid")
+
+
 @pytest.mark.parametrize(
     "bad_id", ["not-a-uuid", "", "../account", f"{RUN_ID}/../x", "1234", None, 42]
 )

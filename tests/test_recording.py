@@ -10,8 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from helios_async import ErrorCode, InvalidInputError, RecordingError
-from helios_async._recording import CHUNK_BYTES, FileChunks, prepare_recording
+from helios_async import ErrorCode, InvalidInputError, RecordingError, _recording
+from helios_async._recording import (
+    CHUNK_BYTES,
+    FileChunks,
+    prepare_recording,
+    prepare_recording_async,
+)
 
 SPEECH_SECONDS = 18.41  # the four speech-en files (tests/data/audio/README.md)
 
@@ -292,3 +297,32 @@ async def test_file_chunks_end_for_good_once_done():
     for _ in range(2):
         with pytest.raises(StopAsyncIteration):
             await chunks.__anext__()
+
+
+async def test_a_small_recording_is_prepared_in_place_a_large_one_in_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Bytes and files of one chunk or less are checked on the loop (a thread hop would cost
+    more than the work); a larger file is checked in a worker thread, never on the loop."""
+    hops: list[object] = []
+    real = asyncio.to_thread
+
+    async def to_thread(function, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        hops.append(args[0])
+        return await real(function, *args, **kwargs)
+
+    monkeypatch.setattr(_recording.asyncio, "to_thread", to_thread)
+    small = wav_bytes(11)
+    assert len(small) <= CHUNK_BYTES
+    small_file = tmp_path / "small.wav"
+    small_file.write_bytes(small)
+    large_file = tmp_path / "large.wav"
+    large_file.write_bytes(wav_bytes(60, rate=8000))
+    assert large_file.stat().st_size > CHUNK_BYTES
+    for source in (small, bytearray(small), io.BytesIO(small), small_file, str(small_file)):
+        assert (await prepare_recording_async(source)).size == len(small)
+    assert hops == []
+    assert (await prepare_recording_async(large_file)).size == large_file.stat().st_size
+    assert hops == [large_file]
+    with pytest.raises(RecordingError, match="does not exist"):
+        await prepare_recording_async(tmp_path / "missing.wav")

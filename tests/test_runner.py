@@ -113,3 +113,26 @@ async def test_a_task_s_error_is_raised_in_its_turn_and_what_work_raises_at_once
         async for _ in run_bounded([0], refuses, concurrency=1, name="t"):
             pass
     assert helios_tasks() == []
+
+
+async def test_results_come_in_the_order_their_tasks_ended_whatever_the_concurrency():
+    """Each task reports its own end, so the runner never scans the tasks in flight: the
+    results come exactly in the order the tasks ended."""
+    gates = [asyncio.Event() for _ in range(50)]
+
+    async def work(i: int) -> int:
+        await gates[i].wait()
+        return i
+
+    order = list(range(49, -1, -1))  # the last started ends first
+    results = run_bounded(range(50), work, concurrency=50, name="t")
+    async with contextlib.aclosing(results):
+        pending = asyncio.ensure_future(anext(results))
+        await asyncio.sleep(0)
+        seen = []
+        for i in order:
+            gates[i].set()
+            await asyncio.sleep(0)
+        seen.append(await pending)
+        seen += [result async for result in results]
+    assert seen == order

@@ -138,13 +138,13 @@ async def test_an_api_429_pauses_the_client_but_a_storage_429_does_not():
     send, _ = sender(lambda r: next(answers), sleeps=sleeps)
     api = ENDPOINTS.get_account()
     await send.send(api, judged(api))
-    assert send.connection._cooldown_until > 0
-    cooldown = send.connection._cooldown_until
+    assert send.connection.cooldown_until > 0
+    cooldown = send.connection.cooldown_until
     upload = ENDPOINTS.upload_recording(STORAGE_URL, recording(b"RIFF"))
     with pytest.raises(UploadError) as caught:
         await send.send(upload, lambda r: decode_upload(r, upload, model_run_id=None))
     assert caught.value.retry_after == 7.0
-    assert send.connection._cooldown_until == cooldown  # storage set no cool-down
+    assert send.connection.cooldown_until == cooldown  # storage set no cool-down
 
 
 async def test_the_last_error_propagates_once_the_attempts_are_used_up():
