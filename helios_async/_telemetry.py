@@ -148,8 +148,12 @@ class CheckScope:
 class Runtime:
     """What the core calls; this one, :data:`NULL`, makes nothing."""
 
-    enabled = False
     include_labels = False
+
+    @property
+    def enabled(self) -> bool:
+        """Whether calls make spans and metrics at this moment (never, for :data:`NULL`)."""
+        return False
 
     def http(self, request: ApiRequest, attempt: int) -> HttpScope:
         """The scope of attempt ``attempt`` (1-based) at ``request``."""

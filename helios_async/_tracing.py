@@ -25,7 +25,7 @@ from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import attrs
-from opentelemetry import context, propagate, trace
+from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from yarl import URL
@@ -33,7 +33,16 @@ from yarl import URL
 from . import _errors as errors
 from ._metrics import Instruments
 from ._redaction import full_url, storage_template
-from ._telemetry import CheckScope, HttpScope, PollScope, Runtime, Telemetry
+from ._telemetry import (
+    _NULL_CONTEXT,
+    _NULL_POLL,
+    NULL_CHECK,
+    CheckScope,
+    HttpScope,
+    PollScope,
+    Runtime,
+    Telemetry,
+)
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -71,12 +80,34 @@ KNOWN_METHODS: Final = frozenset(
 )
 
 
-class OtelRuntime(Runtime):
-    """The runtime with a tracer and instruments from the given (or global) providers."""
+def _unset_meter_providers() -> tuple[type, ...]:
+    # The API's stand-in until an SDK sets a global meter provider has no public name.
+    try:
+        from opentelemetry.metrics._internal import _ProxyMeterProvider
+    except ImportError:  # pragma: no cover - a future API that moved it
+        return (metrics.NoOpMeterProvider,)
+    return (metrics.NoOpMeterProvider, _ProxyMeterProvider)
 
-    enabled = True
+
+# Providers that make nothing: the API's stand-ins while no SDK is set, and its no-ops.
+_UNSET_TRACER_PROVIDERS: Final = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+_UNSET_METER_PROVIDERS: Final = _unset_meter_providers()
+_LOOK_AGAIN_AFTER: Final = 1.0  # seconds between looks for a provider set later
+
+
+class OtelRuntime(Runtime):
+    """The runtime with a tracer and instruments from the given (or global) providers.
+
+    While neither provider is set (the API installed, no SDK configured), it takes the same
+    path as telemetry turned off; once an application sets its SDK, even after the client
+    was made, spans and metrics flow from its next call (within a second).
+    """
 
     def __init__(self, options: Telemetry) -> None:
+        self._tracer_provider = options.tracer_provider
+        self._meter_provider = options.meter_provider
+        self._providers_set = False
+        self._next_look = float("-inf")
         self.tracer = trace.get_tracer(
             "helios_async",
             __version__,
@@ -87,17 +118,42 @@ class OtelRuntime(Runtime):
         self.poll_spans = options.poll_spans
         self.include_labels = options.include_labels
 
+    @property
+    def enabled(self) -> bool:
+        # A provider once set stays set (OpenTelemetry sets each global once), so only "not
+        # yet" is looked at again, at most once a second: looking costs about 1.5 us.
+        if self._providers_set:
+            return True
+        now = time.monotonic()
+        if now >= self._next_look:
+            self._next_look = now + _LOOK_AGAIN_AFTER
+            self._providers_set = self._any_provider_set()
+        return self._providers_set
+
+    def _any_provider_set(self) -> bool:
+        tracer_provider = self._tracer_provider
+        if tracer_provider is None:
+            tracer_provider = trace.get_tracer_provider()
+        if not isinstance(tracer_provider, _UNSET_TRACER_PROVIDERS):
+            return True
+        meter_provider = self._meter_provider
+        if meter_provider is None:
+            meter_provider = metrics.get_meter_provider()
+        return not isinstance(meter_provider, _UNSET_METER_PROVIDERS)
+
     def http(self, request: ApiRequest, attempt: int) -> HttpScope:
         return _Http(self, request, attempt)
 
     def check(self) -> CheckScope:
-        return _Check(self)
+        return _Check(self) if self.enabled else NULL_CHECK
 
     def wait(self, model_run_id: str) -> AbstractContextManager[None]:
+        if not self.enabled:
+            return _NULL_CONTEXT
         return self._internal("helios.wait", {RUN_ID: model_run_id})
 
     def poll(self, number: int) -> PollScope:
-        return _Poll(self, number)
+        return _Poll(self, number) if self.enabled else _NULL_POLL
 
     @contextlib.contextmanager
     def _internal(self, name: str, attributes: dict[str, Any]) -> Iterator[None]:

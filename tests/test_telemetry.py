@@ -11,7 +11,10 @@ import textwrap
 from collections.abc import Iterator
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
 from otel_support import Recorded
 
 from helios_async import BirthSex, HeliosClient, Telemetry, User, _telemetry
@@ -67,11 +70,29 @@ def test_without_the_api_a_check_runs_and_nothing_is_traced() -> None:
     assert printed == "COMPLETE_OK False"
 
 
-def test_with_the_api_and_no_sdk_the_runtime_uses_the_global_no_op_providers() -> None:
+def test_with_the_api_and_no_sdk_the_runtime_takes_the_path_of_telemetry_off() -> None:
+    """No provider set (the API's global stand-ins): no span, scope or metric is made."""
     runtime = _telemetry.runtime(None)
+    assert not runtime.enabled
+    assert runtime.check() is _telemetry.NULL_CHECK
+    assert runtime.poll(1) is _telemetry.NULL.poll(1)
+    with runtime.wait("a-run-id"):
+        pass
+
+
+def test_a_provider_given_or_set_later_turns_the_runtime_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An injected provider, or a global one an application sets after making the client."""
+    assert _telemetry.runtime(Telemetry(tracer_provider=TracerProvider())).enabled
+    assert _telemetry.runtime(Telemetry(meter_provider=MeterProvider())).enabled
+    runtime = _telemetry.runtime(None)
+    assert not runtime.enabled
+    monkeypatch.setattr(trace, "get_tracer_provider", TracerProvider)
+    assert not runtime.enabled  # looked at once a second, not on every call
+    monkeypatch.setattr(runtime, "_next_look", float("-inf"))  # as a second later
     assert runtime.enabled
-    with runtime.check() as check, check.phase("create"):
-        pass  # OpenTelemetry's no-op spans: nothing recorded, nothing raised
+    assert runtime.check() is not _telemetry.NULL_CHECK
 
 
 @pytest.fixture
