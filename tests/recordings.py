@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import atexit
 import functools
+import io
 import shutil
 import struct
 import tempfile
+import wave
 from collections.abc import Callable
 from pathlib import Path
 
@@ -106,3 +108,22 @@ def audio_dir() -> Path:
     for name in sorted(SHIPPED):
         recording(name)
     return AUDIO
+
+
+def pcm_wav(samples: bytes, *, width: int = 2, rate: int = 8000, channels: int = 1) -> bytes:
+    """A PCM WAV of ``samples`` (raw frames), written by the stdlib ``wave`` module."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(channels)
+        writer.setsampwidth(width)
+        writer.setframerate(rate)
+        writer.writeframes(samples)
+    return out.getvalue()
+
+
+def float_wav(values: list[float], rate: int = 8000) -> bytes:
+    """A WAVE_FORMAT_IEEE_FLOAT (tag 3) mono file, which ``wave`` cannot write."""
+    data = struct.pack(f"<{len(values)}f", *values)
+    fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data))
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks) + len(data)) + b"WAVE" + chunks + data

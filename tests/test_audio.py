@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import io
 import struct
-import wave
 
 import pytest
-from recordings import recording
+from recordings import pcm_wav, recording
 
 from helios_async._audio import (
     SNIFF_BYTES,
@@ -17,24 +16,6 @@ from helios_async._audio import (
 )
 
 SPEECH_SECONDS = 18.41  # README: the same 18.4 s passage in four formats
-
-
-def _wav(samples: bytes, *, width: int = 2, rate: int = 8000, channels: int = 1) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
-        writer.setnchannels(channels)
-        writer.setsampwidth(width)
-        writer.setframerate(rate)
-        writer.writeframes(samples)
-    return out.getvalue()
-
-
-def _float_wav(values: list[float], rate: int = 8000) -> bytes:
-    """A WAVE_FORMAT_IEEE_FLOAT (tag 3) mono file, which ``wave`` cannot write."""
-    data = struct.pack(f"<{len(values)}f", *values)
-    fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
-    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data))
-    return b"RIFF" + struct.pack("<I", 4 + len(chunks) + len(data)) + b"WAVE" + chunks + data
 
 
 def _ebml(element_id: bytes, body: bytes) -> bytes:
@@ -172,7 +153,7 @@ def test_probe_duration_of_webm_without_duration_is_none() -> None:
 
 def test_probe_duration_counts_only_wav_data_present() -> None:
     """A streamed WAV's placeholder data size (0xFFFFFFFF) is clamped to the bytes present."""
-    data = bytearray(_wav(bytes(16000)))  # 1 s of 8 kHz 16-bit
+    data = bytearray(pcm_wav(bytes(16000)))  # 1 s of 8 kHz 16-bit
     data[40:44] = b"\xff\xff\xff\xff"
     assert probe_duration(io.BytesIO(bytes(data)), AudioFormat.WAV) == pytest.approx(1.0)
 

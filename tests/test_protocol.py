@@ -19,7 +19,6 @@ from helios_async import (
 from helios_async._audio import AudioFormat
 from helios_async._protocol import (
     ApiRequest,
-    ApiResponse,
     Endpoints,
     check_model_run_id,
     redact_url,
@@ -41,11 +40,6 @@ def a_request() -> ModelRunRequest:
         user=User(user_label="u-1", date_of_birth=dt.date(1990, 8, 24), birth_sex=BirthSex.MALE),
         language="en-GB",
     )
-
-
-def response(status: int, payload: object = None, *, body: bytes | None = None, **headers: str):
-    raw = body if body is not None else json.dumps(payload).encode()
-    return ApiResponse(status=status, headers=CIMultiDict(headers), body=raw)
 
 
 # --- redaction ---------------------------------------------------------------------------------

@@ -5,30 +5,11 @@ from __future__ import annotations
 
 import io
 import struct
-import wave
 
 import pytest
-from recordings import recording
+from recordings import float_wav, pcm_wav, recording
 
 from helios_async.testing._silence import is_digital_silence
-
-
-def _wav(samples: bytes, *, width: int = 2, rate: int = 8000, channels: int = 1) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
-        writer.setnchannels(channels)
-        writer.setsampwidth(width)
-        writer.setframerate(rate)
-        writer.writeframes(samples)
-    return out.getvalue()
-
-
-def _float_wav(values: list[float], rate: int = 8000) -> bytes:
-    """A WAVE_FORMAT_IEEE_FLOAT (tag 3) mono file, which ``wave`` cannot write."""
-    data = struct.pack(f"<{len(values)}f", *values)
-    fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
-    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data))
-    return b"RIFF" + struct.pack("<I", 4 + len(chunks) + len(data)) + b"WAVE" + chunks + data
 
 
 def test_silence_of_the_shared_recordings() -> None:
@@ -47,8 +28,8 @@ def test_silence_threshold_is_one_percent_of_full_scale() -> None:
     """Samples under 1 % of full scale are silence (dither); one louder sample is not."""
     quiet = struct.pack("<4h", 0, 300, -327, 12)
     loud = quiet + struct.pack("<h", -328)
-    assert is_digital_silence(io.BytesIO(_wav(quiet * 1000))) is True
-    assert is_digital_silence(io.BytesIO(_wav(quiet * 100_000 + loud))) is False
+    assert is_digital_silence(io.BytesIO(pcm_wav(quiet * 1000))) is True
+    assert is_digital_silence(io.BytesIO(pcm_wav(quiet * 100_000 + loud))) is False
 
 
 @pytest.mark.parametrize(
@@ -60,13 +41,13 @@ def test_silence_threshold_is_one_percent_of_full_scale() -> None:
     ],
 )
 def test_silence_for_8_24_and_32_bit_pcm(width: int, silent: bytes, sound: bytes) -> None:
-    assert is_digital_silence(io.BytesIO(_wav(silent, width=width))) is True
-    assert is_digital_silence(io.BytesIO(_wav(silent + sound, width=width))) is False
+    assert is_digital_silence(io.BytesIO(pcm_wav(silent, width=width))) is True
+    assert is_digital_silence(io.BytesIO(pcm_wav(silent + sound, width=width))) is False
 
 
 def test_silence_for_float_wav() -> None:
-    assert is_digital_silence(io.BytesIO(_float_wav([0.0, 0.001, -0.005]))) is True
-    assert is_digital_silence(io.BytesIO(_float_wav([0.0, 0.5]))) is False
+    assert is_digital_silence(io.BytesIO(float_wav([0.0, 0.001, -0.005]))) is True
+    assert is_digital_silence(io.BytesIO(float_wav([0.0, 0.5]))) is False
 
 
 def test_silence_restores_position_and_rejects_garbage() -> None:
