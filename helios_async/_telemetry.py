@@ -63,9 +63,8 @@ class Telemetry:
 # -- the scopes: what the core calls; these null ones do nothing -------------------------
 
 
-class HttpScope:
-    """One HTTP attempt: ``with runtime.http(request, attempt) as scope:``, then send
-    ``scope.outgoing(request)`` and tell ``scope.received(response)``."""
+class _Scope:
+    """A context manager that does nothing: the base of the null scopes."""
 
     __slots__ = ()
 
@@ -79,6 +78,13 @@ class HttpScope:
         tb: TracebackType | None,
     ) -> None:
         return None
+
+
+class HttpScope(_Scope):
+    """One HTTP attempt: ``with runtime.http(request, attempt) as scope:``, then send
+    ``scope.outgoing(request)`` and tell ``scope.received(response)``."""
+
+    __slots__ = ()
 
     def outgoing(self, request: ApiRequest) -> ApiRequest:
         """The request to send: with ``traceparent`` added when it goes to the API host."""
@@ -88,42 +94,20 @@ class HttpScope:
         """The attempt's response, whatever its status."""
 
 
-class PollScope:
+class PollScope(_Scope):
     """One poll of a wait: ``with runtime.poll(number) as scope:``, ``scope.seen(run)``."""
 
     __slots__ = ()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
     def seen(self, run: ModelRun) -> None:
         """The run this poll read."""
 
 
-class CheckScope:
+class CheckScope(_Scope):
     """One wellness check: ``with runtime.check() as scope:`` around all of it, each phase
     in ``with scope.phase(name):``; the rest tells what the check learnt."""
 
     __slots__ = ()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
     def phase(self, name: str) -> AbstractContextManager[None]:
         """A phase: ``"create"``, ``"upload"`` or ``"wait"``."""
