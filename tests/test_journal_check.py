@@ -121,6 +121,15 @@ async def dead_owner(journal: Journal, *entries: JournalEntry) -> None:
         await journal.put(entry, token=token)
 
 
+async def uploaded_by_dead_owner(client: HeliosClient, journal: Journal) -> str:
+    """A run the dead owner created and uploaded, journaled only as ``created``."""
+    run_id = await created_by_dead_owner(client, journal)
+    stored = await journal.get(KEY)
+    assert stored is not None and stored.upload_url is not None
+    await client.upload_recording(stored.upload_url, sample_recording())
+    return run_id
+
+
 async def created_by_dead_owner(
     client: HeliosClient, journal: Journal, *, expires_at: float = NOW + 3600
 ) -> str:
@@ -271,10 +280,7 @@ async def test_a_created_run_whose_recording_arrived_is_waited_for_not_uploaded_
     journal: Journal, sandbox: Sandbox, client: HeliosClient
 ) -> None:
     """The dead owner's upload was stored but its answer lost: the run is not CREATED."""
-    run_id = await created_by_dead_owner(client, journal)
-    stored = await journal.get(KEY)
-    assert stored is not None and stored.upload_url is not None
-    await client.upload_recording(stored.upload_url, sample_recording())
+    run_id = await uploaded_by_dead_owner(client, journal)
     entry = await run_journaled_check(client, journal, KEY, job(), clock=lambda: NOW)
     assert entry.ok and entry.model_run_id == run_id
     assert sandbox.runs_created(LABEL) == 1 and uploads(sandbox) == 1
@@ -283,10 +289,7 @@ async def test_a_created_run_whose_recording_arrived_is_waited_for_not_uploaded_
 async def test_an_uploaded_run_is_only_waited_for(
     journal: Journal, sandbox: Sandbox, client: HeliosClient
 ) -> None:
-    run_id = await created_by_dead_owner(client, journal)
-    stored = await journal.get(KEY)
-    assert stored is not None and stored.upload_url is not None
-    await client.upload_recording(stored.upload_url, sample_recording())
+    run_id = await uploaded_by_dead_owner(client, journal)
     token, _ = await journal.claim(KEY)
     await journal.put(
         JournalEntry(key=KEY, state=JobState.UPLOADED, model_run_id=run_id), token=token
