@@ -49,12 +49,14 @@ class _PastDeadline(stop_base):
     """tenacity's stop strategy for one wait: stop before a pause that would end at or past
     ``deadline`` (event-loop time)."""
 
+    __slots__ = ("_deadline", "_loop")  # one small object per wait, no dict, no bound method
+
     def __init__(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
-        self._time = loop.time
+        self._loop = loop
         self._deadline = deadline
 
     def __call__(self, retry_state: RetryCallState) -> bool:
-        return self._time() + (retry_state.upcoming_sleep or 0.0) >= self._deadline
+        return self._loop.time() + (retry_state.upcoming_sleep or 0.0) >= self._deadline
 
 
 @attrs.frozen(kw_only=True)
@@ -189,9 +191,11 @@ async def wait_until_finished(
                 state.upcoming_sleep = pause = wait(state)
                 if stop(state):
                     break
-                await sleep(pause)
+                # As tenacity does, before the pause: its outcome (a concurrent.futures.Future
+                # and its lock) is not kept alive, nor walked by the collector, while asleep.
                 state.idle_for += pause
                 state.prepare_for_next_attempt()
+                await sleep(pause)
     except TimeoutError:
         if not scope.expired():
             raise

@@ -6,6 +6,7 @@ Knows nothing of wellness checks: ``_fanout`` builds its iterator on :func:`run_
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -57,6 +58,9 @@ async def run_bounded(
     pull: asyncio.Task[object] | None = None
     exhausted = False
     wakeup: asyncio.Future[None] | None = None
+    # ``on_done`` reads no context variable: one empty context serves every task's callback,
+    # where ``add_done_callback`` would otherwise copy the current one per task.
+    quiet = contextvars.Context()
 
     def wake() -> None:
         if wakeup is not None and not wakeup.done():
@@ -75,7 +79,7 @@ async def run_bounded(
         started += 1
         task = asyncio.create_task(coroutine, name=f"{name}-{started}")
         running.add(task)
-        task.add_done_callback(on_done)
+        task.add_done_callback(on_done, context=quiet)
 
     try:
         while True:
