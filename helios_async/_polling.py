@@ -163,7 +163,11 @@ async def wait_until_finished(
     included) and stops the pauses; ``timeout`` is the budget in seconds it came from, for
     the error. A deadline already past raises at once, without a look. The first look comes
     after ``policy.first_delay()``; then tenacity's strategies, built once per policy, decide
-    each next step (see the module docstring).
+    each next step (see the module docstring). When the policy's next look would fall past
+    the deadline, the pause is cut so that one last look, as long as the one before, ends
+    by the deadline; if that look still sees the run unfinished (or no look fits), the wait
+    sleeps out the time left: ``DeadlineExceededError`` is raised once the deadline has
+    passed, never before.
 
     Raises:
         DeadlineExceededError: ``phase == "poll"``, with the last run seen.
@@ -183,14 +187,23 @@ async def wait_until_finished(
             if first > 0.0:
                 await sleep(first)
             state = RetryCallState(strategies, None, (), {})
+            last_chance = False
             while True:
+                began = loop.time()
                 last = await look()
                 state.set_result(last)
                 if not retry(state):
                     return last
                 state.upcoming_sleep = pause = wait(state)
-                if stop(state):
-                    break
+                if stop(state):  # the policy's next look would fall past the deadline
+                    left = deadline - loop.time()
+                    room = left - (loop.time() - began)  # for a look as long as this one
+                    if last_chance or room <= 0.0:
+                        if left > 0.0:
+                            await sleep(left)  # the error comes once the deadline has passed
+                        break
+                    last_chance = True  # one last look, timed to end by the deadline
+                    state.upcoming_sleep = pause = room
                 # As tenacity does, before the pause: its outcome (a concurrent.futures.Future
                 # and its lock) is not kept alive, nor walked by the collector, while asleep.
                 state.idle_for += pause
