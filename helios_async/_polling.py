@@ -180,36 +180,40 @@ async def wait_until_finished(
     retry, wait, sleep = strategies.retry, strategies.wait, policy.sleep
     stop = _PastDeadline(loop, deadline)
     last: ModelRun | None = None
-    scope = asyncio.timeout_at(deadline)
-    try:
-        async with scope:
-            first = policy.first_delay()
-            if first > 0.0:
-                await sleep(first)
-            state = RetryCallState(strategies, None, (), {})
-            last_chance = False
-            while True:
-                began = loop.time()
+    first = policy.first_delay()
+    if first > 0.0:
+        await sleep(min(first, deadline - loop.time()))
+    state = RetryCallState(strategies, None, (), {})
+    last_chance = False
+    while loop.time() < deadline:
+        began = loop.time()
+        # The deadline bounds each look (its requests included); the pauses end before it by
+        # their own arithmetic. A scope per look, not per wait: a waiting check keeps no
+        # timer alive through its pauses.
+        scope = asyncio.timeout_at(deadline)
+        try:
+            async with scope:
                 last = await look()
-                state.set_result(last)
-                if not retry(state):
-                    return last
-                state.upcoming_sleep = pause = wait(state)
-                if stop(state):  # the policy's next look would fall past the deadline
-                    left = deadline - loop.time()
-                    room = left - (loop.time() - began)  # for a look as long as this one
-                    if last_chance or room <= 0.0:
-                        if left > 0.0:
-                            await sleep(left)  # the error comes once the deadline has passed
-                        break
-                    last_chance = True  # one last look, timed to end by the deadline
-                    state.upcoming_sleep = pause = room
-                # As tenacity does, before the pause: its outcome (a concurrent.futures.Future
-                # and its lock) is not kept alive, nor walked by the collector, while asleep.
-                state.idle_for += pause
-                state.prepare_for_next_attempt()
-                await sleep(pause)
-    except TimeoutError:
-        if not scope.expired():
-            raise
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            break
+        state.set_result(last)
+        if not retry(state):
+            return last
+        state.upcoming_sleep = pause = wait(state)
+        if stop(state):  # the policy's next look would fall past the deadline
+            left = deadline - loop.time()
+            room = left - (loop.time() - began)  # for a look as long as this one
+            if last_chance or room <= 0.0:
+                if left > 0.0:
+                    await sleep(left)  # the error comes once the deadline has passed
+                break
+            last_chance = True  # one last look, timed to end by the deadline
+            state.upcoming_sleep = pause = room
+        # As tenacity does, before the pause: its outcome (a concurrent.futures.Future and
+        # its lock) is not kept alive, nor walked by the collector, while asleep.
+        state.idle_for += pause
+        state.prepare_for_next_attempt()
+        await sleep(pause)
     raise DeadlineExceededError("poll", timeout=timeout, model_run_id=model_run_id, last_run=last)

@@ -108,10 +108,11 @@ class WellnessCheck:
         "_on_created",
         "_operations",
         "_poll_timeout",
+        "_prepared",
         "_recording",
+        "_run_id",
         "_started",
         "_traced",
-        "created",
         "last_run",
         "phase",
         "phase_seconds",
@@ -132,6 +133,7 @@ class WellnessCheck:
         self._traced: CheckScope = NULL_CHECK
         self._body = body
         self._recording = recording
+        self._prepared: PreparedRecording | None = None  # from the local checks to the upload
         self._check_duration = check_duration
         self._deadline = deadline
         self._poll_timeout = poll_timeout
@@ -142,7 +144,7 @@ class WellnessCheck:
         self._ends_at: float | None = None
         self.phase = "create"
         self.phase_seconds: dict[str, float] = {}
-        self.created: ModelRunCreated | None = None
+        self._run_id: str | None = None  # the run created last
         self.last_run: ModelRun | None = None
         self._create_sent = False  # a create POST went out and has not been answered
 
@@ -159,20 +161,20 @@ class WellnessCheck:
         with self._operations.telemetry.check() as traced:  # the check's span, its metrics
             self._traced = traced
             traced.user(self._body.user.user_label)
-            prepared = await prepare_recording_async(
+            self._prepared = await prepare_recording_async(
                 self._recording, check_duration=self._check_duration
             )
-            traced.recording(prepared)
+            traced.recording(self._prepared)
             self._started = self._mark = self._loop.time()
             if self._deadline is not None:
                 self._ends_at = self._started + self._deadline
             scope: asyncio.Timeout | None = None
             try:
                 if self._ends_at is None:  # no clock of its own: no timer, no scope
-                    run = await self._steps(prepared, expired_url_restarts)
+                    run = await self._steps(expired_url_restarts)
                 else:
                     async with asyncio.timeout_at(self._ends_at) as scope:
-                        run = await self._steps(prepared, expired_url_restarts)
+                        run = await self._steps(expired_url_restarts)
             except DeadlineExceededError as exc:  # the poll ran out of the time it was given
                 raise self._deadline_error(exc.timeout, exc.last_run) from None
             except TimeoutError:
@@ -189,8 +191,13 @@ class WellnessCheck:
             traced.finished(run)
             return run
 
-    async def _steps(self, recording: PreparedRecording, expired_url_restarts: int) -> ModelRun:
+    async def _steps(self, expired_url_restarts: int) -> ModelRun:
+        """Create and upload (starting over on an expired URL), then poll. While polling, the
+        check keeps neither the recording nor the created run (only its id): thousands of
+        checks in flight spend most of their time polling."""
         operations = self._operations
+        recording = self._prepared
+        assert recording is not None
         restarts_left = expired_url_restarts
         while True:
             self._enter("create")
@@ -202,7 +209,7 @@ class WellnessCheck:
                     if not isinstance(exc.result, ModelRunCreated):
                         raise
                     created, hook_failure = exc.result, exc
-            self.created = created
+            self._run_id = created.id
             self._create_sent = False
             self._traced.created(created)
             await self._announce(created)
@@ -226,15 +233,16 @@ class WellnessCheck:
                     )
                 else:
                     break
+        run_id = created.id
+        del created, recording
+        self._prepared = None
         self._enter("poll")
         if self._ends_at is None:
             ends_at, timeout = self._loop.time() + self._poll_timeout, self._poll_timeout
         else:
             ends_at, timeout = self._ends_at, self._deadline or 0.0
         with self._traced.phase("wait"):
-            return await operations.wait(
-                created.id, deadline=ends_at, timeout=timeout, seen=self._seen
-            )
+            return await operations.wait(run_id, deadline=ends_at, timeout=timeout, seen=self._seen)
 
     async def _announce(self, created: ModelRunCreated) -> None:
         if self._on_created is not None:
@@ -274,6 +282,6 @@ class WellnessCheck:
             phase,
             timeout=timeout,
             phase_seconds=self.phase_seconds,
-            model_run_id=self.created.id if self.created else None,
+            model_run_id=self._run_id,
             last_run=last_run or self.last_run,
         )

@@ -214,20 +214,33 @@ async def test_a_wait_builds_no_tenacity_controller(monkeypatch: pytest.MonkeyPa
     assert getter.calls == 3
 
 
+class SlowRuns(Runs):
+    """Each look takes ``seconds`` of virtual time."""
+
+    def __init__(self, clock: Clock, seconds: float, *runs: ModelRun) -> None:
+        super().__init__(*runs)
+        self.clock, self.seconds = clock, seconds
+
+    async def __call__(self) -> ModelRun:
+        self.clock.now += self.seconds
+        return await super().__call__()
+
+
 async def test_a_wait_pauses_by_the_policy_then_looks_once_more_by_the_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ):
-    """Looks at 0, 1, ..., 5 s; the policy's next look (6 s) would fall past the 5.5 s
-    deadline, so the pause is cut to 0.5 s for one last look; still running, so
-    DeadlineExceededError, raised at the deadline, with the last run seen."""
+    """Looks of 0.25 s, 1 s apart, ending at 0.25, 1.5, ..., 5.25 s; the policy's next look
+    would end at 6.5 s, past the 5.9 s deadline, so the pause is cut to 0.4 s for one last
+    look ending at 5.9 s; still running, so DeadlineExceededError, raised at the deadline,
+    with the last run seen."""
     clock = Clock(monkeypatch)
-    deadline = clock.now + 5.5
+    deadline = clock.now + 5.9
     policy = PollPolicy(first_interval=1.0, interval=1.0, jitter=0.0, sleep=clock)
-    getter = Runs(a_run("RUNNING"))
+    getter = SlowRuns(clock, 0.25, a_run("RUNNING"))
     with pytest.raises(DeadlineExceededError) as caught:
-        await wait(getter, policy, 5.5)
-    assert getter.calls == 7
-    assert clock.sleeps == [1.0] * 5 + [pytest.approx(0.5)]
+        await wait(getter, policy, 5.9)
+    assert getter.calls == 6
+    assert clock.sleeps == [1.0] * 4 + [pytest.approx(0.4)]
     assert clock.now == pytest.approx(deadline)
     assert caught.value.last_run is not None
     assert caught.value.last_run.status is ModelRunStatus.RUNNING
@@ -240,21 +253,9 @@ async def test_the_last_look_before_the_deadline_can_still_see_the_run_finish(
     not reported as out of time."""
     clock = Clock(monkeypatch)
     policy = PollPolicy(first_interval=1.0, interval=1.0, jitter=0.0, sleep=clock)
-    getter = Runs(*[a_run("RUNNING")] * 6, a_run("COMPLETE_OK"))
-    assert (await wait(getter, policy, 5.5)).status is ModelRunStatus.COMPLETE_OK
-    assert getter.calls == 7
-
-
-class SlowRuns(Runs):
-    """Each look takes ``seconds`` of virtual time."""
-
-    def __init__(self, clock: Clock, seconds: float, *runs: ModelRun) -> None:
-        super().__init__(*runs)
-        self.clock, self.seconds = clock, seconds
-
-    async def __call__(self) -> ModelRun:
-        self.clock.now += self.seconds
-        return await super().__call__()
+    getter = SlowRuns(clock, 0.25, *[a_run("RUNNING")] * 5, a_run("COMPLETE_OK"))
+    assert (await wait(getter, policy, 5.9)).status is ModelRunStatus.COMPLETE_OK
+    assert getter.calls == 6
 
 
 async def test_the_last_look_is_timed_to_end_by_the_deadline(monkeypatch: pytest.MonkeyPatch):
@@ -312,3 +313,26 @@ async def test_a_deadline_already_past_raises_without_a_look():
     with pytest.raises(DeadlineExceededError):
         await wait(getter, FAST, -1)
     assert getter.calls == 0
+
+
+async def test_a_look_still_in_flight_at_the_deadline_is_cut_there():
+    """The deadline bounds each look, requests included: a look that never answers ends in
+    DeadlineExceededError carrying the run the look before it saw."""
+    calls = 0
+
+    async def getter() -> ModelRun:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            await asyncio.Event().wait()  # never answers
+        return a_run("RUNNING")
+
+    policy = PollPolicy(first_interval=0.001, interval=0.001, jitter=0.0)
+    deadline = asyncio.get_running_loop().time() + 0.05
+    with pytest.raises(DeadlineExceededError) as caught:
+        await wait_until_finished(
+            getter, policy, deadline=deadline, timeout=0.05, model_run_id="run"
+        )
+    assert calls == 2
+    assert caught.value.last_run is not None
+    assert caught.value.last_run.status is ModelRunStatus.RUNNING
