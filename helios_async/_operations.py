@@ -104,24 +104,7 @@ class Operations:
         ``timeout`` is the budget in seconds the deadline came from (for the error); ``seen``
         sees every run polled, before the ``on_poll`` hook.
         """
-        on_poll = self.sender.hooks.on_poll
-        telemetry = self.sender.telemetry
-        labelled = telemetry.include_labels
-        polls = 0
-
-        async def look() -> ModelRun:
-            nonlocal polls
-            polls += 1
-            with telemetry.poll(polls) as traced:  # an event on the wait span, or a span
-                run = await self.get_model_run(model_run_id)
-                traced.seen(run)
-            if seen is not None:
-                seen(run)
-            if on_poll is not None:
-                seen_run = without_personal_data(run, keep_label=labelled)
-                call_hook("on_poll", "get_model_run", on_poll, seen_run, result=run)
-            return run
-
+        look = _Look(self, model_run_id, seen)
         return await wait_until_finished(
             look, self.poll, deadline=deadline, timeout=timeout, model_run_id=model_run_id
         )
@@ -136,3 +119,37 @@ class Operations:
     def telemetry(self) -> Runtime:
         """The spans and metrics of this client's calls (``_telemetry.NULL``: none)."""
         return self.sender.telemetry
+
+
+class _Look:
+    """One look of a wait: the GET, its telemetry, ``seen``, then the ``on_poll`` hook. A
+    slotted callable rather than a closure: a waiting check keeps one object alive here, not
+    a function with seven cells (with thousands waiting, the garbage collector walks each)."""
+
+    __slots__ = ("_model_run_id", "_operations", "_polls", "_seen")
+
+    def __init__(
+        self,
+        operations: Operations,
+        model_run_id: str,
+        seen: Callable[[ModelRun], None] | None,
+    ) -> None:
+        self._operations = operations
+        self._model_run_id = model_run_id
+        self._seen = seen
+        self._polls = 0
+
+    async def __call__(self) -> ModelRun:
+        self._polls += 1
+        sender = self._operations.sender
+        telemetry = sender.telemetry
+        with telemetry.poll(self._polls) as traced:  # an event on the wait span, or a span
+            run = await self._operations.get_model_run(self._model_run_id)
+            traced.seen(run)
+        if self._seen is not None:
+            self._seen(run)
+        on_poll = sender.hooks.on_poll
+        if on_poll is not None:
+            seen_run = without_personal_data(run, keep_label=telemetry.include_labels)
+            call_hook("on_poll", "get_model_run", on_poll, seen_run, result=run)
+        return run
