@@ -8,7 +8,8 @@ already checked where the user gave them, and are never checked again here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import attrs
 
@@ -91,21 +92,21 @@ class Operations:
 
         await self.sender.send(request, judge)
 
-    async def wait(
+    def wait(
         self,
         model_run_id: str,
         *,
         deadline: float,
         timeout: float,
         seen: Callable[[ModelRun], None] | None = None,
-    ) -> ModelRun:
+    ) -> Coroutine[Any, Any, ModelRun]:
         """Poll until the run finishes, by ``deadline`` (event-loop time).
 
         ``timeout`` is the budget in seconds the deadline came from (for the error); ``seen``
         sees every run polled, before the ``on_poll`` hook.
         """
         look = _Look(self, model_run_id, seen)
-        return await wait_until_finished(
+        return wait_until_finished(  # its coroutine, with no wrapper of ours around it
             look, self.poll, deadline=deadline, timeout=timeout, model_run_id=model_run_id
         )
 
