@@ -3,9 +3,10 @@
 tenacity makes each decision of a wait: whether the run seen calls for another look (its
 ``retry`` strategy on the result), how long to pause (its ``wait`` strategy: the policy's
 backoff with jitter) and whether that pause would end past the deadline (its ``stop``
-strategy). A policy builds its strategies once, and a wait drives them itself, one
-``RetryCallState`` per wait, rather than through a controller per wait that re-inspects its
-callbacks on every attempt.
+strategy; the wait then cuts the pause for one last look that ends by the deadline). A
+policy builds its strategies once, and a wait drives them itself, one ``RetryCallState`` per
+wait, rather than through a controller per wait that re-inspects its callbacks on every
+attempt.
 """
 
 from __future__ import annotations
