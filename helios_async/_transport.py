@@ -2,9 +2,10 @@
 
 :class:`AiohttpTransport` is the default, and the only place that knows aiohttp: it owns (or
 borrows) the ``aiohttp.ClientSession``, bounds each attempt by :class:`~helios_async.Timeouts`
-(the pool wait, aiohttp's ``ClientTimeout`` and an asyncio timeout for the answer, or for an
-upload one that follows its size), caps response bodies, maps aiohttp's failures onto the
-error tree and redacts presigned signatures from their text. Everything above it works on
+(the pool wait, aiohttp's ``ClientTimeout`` and, from ``_timers``, the deadline of an API
+call's answer, or for an upload an asyncio timeout that follows its size), caps response
+bodies and, through ``_transport_errors``, maps aiohttp's failures onto the error tree with
+presigned signatures redacted from their text. Everything above it works on
 :class:`~helios_async.ApiRequest` and :class:`~helios_async.ApiResponse` values alone, so
 tests (yours too) can swap in :class:`helios_async.testing.MockTransport`.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 import time
 from collections.abc import AsyncGenerator
 from typing import NoReturn, Protocol, runtime_checkable
@@ -26,25 +26,24 @@ from ._config import Timeouts
 from ._decoding import ERROR_BODY_LIMIT
 from ._errors import (
     ClientClosedError,
-    ConnectError,
     HeliosError,
     InvalidInputError,
     PoolTimeoutError,
     RequestTimeoutError,
     ResponseTooLargeError,
-    TransportError,
     WrongEventLoopError,
 )
-from ._pool import BoundedConnector
+from ._pool import BoundedConnector, Slots
 from ._protocol import ApiRequest, ApiResponse
 from ._recording import FileChunks, RecordingBody
 from ._redaction import drop_inner_frames, redact_url
+from ._timers import Deadlines
+from ._transport_errors import raise_failure, reraise
 from ._upload_watch import UploadWatch
 
 __all__ = ["AiohttpTransport", "Transport"]
 
 logger = logging.getLogger("helios_async")
-_QUERY = re.compile(r"\?[^\s'\")]+")  # a query string inside an error's text
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
 _KEPT_URLS = 1_024  # parsed API URLs kept per transport (one per run polled, and a few)
@@ -77,8 +76,9 @@ class Transport(Protocol):
 def client_timeout(timeouts: Timeouts, *, upload: bool) -> aiohttp.ClientTimeout:
     """aiohttp's part of the limits of one attempt: ``connect`` to open a connection, and for
     an API call ``read`` for each wait for response bytes. No total (the transport's own
-    timers bound the attempt) and no pool wait (the transport queues requests itself); an
-    upload has no read timer, which aiohttp would run while the body is still being sent.
+    timers bound the attempt: ``_timers``) and no pool wait (the transport queues requests
+    itself); an upload has no read timer, which aiohttp would run while the body is still
+    being sent.
     """
     return aiohttp.ClientTimeout(
         total=None,
@@ -131,7 +131,8 @@ class AiohttpTransport:
         self.max_response_bytes = max_response_bytes
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: Slots | None = None
+        self._deadlines: Deadlines | None = None
         self._lifeline: AsyncGenerator[None, None] | None = None
         # Per-request constants, built once: the aiohttp timeouts of the last Timeouts seen
         # (API call, upload), and the parsed URL of each API URL (a run is polled many times).
@@ -155,7 +156,8 @@ class AiohttpTransport:
         if self._loop is None:
             self._loop = loop
             limit = self.pool_limit
-            self._slots = asyncio.Semaphore(limit) if limit else None
+            self._slots = Slots(limit) if limit else None
+            self._deadlines = Deadlines(loop)
         elif loop is not self._loop:
             ended = (
                 "which has ended (its session was closed with it)"
@@ -189,8 +191,11 @@ class AiohttpTransport:
                 await session.close()
 
     async def aclose(self) -> None:
-        """Close an owned session and its connections; a borrowed one is left open."""
+        """Close an owned session and its connections; a borrowed one is left open. Requests
+        waiting for a connection of the pool raise ClientClosedError."""
         self._closed = True
+        if self._slots is not None:
+            self._slots.close(_closed_error)
         lifeline, self._lifeline = self._lifeline, None
         if lifeline is not None:
             await lifeline.aclose()
@@ -230,10 +235,10 @@ class AiohttpTransport:
         started = time.perf_counter() if debug else 0.0
         slots = self._slots
         if slots is not None:  # hold one of the pool's connections for the attempt
-            if slots.locked():
-                await self._wait_for_slot(slots, request, timeouts)
+            if slots.free:
+                slots.free -= 1  # free: taken at once, no wait to bound
             else:
-                await slots.acquire()  # free: taken at once, no wait to bound
+                await self._wait_for_slot(slots, request, timeouts)
         try:
             body = request.body
             if isinstance(body, RecordingBody):
@@ -247,29 +252,28 @@ class AiohttpTransport:
                 # _fetch's, whose locals hold the URL (a yarl.URL, a ClientResponse) and the
                 # key's header, for any traceback formatted with its locals to show. No
                 # local here holds the parsed URL either.
-                scope = asyncio.timeout(timeouts.response)
+                assert self._deadlines is not None
+                deadline = self._deadlines.start(timeouts.response)
                 try:
-                    async with scope:
-                        try:
-                            response = await _fetch(
-                                self,
-                                session,
-                                request,
-                                self._urls.get(request.url) or self._url(request),
-                                body,
-                                known[1],
-                            )
-                        except BaseException as exc:
-                            _reraise(exc, request, body, known[1])
-                except TimeoutError:
-                    if not scope.expired():
-                        raise
-                    raise RequestTimeoutError(
-                        f"no whole answer within Timeouts.response={timeouts.response:g} s",
-                        method=request.method,
-                        url=redact_url(request.url),
-                        limit="response",
-                    ) from None
+                    response = await _fetch(
+                        self,
+                        session,
+                        request,
+                        self._urls.get(request.url) or self._url(request),
+                        body,
+                        known[1],
+                    )
+                except BaseException as exc:
+                    if deadline.end(exc):
+                        drop_inner_frames(exc)
+                        raise RequestTimeoutError(
+                            f"no whole answer within Timeouts.response={timeouts.response:g} s",
+                            method=request.method,
+                            url=redact_url(request.url),
+                            limit="response",
+                        ) from None
+                    reraise(exc, request, body, known[1])
+                deadline.end(None)
         finally:
             if slots is not None:
                 slots.release()
@@ -283,20 +287,26 @@ class AiohttpTransport:
             )
         return response
 
-    async def _wait_for_slot(
-        self, slots: asyncio.Semaphore, request: ApiRequest, timeouts: Timeouts
-    ) -> None:
-        """Wait for one of the pool's connections, at most ``timeouts.pool``."""
+    async def _wait_for_slot(self, slots: Slots, request: ApiRequest, timeouts: Timeouts) -> None:
+        """Wait for one of the pool's connections, at most ``timeouts.pool``.
+
+        Raises:
+            PoolTimeoutError: none came free in time.
+            ClientClosedError: the transport was closed meanwhile.
+        """
         try:
             async with asyncio.timeout(timeouts.pool):
-                await slots.acquire()
+                await slots.wait()
         except TimeoutError:
             raise PoolTimeoutError(
                 f"no free connection within Timeouts.pool={timeouts.pool:g} s: all "
-                f"{self.pool_limit} of the pool (connection_limit) stayed in use",
+                f"{slots.limit} of the pool (connection_limit) stayed in use",
                 method=request.method,
                 url=redact_url(request.url),
             ) from None
+        if self._closed:  # handed a slot as the transport closed
+            slots.release()
+            raise _closed_error()
 
     def _url(self, request: ApiRequest) -> URL:
         """The request's URL, verbatim (``encoded=True``: never re-quoted), parsed; an API
@@ -344,7 +354,7 @@ class AiohttpTransport:
             raise
         except Exception:
             if watch.failure is not None:  # the file or a hook failed, not the network
-                _raise_failure(watch.failure)
+                raise_failure(watch.failure)
             raise
 
     async def _exchange(
@@ -358,7 +368,7 @@ class AiohttpTransport:
         try:
             return await _fetch(self, session, request, self._url(request), data, timeout)
         except BaseException as exc:
-            _reraise(exc, request, data, timeout)
+            reraise(exc, request, data, timeout)
 
     async def _read(self, response: aiohttp.ClientResponse, request: ApiRequest) -> bytes:
         """The body, up to ``max_response_bytes`` for a 2xx and 64 KiB for any other status
@@ -422,49 +432,5 @@ async def _fetch(
         return ApiResponse(status=status, headers=response.headers, body=payload)
 
 
-def _reraise(
-    exc: BaseException, request: ApiRequest, data: object, timeout: aiohttp.ClientTimeout
-) -> NoReturn:
-    """Raise what aiohttp's ``exc`` means on the error tree; anything else (a RecordingError
-    from the body, a cancellation...) as it is. Its frames are dropped either way."""
-    if isinstance(exc, (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError)):
-        _fail(ConnectError, f"could not connect: {_describe(exc)}", request, exc)
-    if isinstance(exc, (TimeoutError, aiohttp.ServerTimeoutError)):
-        read = timeout.sock_read
-        waited = f"Timeouts.read={read:g} s" if read else "the time allowed"
-        _fail(RequestTimeoutError, f"timed out: no response bytes within {waited}", request, exc)
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        _fail(TransportError, f"the response body was cut short: {_describe(exc)}", request, exc)
-    if isinstance(exc, aiohttp.ClientError):
-        if isinstance(data, UploadWatch) and data.failure is not None:
-            _raise_failure(data.failure)  # the file or a hook failed, not the network
-        _fail(TransportError, f"the connection failed: {_describe(exc)}", request, exc)
-    drop_inner_frames(exc)
-    raise exc
-
-
-def _fail(
-    cls: type[TransportError], message: str, request: ApiRequest, exc: BaseException
-) -> NoReturn:
-    """Raise ``cls`` for aiohttp's ``exc``, whose frames are dropped (their locals hold the
-    URL and the key's header); ``exc`` is chained only when its text holds no query string,
-    so a presigned signature never shows in a traceback either."""
-    drop_inner_frames(exc)
-    error = cls(message, method=request.method, url=redact_url(request.url))
-    if _QUERY.search(str(exc)):
-        raise error from None
-    raise error from exc
-
-
-def _raise_failure(failure: HeliosError) -> NoReturn:
-    """Re-raise what failed while aiohttp read the body (a RecordingError, a HookError),
-    from its own cause, without the aiohttp frames it was raised through."""
-    failure.__traceback__ = None
-    drop_inner_frames(failure)
-    raise failure from failure.__cause__
-
-
-def _describe(exc: BaseException) -> str:
-    """An aiohttp error as text, with any presigned signature in it redacted."""
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return _QUERY.sub("?<redacted>", text)
+def _closed_error() -> ClientClosedError:
+    return ClientClosedError("this HeliosClient was closed while the request waited to send")
