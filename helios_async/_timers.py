@@ -81,22 +81,19 @@ _RUNNING, _DONE, _EXPIRED = 0, 1, 2
 class Deadline:
     """The ``Timeouts.response`` deadline of one attempt, from :meth:`Deadlines.start`."""
 
-    __slots__ = ("_cancelling", "_state", "_task", "when")
+    __slots__ = ("_cancelling", "_task", "state", "when")
 
     def __init__(self, when: float, task: asyncio.Task[object]) -> None:
         self.when = when
         """Loop time at which the attempt is cut."""
+        self.state = _RUNNING
+        """Running, done (ended in time) or expired (the deadline cancelled the task)."""
         self._task: asyncio.Task[object] | None = task
         self._cancelling = task.cancelling()
-        self._state = _RUNNING
-
-    @property
-    def running(self) -> bool:
-        return self._state == _RUNNING
 
     def expire(self) -> None:
         """The deadline is due: cancel the attempt's task (it reports the cut in :meth:`end`)."""
-        self._state = _EXPIRED
+        self.state = _EXPIRED
         assert self._task is not None
         self._task.cancel()
 
@@ -105,8 +102,8 @@ class Deadline:
         deadline cut it: ``exc`` is the cancellation :meth:`expire` caused and nobody else
         asked the task to cancel. As ``asyncio.timeout``'s exit does."""
         task, self._task = self._task, None
-        if self._state != _EXPIRED:
-            self._state = _DONE
+        if self.state != _EXPIRED:
+            self.state = _DONE
             return False
         assert task is not None
         return task.uncancel() <= self._cancelling and isinstance(exc, asyncio.CancelledError)
@@ -134,41 +131,40 @@ class Deadlines:
         """
         queue = self._queues.get(seconds)
         if queue is None:
-            queue = self._queues[seconds] = _Queue(self._loop, seconds)
-        return queue.start()
+            queue = self._queues[seconds] = _Queue(self._loop)
+        task = asyncio.current_task(self._loop)
+        if task is None:
+            raise RuntimeError("a request must be sent from a task")
+        deadline = Deadline(self._loop.time() + seconds, task)
+        entries = queue.entries
+        while entries and entries[0].state:  # ended: off the front
+            entries.popleft()
+        entries.append(deadline)
+        if queue.timer is None:
+            queue.arm(deadline.when)
+        return deadline
 
 
 class _Queue:
     """The deadlines of one length, in the order they started, under one timer."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._seconds = seconds
-        self._entries: deque[Deadline] = deque()
-        self._timer: asyncio.TimerHandle | None = None
+        self.entries: deque[Deadline] = deque()
+        self.timer: asyncio.TimerHandle | None = None
 
-    def start(self) -> Deadline:
-        task = asyncio.current_task(self._loop)
-        if task is None:
-            raise RuntimeError("a request must be sent from a task")
-        deadline = Deadline(self._loop.time() + self._seconds, task)
-        entries = self._entries
-        while entries and not entries[0].running:
-            entries.popleft()
-        entries.append(deadline)
-        if self._timer is None:
-            self._timer = self._loop.call_at(deadline.when, self._fired)
-        return deadline
+    def arm(self, when: float) -> None:
+        self.timer = self._loop.call_at(when, self._fired)
 
     def _fired(self) -> None:
-        self._timer = None
+        self.timer = None
         now = self._loop.time()
-        entries = self._entries
+        entries = self.entries
         while entries:
             deadline = entries[0]
-            if deadline.running:
+            if deadline.state == _RUNNING:
                 if deadline.when > now:
-                    self._timer = self._loop.call_at(deadline.when, self._fired)
+                    self.arm(deadline.when)
                     return
                 deadline.expire()
             entries.popleft()

@@ -17,35 +17,32 @@ import functools
 import logging
 import time
 from collections.abc import AsyncGenerator
-from typing import NoReturn, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import aiohttp
 from yarl import URL
 
 from ._config import Timeouts
-from ._decoding import ERROR_BODY_LIMIT
 from ._errors import (
     ClientClosedError,
-    HeliosError,
     InvalidInputError,
     PoolTimeoutError,
     RequestTimeoutError,
-    ResponseTooLargeError,
     WrongEventLoopError,
 )
+from ._exchange import fetch
 from ._pool import BoundedConnector, Slots
 from ._protocol import ApiRequest, ApiResponse
-from ._recording import FileChunks, RecordingBody
+from ._recording import RecordingBody
 from ._redaction import drop_inner_frames, redact_url
 from ._timers import Deadlines
-from ._transport_errors import raise_failure, reraise
-from ._upload_watch import UploadWatch
+from ._transport_errors import reraise
+from ._upload_watch import upload
 
 __all__ = ["AiohttpTransport", "Transport"]
 
 logger = logging.getLogger("helios_async")
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
-_READ_CHUNK = 64 * 1024
 _KEPT_URLS = 1_024  # parsed API URLs kept per transport (one per run polled, and a few)
 
 
@@ -243,25 +240,31 @@ class AiohttpTransport:
             body = request.body
             if isinstance(body, RecordingBody):
                 with body.open() as chunks:
-                    response = await self._upload(
-                        session, request, chunks, body.size, timeouts, known[2]
+                    response = await upload(
+                        session,
+                        request,
+                        chunks,
+                        body.size,
+                        timeouts,
+                        known[2],
+                        self.max_response_bytes,
                     )
             else:
                 # An API call: at most ``timeouts.response`` from here to the last byte.
                 # Whatever is raised below loses the frames under this one: aiohttp's, and
-                # _fetch's, whose locals hold the URL (a yarl.URL, a ClientResponse) and the
+                # fetch's, whose locals hold the URL (a yarl.URL, a ClientResponse) and the
                 # key's header, for any traceback formatted with its locals to show. No
                 # local here holds the parsed URL either.
                 assert self._deadlines is not None
                 deadline = self._deadlines.start(timeouts.response)
                 try:
-                    response = await _fetch(
-                        self,
+                    response = await fetch(
                         session,
                         request,
                         self._urls.get(request.url) or self._url(request),
                         body,
                         known[1],
+                        self.max_response_bytes,
                     )
                 except BaseException as exc:
                     if deadline.end(exc):
@@ -317,119 +320,6 @@ class AiohttpTransport:
                 self._urls.clear()
             self._urls[request.url] = url
         return url
-
-    async def _upload(
-        self,
-        session: aiohttp.ClientSession,
-        request: ApiRequest,
-        chunks: FileChunks,
-        size: int,
-        timeouts: Timeouts,
-        timeout: aiohttp.ClientTimeout,
-    ) -> ApiResponse:
-        """The presigned PUT, under limits that follow its size (see ``Timeouts``);
-        ``timeout`` is aiohttp's part of them."""
-        sending, total = timeouts.upload_limits(size)
-        loop = asyncio.get_running_loop()
-        scope = asyncio.timeout(total)
-        watch = UploadWatch(chunks, scope, loop, sending=sending, answer=timeouts.read)
-        try:
-            async with scope:
-                watch.start(loop.time() + total)
-                return await self._exchange(session, request, watch, timeout)
-        except TimeoutError:
-            if not scope.expired():
-                raise
-            limit, seconds = watch.fired
-            what = {
-                "sending": f"the body ({size} bytes) was not sent within {seconds:g} s "
-                f"(Timeouts: max(read, size / upload_min_rate))",
-                "answer": f"no answer within Timeouts.read={seconds:g} s after the last byte",
-                "total": f"the upload attempt did not end within {seconds:g} s in all",
-            }[limit]
-            raise RequestTimeoutError(
-                what, method=request.method, url=redact_url(request.url), limit=limit
-            ) from None
-        except HeliosError:
-            raise
-        except Exception:
-            if watch.failure is not None:  # the file or a hook failed, not the network
-                raise_failure(watch.failure)
-            raise
-
-    async def _exchange(
-        self,
-        session: aiohttp.ClientSession,
-        request: ApiRequest,
-        data: object,
-        timeout: aiohttp.ClientTimeout,
-    ) -> ApiResponse:
-        # Whatever is raised below loses the frames under this one (see send).
-        try:
-            return await _fetch(self, session, request, self._url(request), data, timeout)
-        except BaseException as exc:
-            reraise(exc, request, data, timeout)
-
-    async def _read(self, response: aiohttp.ClientResponse, request: ApiRequest) -> bytes:
-        """The body, up to ``max_response_bytes`` for a 2xx and 64 KiB for any other status
-        (kept on the error, cut there)."""
-        ok = 200 <= response.status < 300
-        limit = self.max_response_bytes if ok else ERROR_BODY_LIMIT
-        declared = response.content_length
-        if declared is not None and declared <= limit:
-            return await response.read()
-        if ok and declared is not None:
-            self._too_large(response, request, f"announces {declared} bytes")
-        parts: list[bytes] = []
-        total = 0
-        async for chunk in response.content.iter_chunked(_READ_CHUNK):
-            total += len(chunk)
-            if total > limit:
-                if ok:
-                    self._too_large(response, request, "is longer")
-                parts.append(chunk[: len(chunk) - (total - limit)])
-                response.close()  # the rest is never read: drop the connection
-                break
-            parts.append(chunk)
-        return b"".join(parts)
-
-    def _too_large(
-        self, response: aiohttp.ClientResponse, request: ApiRequest, how: str
-    ) -> NoReturn:
-        response.close()
-        raise ResponseTooLargeError(
-            f"the response body {how} than max_response_bytes={self.max_response_bytes}",
-            method=request.method,
-            url=redact_url(request.url),
-            limit=self.max_response_bytes,
-        )
-
-
-async def _fetch(
-    transport: AiohttpTransport,
-    session: aiohttp.ClientSession,
-    request: ApiRequest,
-    url: URL,
-    data: object,
-    timeout: aiohttp.ClientTimeout,
-) -> ApiResponse:
-    """One exchange: send ``request`` to ``url`` and read its body, bounded (see ``_read``)."""
-    async with session.request(
-        request.method,
-        url,
-        headers=request.headers,
-        data=data,
-        timeout=timeout,
-        allow_redirects=False,
-    ) as response:
-        status = response.status
-        declared = response.content_length
-        limit = transport.max_response_bytes if 200 <= status < 300 else ERROR_BODY_LIMIT
-        if declared is not None and declared <= limit:  # announced, and within bounds
-            payload = await response.read()
-        else:
-            payload = await transport._read(response, request)
-        return ApiResponse(status=status, headers=response.headers, body=payload)
 
 
 def _closed_error() -> ClientClosedError:

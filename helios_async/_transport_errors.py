@@ -17,7 +17,6 @@ import aiohttp
 from ._errors import ConnectError, HeliosError, RequestTimeoutError, TransportError
 from ._protocol import ApiRequest
 from ._redaction import drop_inner_frames, redact_url
-from ._upload_watch import UploadWatch
 
 _QUERY = re.compile(r"\?[^\s'\")]+")  # a query string inside an error's text
 
@@ -39,8 +38,9 @@ def reraise(
     if isinstance(exc, aiohttp.ClientPayloadError):
         fail(TransportError, f"the response body was cut short: {describe(exc)}", request, exc)
     if isinstance(exc, aiohttp.ClientError):
-        if isinstance(data, UploadWatch) and data.failure is not None:
-            raise_failure(data.failure)  # the file or a hook failed, not the network
+        failure = getattr(data, "failure", None)  # an UploadWatch's
+        if isinstance(failure, HeliosError):
+            raise_failure(failure)  # the file or a hook failed, not the network
         fail(TransportError, f"the connection failed: {describe(exc)}", request, exc)
     drop_inner_frames(exc)
     raise exc
