@@ -8,8 +8,7 @@ already checked where the user gave them, and are never checked again here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 import attrs
 
@@ -44,14 +43,10 @@ class Operations:
         request = self.endpoints.get_account()
         return await self.sender.send(request, lambda r: decoding.decode(r, request, Account))
 
-    def get_model_run(self, model_run_id: str) -> Coroutine[Any, Any, ModelRun]:
-        """Read a run (either path); raises InvalidInputError for an id that is no UUID.
-
-        Not a coroutine function itself: it returns the send's coroutine, to be awaited at
-        once, so a poll passes through one coroutine fewer.
-        """
+    async def get_model_run(self, model_run_id: str) -> ModelRun:
+        """Read a run (either path); raises InvalidInputError for an id that is no UUID."""
         request = self.endpoints.get_model_run(model_run_id)
-        return self.sender.send(request, lambda r: decoding.decode(r, request, ModelRun))
+        return await self.sender.send(request, lambda r: decoding.decode(r, request, ModelRun))
 
     async def create(
         self, body: ModelRunRequest, *, on_sent: Callable[[], None] | None = None
