@@ -18,7 +18,7 @@ import pytest
 
 from helios_async import InvalidInputError
 from helios_async.cli import main
-from helios_async.cli._commands import build_parser
+from helios_async.cli._parser import build_parser
 from helios_async.fleet import WorkerOptions, run_worker
 from helios_async.fleet._commands import fleet_command
 from helios_async.testing import Sandbox, sample_recording
@@ -100,7 +100,7 @@ async def test_every_fleet_command_needs_a_redis_url() -> None:
 def test_the_command_line_does_not_load_the_engine_until_a_fleet_command_runs() -> None:
     code = (
         "import sys, helios_async, helios_async.cli\n"
-        "from helios_async.cli._commands import build_parser\n"
+        "from helios_async.cli._parser import build_parser\n"
         "build_parser()\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('docket', 'redis')"
         " or m.startswith('helios_async.fleet')))"
