@@ -34,7 +34,8 @@ from helios_async.cli._args import (
     EXIT_SOME_FAILED,
     EXIT_TERMINATED,
 )
-from helios_async.cli._batch import BatchOptions, journal_path, run_batch
+from helios_async.cli._batch import run_batch
+from helios_async.cli._batch_options import BatchOptions, journal_path
 from helios_async.testing import Reset, Sandbox, Slow, sample_recording
 
 REPO = Path(__file__).resolve().parents[2]
