@@ -32,7 +32,7 @@ Units are seconds throughout. The scores mean nothing: they are derived from a S
 the audio, and every result says so in its ``warnings``.
 """
 
-from helios_async.testing._fault_plan import FaultPlan, FaultRule, InjectedFault, chaos_menu
+from helios_async.testing._fault_plan import FaultPlan, FaultRule, InjectedFault
 from helios_async.testing._faults import (
     MAX_SLOW_SECONDS,
     ROUTES,
@@ -48,6 +48,7 @@ from helios_async.testing._faults import (
     Slow,
     Truncate,
     UrlExpired,
+    chaos_menu,
 )
 from helios_async.testing._mock_transport import MockHandler, MockTransport, mock_response
 from helios_async.testing._policies import FAST_POLL, FAST_RETRY

@@ -23,24 +23,9 @@ from collections.abc import Iterable
 
 import attrs
 
-from helios_async.testing._faults import (
-    FAULT_KINDS,
-    ROUTES,
-    ErrorStatus,
-    Fault,
-    GatewayHtml,
-    MalformedJson,
-    NeverFinishes,
-    RateLimited,
-    Reset,
-    ResetMidBody,
-    Route,
-    Slow,
-    Truncate,
-    UrlExpired,
-)
+from helios_async.testing._faults import FAULT_KINDS, ROUTES, Fault, Route, chaos_menu
 
-__all__ = ["FaultPlan", "FaultRule", "InjectedFault", "chaos_menu"]
+__all__ = ["FaultPlan", "FaultRule", "InjectedFault"]
 
 
 @attrs.define(eq=False)
@@ -200,29 +185,3 @@ class FaultPlan:
     def __repr__(self) -> str:
         rules, injected = len(self._rules), len(self.injected)
         return f"<FaultPlan seed={self.seed!r} rules={rules} injected={injected}>"
-
-
-def chaos_menu(
-    route: Route, *, slow_seconds: float = 0.5, long_retry_after: float = 3600.0
-) -> tuple[Fault, ...]:
-    """The faults :meth:`FaultPlan.chaos` spreads over ``route``, in order."""
-    menu: list[Fault] = [
-        ErrorStatus(500),
-        ErrorStatus(502),
-        ErrorStatus(503),
-        ErrorStatus(504),
-        ErrorStatus(504, after_handler=True),
-        RateLimited(0),
-        RateLimited(0, http_date=True),
-        RateLimited(long_retry_after),
-        Reset(),
-        Reset(after_handler=True),
-        ResetMidBody(),
-        Truncate(),
-        Slow(slow_seconds),
-        GatewayHtml(502),
-        MalformedJson(),
-        NeverFinishes(),
-        UrlExpired(),
-    ]
-    return tuple(fault for fault in menu if route in fault.routes)

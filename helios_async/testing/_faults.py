@@ -6,9 +6,9 @@ create POST), ``"activity"`` (the Activity Plugin create), ``"get"`` (reading a 
 path) and ``"upload"`` (the presigned PUT on the storage host). Requests to no route (unknown
 paths) never get a fault.
 
-The faults are plain frozen values: a :class:`~helios_async.testing.FaultPlan`
-(``_fault_plan``) decides which request gets which, and the sandbox's middleware
-(``_inject``) acts them out.
+The faults are plain frozen values (:func:`chaos_menu` lists those that fit a route): a
+:class:`~helios_async.testing.FaultPlan` (``_fault_plan``) decides which request gets which,
+and the sandbox's middleware (``_inject``) acts them out.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ __all__ = [
     "Slow",
     "Truncate",
     "UrlExpired",
+    "chaos_menu",
 ]
 
 Route = typing.Literal["account", "create", "activity", "get", "upload"]
@@ -201,6 +202,33 @@ FAULT_KINDS: typing.Final[tuple[type[Fault], ...]] = (
     NeverFinishes,
     UrlExpired,
 )
+
+
+def chaos_menu(
+    route: Route, *, slow_seconds: float = 0.5, long_retry_after: float = 3600.0
+) -> tuple[Fault, ...]:
+    """The faults :meth:`FaultPlan.chaos` spreads over ``route``, in order."""
+    menu: list[Fault] = [
+        ErrorStatus(500),
+        ErrorStatus(502),
+        ErrorStatus(503),
+        ErrorStatus(504),
+        ErrorStatus(504, after_handler=True),
+        RateLimited(0),
+        RateLimited(0, http_date=True),
+        RateLimited(long_retry_after),
+        Reset(),
+        Reset(after_handler=True),
+        ResetMidBody(),
+        Truncate(),
+        Slow(slow_seconds),
+        GatewayHtml(502),
+        MalformedJson(),
+        NeverFinishes(),
+        UrlExpired(),
+    ]
+    return tuple(fault for fault in menu if route in fault.routes)
+
 
 # ------------------------------------------------------------- request keys for the hosts
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import signal
 import sys
 
 import pytest
+from cli_helpers import start_command
 
 from helios_async import HeliosClient, User
 from helios_async.cli._args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED
@@ -26,25 +26,6 @@ class MovableClock:
         return self.now
 
 
-async def command(sandbox: Sandbox, *argv: str) -> asyncio.subprocess.Process:
-    """The command in a subprocess, on the real-API path, pointed at ``sandbox``."""
-    env = {
-        **os.environ,
-        "THYMIA_BASE_URL": sandbox.base_url,
-        "THYMIA_API_KEY": sandbox.api_key,
-        "PYTHONWARNINGS": "error",
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "helios_async",
-        *argv,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize(
     ("sig", "exit_status"),
@@ -58,7 +39,7 @@ async def test_an_interrupted_check_says_how_to_pick_its_run_up_and_get_wait_doe
     clock = MovableClock()
     async with Sandbox(clock=clock, processing_delay=60, record_bodies=False) as sandbox:
         recording = str(sample_recording())
-        process = await command(sandbox, "check", recording, *PERSON, "--language", "en-GB")
+        process = await start_command(sandbox, "check", recording, *PERSON, "--language", "en-GB")
         assert process.stderr is not None
         async with asyncio.timeout(60):
             created = (await process.stderr.readline()).decode()
@@ -73,7 +54,7 @@ async def test_an_interrupted_check_says_how_to_pick_its_run_up_and_get_wait_doe
         assert sandbox.runs_created() == 1
 
         clock.now += dt.timedelta(seconds=61)  # the run finishes on the sandbox
-        process = await command(sandbox, "get", run_id, "--wait", "--json")
+        process = await start_command(sandbox, "get", run_id, "--wait", "--json")
         stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode == 0, stderr
         assert json.loads(stdout)["status"] == "COMPLETE_OK"
@@ -88,7 +69,7 @@ async def test_get_wait_of_a_failed_run_prints_it_and_exits_1() -> None:
             user = User(user_label="cli-user", date_of_birth=dt.date(1990, 8, 24), birth_sex="MALE")
             created = await client.create_model_run(user=user, language="en-GB")
             await client.upload_recording(created, sample_recording())
-        process = await command(sandbox, "get", created.id, "--wait", "--json")
+        process = await start_command(sandbox, "get", created.id, "--wait", "--json")
         stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == EXIT_FAILED
     assert json.loads(stdout)["errorCode"] == "ERR_INTERNAL"
@@ -108,7 +89,7 @@ async def test_an_interrupted_check_with_json_prints_one_json_object_naming_the_
     documented 130 (Ctrl-C) or 143 (SIGTERM)."""
     async with Sandbox(processing_delay=60, record_bodies=False) as sandbox:
         recording = str(sample_recording())
-        process = await command(
+        process = await start_command(
             sandbox, "check", recording, *PERSON, "--language", "en-GB", "--json"
         )
         assert process.stderr is not None
@@ -138,7 +119,7 @@ async def test_an_interrupted_get_wait_with_json_prints_the_same_object() -> Non
             user = User(user_label="cli-user", date_of_birth=dt.date(1990, 8, 24), birth_sex="MALE")
             created = await client.create_model_run(user=user, language="en-GB")
             await client.upload_recording(created, sample_recording())
-        process = await command(sandbox, "get", created.id, "--wait", "--json")
+        process = await start_command(sandbox, "get", created.id, "--wait", "--json")
         assert process.stderr is not None
         async with asyncio.timeout(60):
             seen = (await process.stderr.readline()).decode()

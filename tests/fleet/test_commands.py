@@ -47,6 +47,19 @@ async def fleet(*argv: str | Path, terminal: bool = False) -> tuple[int, str]:
     return await fleet_command(args, out), out.getvalue()
 
 
+async def work_until_finished(redis_url: str, fleet_name: str, sandbox: Sandbox) -> None:
+    """One worker in this process, on ``sandbox``, until the fleet's queue is empty."""
+    options = WorkerOptions(
+        redis_url=redis_url,
+        fleet=fleet_name,
+        api_key=sandbox.api_key,
+        base_url=sandbox.base_url,
+        poll_interval=0.05,
+        until_finished=True,
+    )
+    await run_worker(options, handle_signals=False)
+
+
 def test_fleet_commands_write_the_same_lines_as_batch(tmp_path: Path, audio_dir: Path) -> None:
     (tmp_path / "audio").mkdir()
     shutil.copy(sample_recording(), tmp_path / "audio" / "speech.ogg")
@@ -71,17 +84,7 @@ def test_fleet_commands_write_the_same_lines_as_batch(tmp_path: Path, audio_dir:
         async with Sandbox(processing_delay=0) as sandbox:
             status, submitted = await fleet("submit", manifest, "--batch", "b", *common)
             assert status == 0
-            await run_worker(
-                WorkerOptions(
-                    redis_url=url,
-                    fleet=name,
-                    api_key=sandbox.api_key,
-                    base_url=sandbox.base_url,
-                    poll_interval=0.05,
-                    until_finished=True,
-                ),
-                handle_signals=False,
-            )
+            await work_until_finished(url, name, sandbox)
             _, collected = await fleet("collect", "b", "--out", fleet_out, "--follow", *common)
             _, shown = await fleet("status", "b", *common)
             _, watched = await fleet("status", "b", "--watch", *common, terminal=True)
@@ -189,17 +192,7 @@ async def test_status_watch_into_a_pipe_prints_a_whole_line_each_interval_until_
         )
         assert watch.stdout is not None
         first = await asyncio.wait_for(watch.stdout.readline(), 60)  # before any check ran
-        await run_worker(
-            WorkerOptions(
-                redis_url=clean_redis,
-                fleet=fleet_name,
-                api_key=sandbox.api_key,
-                base_url=sandbox.base_url,
-                poll_interval=0.05,
-                until_finished=True,
-            ),
-            handle_signals=False,
-        )
+        await work_until_finished(clean_redis, fleet_name, sandbox)  # every check done
         rest, err = await asyncio.wait_for(watch.communicate(), 60)
     assert watch.returncode == 0, err.decode()
     written = (first + rest).decode()
