@@ -1,7 +1,8 @@
 """HeliosClient against a mocked API (aioresponses), through the default aiohttp transport:
 requests sent, answers decoded, retries per D13, polling per §5/D11, and the key kept secret
-(§1.2); lifecycle and views are test_client_layers.py. The tier on the in-memory transport is test_client_transport.py; the
-shared cool-down is tested there and in test_fanout.py, with injected sleeps."""
+(§1.2); lifecycle and views are test_client_layers.py. The tier on the in-memory transport is
+test_client_transport.py; the shared cool-down is tested there and in test_fanout.py, with
+injected sleeps."""
 
 from __future__ import annotations
 
