@@ -23,7 +23,7 @@ from helios_async._logs import verbosity_level
 
 from ._args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID
 from ._fleet import run_fleet
-from ._one_check import check_command, get_command
+from ._one_check import check_command, get_command, print_interrupted
 from ._output import error_fields
 from ._parser import build_parser
 from ._serve import sandbox_command
@@ -95,7 +95,9 @@ def _main(args: argparse.Namespace, out: TextIO) -> int:
         enable_logging(level)
     try:
         return asyncio.run(_run(args, out))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before a command caught the signal: nothing to pick up
+        if getattr(args, "json", False):
+            print_interrupted(out, "Ctrl-C")
         print("helios-async: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except InvalidInputError as exc:

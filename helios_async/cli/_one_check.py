@@ -38,7 +38,7 @@ from ._streams import read_stdin_recording
 from ._tables import format_run
 from ._target import command_client
 
-__all__ = ["check_command", "get_command", "print_run"]
+__all__ = ["check_command", "get_command", "print_interrupted", "print_run"]
 
 _SIGNALS = {"Ctrl-C": "SIGINT", "SIGTERM": "SIGTERM"}  # as the JSON names them
 
@@ -142,9 +142,16 @@ def _interrupted(name: str, run_id: str | None, args: argparse.Namespace, out: T
             f"command. To pick it up: {resume}"
         )
     if args.json:
-        answer = {"signal": _SIGNALS[name], "model_run_id": run_id, "resume": resume}
-        print(json.dumps({"interrupted": answer}, indent=2), file=out, flush=True)
+        print_interrupted(out, name, run_id=run_id, resume=resume)
     return exit_status(name)
+
+
+def print_interrupted(
+    out: TextIO, name: str, *, run_id: str | None = None, resume: str | None = None
+) -> None:
+    """The ``--json`` answer of an interrupted command: ``{"interrupted": {...}}``."""
+    answer = {"signal": _SIGNALS[name], "model_run_id": run_id, "resume": resume}
+    print(json.dumps({"interrupted": answer}, indent=2), file=out, flush=True)
 
 
 def _uncancel() -> int:

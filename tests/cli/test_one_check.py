@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import json
 import signal
 import sys
+from typing import Any
 
 import pytest
 from cli_helpers import start_command
 
 from helios_async import HeliosClient, User
+from helios_async.cli import main
 from helios_async.cli._args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED
 from helios_async.testing import Sandbox, sample_recording
 
@@ -131,3 +134,24 @@ async def test_an_interrupted_get_wait_with_json_prints_the_same_object() -> Non
     assert json.loads(stdout) == {
         "interrupted": {"signal": "SIGTERM", "model_run_id": created.id, "resume": resume}
     }
+
+
+def test_a_ctrl_c_before_any_run_still_answers_json_with_nothing_to_pick_up(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ctrl-C that reaches the program as ``KeyboardInterrupt`` (before a command caught
+    the signal: no run yet) still gives ``--json`` its one object, with no run and no
+    resume; exit 130. (``asyncio.run`` is made to raise it, as a Ctrl-C there would.)"""
+
+    def interrupted(coroutine: Any) -> None:
+        coroutine.close()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("helios_async.cli._commands.asyncio.run", interrupted)
+    out = io.StringIO()
+    argv = ["check", str(sample_recording()), *PERSON, "--language", "en-GB", "--json"]
+    assert main(argv, out=out) == EXIT_INTERRUPTED
+    assert json.loads(out.getvalue()) == {
+        "interrupted": {"signal": "SIGINT", "model_run_id": None, "resume": None}
+    }
+    assert capsys.readouterr().err == "helios-async: interrupted\n"
