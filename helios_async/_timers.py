@@ -76,6 +76,7 @@ class LazyReadHandler(ResponseHandler):
 
 
 _RUNNING, _DONE, _EXPIRED = 0, 1, 2
+_KEPT_LENGTHS = 32  # queues kept for lengths with no attempt in flight
 
 
 class Deadline:
@@ -116,7 +117,8 @@ class Deadlines:
     deadlines in a queue, in order, under one timer armed for the earliest running one.
     Ended deadlines leave the queue from its front as others start or the timer fires:
     behind a slow attempt, at most the attempts started within ``response`` seconds wait
-    there, each a few dozen bytes.
+    there, each a few dozen bytes. The queue of a length no attempt uses any more goes once
+    there are many lengths (``Timeouts`` made per call).
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -131,6 +133,8 @@ class Deadlines:
         """
         queue = self._queues.get(seconds)
         if queue is None:
+            if len(self._queues) >= _KEPT_LENGTHS:  # lengths that come and go: drop idle ones
+                self._queues = {k: q for k, q in self._queues.items() if q.timer is not None}
             queue = self._queues[seconds] = _Queue(self._loop)
         task = asyncio.current_task(self._loop)
         if task is None:

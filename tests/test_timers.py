@@ -190,3 +190,22 @@ async def test_a_deadline_is_only_started_from_a_task() -> None:
 
     loop.call_soon(callback)
     assert "task" in str(await outcome)
+
+
+async def test_lengths_that_come_and_go_do_not_pile_up() -> None:
+    """A ``Timeouts`` made per call gives each attempt a length of its own: the queues of
+    lengths no attempt uses any more are dropped, those in use kept."""
+    deadlines = Deadlines(asyncio.get_running_loop())
+    never = asyncio.Event()
+    held = asyncio.ensure_future(attempt(deadlines, 60.0, never))
+    await asyncio.sleep(0)
+    done = asyncio.Event()
+    done.set()
+    for number in range(200):
+        await attempt(deadlines, 1e-4 + number * 1e-7, done)  # each of its own length
+        await asyncio.sleep(0.001)  # its timer comes due, finds nothing running and lapses
+    assert len(deadlines._queues) <= 40
+    assert 60.0 in deadlines._queues  # the one in use stays
+    held.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await held
