@@ -25,11 +25,14 @@ from aiohttp.client_proto import ResponseHandler
 
 __all__ = ["LAZY_READS", "Deadline", "Deadlines", "LazyReadHandler"]
 
-# The protocol internals LazyReadHandler replaces or calls; if an aiohttp release lacks one,
-# the connector keeps aiohttp's own protocol (a timer per chunk, as correct, if dearer).
+# The protocol internals LazyReadHandler replaces, calls or reads (the attributes its
+# __init__ sets); if an aiohttp release lacks one, the connector keeps aiohttp's own protocol
+# (a timer per chunk: as correct, if dearer).
 LAZY_READS = all(
     callable(getattr(ResponseHandler, name, None))
     for name in ("_reschedule_timeout", "_drop_timeout", "_on_read_timeout", "start_timeout")
+) and {"_read_timeout", "_read_timeout_handle", "_connection_lost_called"} <= set(
+    ResponseHandler.__init__.__code__.co_names
 )
 
 
