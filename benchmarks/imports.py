@@ -9,7 +9,12 @@ Run by hand::
 
 Each run starts ``python -c`` once per statement, in a rotating order, and the child times
 its own statement with ``time.perf_counter`` (wall) and ``time.process_time`` (CPU), so
-interpreter start-up is left out. ``-X importtime`` is not used: it slows what it times. The
+interpreter start-up is left out. Both sides import from bytecode, as after ``pip install``
+(which compiles a wheel's modules): the children share a bytecode cache of their own
+(``PYTHONPYCACHEPREFIX``, a temporary folder, filled by the warm-up runs), so neither a
+source checkout nor ``PYTHONDONTWRITEBYTECODE`` makes one side compile its source on every
+run while the other reads ``.pyc`` files. ``--no-bytecode`` leaves the environment as it is.
+``-X importtime`` is not used: it slows what it times. The
 figures of a statement are the median over the runs, with the interquartile range; a ratio is
 the median of the per-run ratios (each run's imports ran back to back, under the same load).
 ``--profile`` prints instead the twelve slowest modules of one ``from helios_async import
@@ -23,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
+import tempfile
 
 from _support import PYTHON, load
 
@@ -38,6 +45,9 @@ FIRST_USE = "from helios_async import HeliosClient"
 STATEMENTS = (AIOHTTP, BARE, FIRST_USE)
 
 
+CHILD_ENV = dict(os.environ)
+
+
 def timed(statement: str) -> tuple[float, float]:
     """(wall, CPU) seconds one fresh interpreter spends running ``statement``."""
     result = subprocess.run(
@@ -45,6 +55,7 @@ def timed(statement: str) -> tuple[float, float]:
         capture_output=True,
         text=True,
         check=True,
+        env=CHILD_ENV,
     )
     wall, cpu = json.loads(result.stdout)
     return wall, cpu
@@ -62,6 +73,7 @@ def profile() -> None:
         capture_output=True,
         text=True,
         check=True,
+        env=CHILD_ENV,
     )
     rows = []
     for line in result.stderr.splitlines()[1:]:
@@ -75,14 +87,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--no-bytecode", action="store_true", help="leave the environment as is")
     args = parser.parse_args()
-    if args.profile:
-        profile()
-        return
-    for statement in STATEMENTS:
-        timed(statement)  # warm the file-system cache and the bytecode
+    with tempfile.TemporaryDirectory(prefix="helios-imports-") as cache:
+        if not args.no_bytecode:
+            CHILD_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+            CHILD_ENV["PYTHONPYCACHEPREFIX"] = cache
+        for statement in STATEMENTS:
+            timed(statement)  # warm the file-system cache and fill the bytecode cache
+        if args.profile:
+            profile()
+        else:
+            compare(args.runs, bytecode=not args.no_bytecode)
+
+
+def compare(runs: int, *, bytecode: bool) -> None:
     figures: dict[str, list[tuple[float, float]]] = {statement: [] for statement in STATEMENTS}
-    for run in range(args.runs):
+    for run in range(runs):
         shift = run % len(STATEMENTS)
         for statement in STATEMENTS[shift:] + STATEMENTS[:shift]:
             figures[statement].append(timed(statement))
@@ -98,7 +119,8 @@ def main() -> None:
             part += f", CPU ratio to aiohttp {quartiles(ratios, scale=1, unit='')}"
         parts.append(part)
     print(
-        f"imports: {args.runs} interleaved runs: {'; '.join(parts)} "
+        f"imports: {runs} interleaved runs, {'from bytecode' if bytecode else 'environment as is'}:"
+        f" {'; '.join(parts)} "
         f"(target <= 1.15 for {BARE}); {load()}"
     )
 

@@ -10,10 +10,8 @@ where each name lives, and the ``TYPE_CHECKING`` imports below say the same to t
 and the reference docs (a test keeps the two, and ``__all__``, in step).
 """
 
-from __future__ import annotations
-
-import importlib
-import sys
+import importlib as _importlib
+import sys as _sys
 from typing import TYPE_CHECKING
 
 from ._logs import configure_from_env as _configure_logging
@@ -228,7 +226,7 @@ if not TYPE_CHECKING:  # for type checkers every name above is already bound
         home = _HOME_OF.get(name)
         if home is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        importlib.import_module(f"{__name__}.{home}")
+        _importlib.import_module(f"{__name__}.{home}")
         _bind_loaded()
         return globals()[name]
 
@@ -244,7 +242,7 @@ def _bind_loaded() -> None:
 
     namespace = globals()
     for home, names in _HOMES.items():
-        module = sys.modules.get(f"{__name__}.{home}")
+        module = _sys.modules.get(f"{__name__}.{home}")
         if module is None or names[0] in namespace:
             continue
         found = {name: getattr(module, name, _UNSET) for name in names}
@@ -260,7 +258,7 @@ def _public_name(name: str) -> object:
     home = _HOME_OF.get(name)
     if home is None:
         raise KeyError(name)
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    return getattr(_importlib.import_module(f"{__name__}.{home}"), name)
 
 
 _configure_logging()

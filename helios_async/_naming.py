@@ -15,10 +15,12 @@ finds each class by its public name; cattrs and attrs work from the resolved typ
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping
+from types import CodeType
 from typing import Any
 
 import attrs
@@ -50,23 +52,47 @@ def adopt(
     """Set ``__module__`` to ``module`` on each class among ``names`` that a private module
     beneath it (``module._x``) defines; ``public(name)`` returns a public name's object, or
     raises ``KeyError``."""
+    scopes: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
     for name in names:
         cls = namespace[name]
         if not isinstance(cls, type) or not cls.__module__.startswith(f"{module}._"):
             continue
-        home: dict[str, Any] | None = None
-        local: dict[str, Any] | None = None
-        if public is not None:
+        scope = scopes.get(cls.__module__)
+        if scope is None:
             home = vars(sys.modules[cls.__module__])
-            local = _Names(home, public)
-        try:
-            if attrs.has(cls):
-                attrs.resolve_types(cls, home, local)
-            own = inspect.get_annotations(cls)
-            if own:
-                hints = typing.get_type_hints(cls, home, local, include_extras=True)
-                cls.__annotations__ = {key: hints[key] for key in own if key in hints}
-        except NameError:  # a name only imported for type checking, and not public
-            pass
+            scope = scopes[cls.__module__] = (
+                home,
+                None if public is None else _Names(home, public),
+            )
+        with contextlib.suppress(NameError):  # a name only imported for type checking
+            _resolve(cls, *scope)  # and not public: left as it was
         DEFINED_IN[cls] = cls.__module__
         cls.__module__ = module
+
+
+_CODE: dict[str, CodeType] = {}
+"""Each annotation's text, compiled once: many fields share one (``str | None``)."""
+
+
+def _resolve(cls: type, home: dict[str, Any], local: dict[str, Any] | None) -> None:
+    """Replace ``cls``'s own string annotations by the objects they name, evaluated in
+    ``home`` (its module's names) then ``local``; and so its attrs fields' types."""
+    own = inspect.get_annotations(cls)
+    if not own:
+        if attrs.has(cls):
+            attrs.resolve_types(cls, home, local)
+        return
+    if all(isinstance(value, str) for value in own.values()):
+        hints = {}
+        for key, text in own.items():
+            code = _CODE.get(text)
+            if code is None:
+                code = _CODE[text] = compile(text, "<annotation>", "eval")
+            value = eval(code, home, local)
+            hints[key] = type(None) if value is None else value
+        cls.__annotations__ = hints
+    else:  # ForwardRef objects already (a TypedDict's): typing's full resolution
+        hints = typing.get_type_hints(cls, home, local, include_extras=True)
+        cls.__annotations__ = {key: hints[key] for key in own if key in hints}
+    if attrs.has(cls):
+        attrs.resolve_types(cls, home, local)
