@@ -11,14 +11,16 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 import attrs
 
 from ._audio import SNIFF_BYTES, AudioFormat, probe_duration, sniff_format
 from ._errors import RecordingError
 from ._models import ErrorCode
-from ._truncation import Truncation, find_truncation
+
+if TYPE_CHECKING:
+    from ._truncation import Truncation
 
 MIN_SECONDS = 10.0  # docs/helios.md#recording-limits: at least 10 s of speech ...
 MAX_SECONDS = 180.0  # ... in a recording under 3 minutes
@@ -180,6 +182,8 @@ def _prepare(
             )
         duration = None
         if check_duration:
+            from ._truncation import find_truncation  # imported by the first duration check
+
             stream.seek(start)
             audio = cast(BinaryIO, _Window(stream, start)) if start else stream
             duration = probe_duration(audio, fmt)

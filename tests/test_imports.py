@@ -53,13 +53,14 @@ def test_importing_the_library_loads_no_rich_no_sandbox_no_cli_no_aiohttp_web() 
 
 def test_a_public_name_s_module_is_imported_when_the_name_is_first_read() -> None:
     """``import helios_async`` alone imports none of the client; ``helios_async.HeliosClient``
-    imports the client and what it needs, but not the run journal nor the fan-out's
-    journaled check."""
+    imports the client and what it needs, but not the run journal, the journaled check, nor
+    the truncation check a recording's first duration check imports."""
     bare = under(loaded_after("import helios_async"), "helios_async")
     assert bare == {"helios_async", "helios_async._logs", "helios_async._version"}
     client = under(loaded_after("import helios_async\nhelios_async.HeliosClient"), "helios_async")
     assert {"helios_async._client", "helios_async._models", "helios_async._errors"} <= client
-    assert not {"helios_async._journal_file", "helios_async._journal_check"} & client
+    lazy = {"helios_async._journal_file", "helios_async._journal_check", "helios_async._truncation"}
+    assert not lazy & client
 
 
 def test_redis_journal_is_public_in_the_fleet_package() -> None:
