@@ -226,9 +226,10 @@ if not TYPE_CHECKING:  # for type checkers every name above is already bound
         home = _HOME_OF.get(name)
         if home is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        _importlib.import_module(f"{__name__}.{home}")
+        module = _importlib.import_module(f"{__name__}.{home}")
         _bind_loaded()
-        return globals()[name]
+        value = globals().get(name, _UNSET)
+        return getattr(module, name) if value is _UNSET else value  # unbound while importing
 
 
 def __dir__() -> list[str]:
@@ -246,7 +247,7 @@ def _bind_loaded() -> None:
         if module is None or names[0] in namespace:
             continue
         found = {name: getattr(module, name, _UNSET) for name in names}
-        if _UNSET in found.values():
+        if any(value is _UNSET for value in found.values()):
             continue  # still being imported: bound on a later read
         _naming.adopt(__name__, found, names, public=_public_name)
         namespace.update(found)
