@@ -34,8 +34,9 @@ def under(modules: set[str], package: str) -> set[str]:
 
 
 def test_importing_the_library_loads_no_rich_no_sandbox_no_cli_no_aiohttp_web() -> None:
-    """Nor the fleet's ``redis`` and ``docket``, nor ``RedisJournal``: not even once every
-    public name has been read (``from helios_async import *`` imports each one's module)."""
+    """Nor the fleet's ``redis`` and ``docket``, nor ``RedisJournal``, nor OpenTelemetry
+    (imported on a client's first use of it): not even once every public name has
+    been read (``from helios_async import *`` imports each one's module)."""
     modules = loaded_after("from helios_async import *")
     assert "helios_async._client" in modules  # the import really ran
     for heavy in (
@@ -47,6 +48,7 @@ def test_importing_the_library_loads_no_rich_no_sandbox_no_cli_no_aiohttp_web() 
         "helios_async._journal_redis",
         "redis",
         "docket",
+        "opentelemetry",
     ):
         assert not under(modules, heavy), heavy
 
