@@ -18,6 +18,7 @@ from typing import Any, cast
 import attrs
 
 from ._enums import NO_STATUS, ErrorCode, ModelRunStatus
+from ._model_methods import ModelMethods as _ModelMethods
 from ._redaction import hidden, signed_url
 
 __all__ = [
@@ -32,8 +33,9 @@ __all__ = [
 ]
 
 
-class _WireForm:
-    """``to_dict()`` for the models the API answers with (a mixin of no state)."""
+class _WireForm(_ModelMethods):
+    """``to_dict()`` for the models the API answers with (a mixin of no state), and their
+    equality, hash and repr (:class:`_ModelMethods`)."""
 
     __slots__ = ()
 
@@ -53,7 +55,7 @@ class _WireForm:
         return cast(dict[str, Any], unstructure(self))
 
 
-@attrs.frozen(kw_only=True, slots=False)
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)  # _ModelMethods
 class ModelRunCreated(_WireForm):
     """The answer to a create: the run's ``id`` and where to PUT the recording.
 
@@ -70,7 +72,7 @@ class ModelRunCreated(_WireForm):
     """The request id of the response it came in, if the API sent one."""
 
 
-@attrs.frozen(kw_only=True, slots=False)
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)  # _ModelMethods
 class ActivityRunCreated(_WireForm):
     """The answer to an Activity Plugin create: the run's ``id`` and the activity's link.
 
@@ -88,7 +90,7 @@ class ActivityRunCreated(_WireForm):
     """The request id of the response it came in, if the API sent one."""
 
 
-@attrs.frozen(kw_only=True, slots=False)
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)  # _ModelMethods
 class Section(_WireForm):
     """One timed section of a recording's results, with its eleven scores.
 
@@ -149,7 +151,7 @@ BUCKETED_SCORES = frozenset(
 )
 
 
-@attrs.frozen(kw_only=True, slots=False)
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)  # _ModelMethods
 class ModelRunResults(_WireForm):
     """A finished run's results: its sections, today always exactly one.
 
@@ -160,7 +162,7 @@ class ModelRunResults(_WireForm):
     """The timed sections; today one, covering the whole recording."""
 
 
-@attrs.frozen(kw_only=True, slots=False)
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)  # _ModelMethods
 class ModelRun(_WireForm):
     """A model run as ``GET /v1/models/mental-wellness/{id}`` returns it.
 
@@ -229,7 +231,7 @@ class ModelRun(_WireForm):
         return self.results.sections[0]
 
 
-@attrs.frozen(kw_only=True, slots=False)
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)  # _ModelMethods
 class Account(_WireForm):
     """The account behind the API key, as ``GET /v1/account`` returns it.
 
