@@ -1,4 +1,5 @@
-"""Equality, hashing and the repr of the models, written once for all of them.
+"""Equality, hashing and the repr of the models (and of the recordings and the retry and
+telemetry options), written once for all of them.
 
 attrs would generate the three for each class, compiling their source on every import (about
 0.1 ms a class); :class:`ModelMethods` reads a class's attrs fields instead (once per class),
@@ -6,7 +7,7 @@ with the same results. Two instances are equal when their class is the same and 
 compared fields (``eq=True``) is, by ``==`` (so a NaN field is never equal, not even to
 itself); the hash is that of the class and the same fields; the repr is
 ``Name(field=value, ...)``, each value through its field's own ``repr`` (``hidden``) or
-``repr()``, the fields with ``repr=False`` left out. A model gives attrs ``eq=False,
+``repr()``, the fields with ``repr=False`` left out. Such a class gives attrs ``eq=False,
 repr=False`` and inherits these.
 """
 

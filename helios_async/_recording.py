@@ -17,6 +17,7 @@ import attrs
 
 from ._audio import SNIFF_BYTES, AudioFormat, probe_duration, sniff_format
 from ._errors import RecordingError
+from ._model_methods import ModelMethods
 from ._models import ErrorCode
 
 if TYPE_CHECKING:
@@ -31,8 +32,8 @@ RecordingSource = str | os.PathLike[str] | bytes | bytearray | memoryview | Bina
 """What a recording may be given as: a path, the bytes themselves, or a seekable binary file."""
 
 
-@attrs.frozen(kw_only=True)
-class PreparedRecording:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class PreparedRecording(ModelMethods):
     """A checked recording: its format, exact size in bytes, and duration in seconds (if read).
 
     ``open`` returns a fresh binary stream positioned at the recording's first byte; the caller
@@ -51,8 +52,8 @@ class PreparedRecording:
         return self.format.content_type
 
 
-@attrs.frozen(kw_only=True)
-class RecordingBody:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class RecordingBody(ModelMethods):
     """The body of an upload PUT: a checked recording, re-opened for every attempt.
 
     ``size`` is the exact ``Content-Length`` in bytes. ``open()`` is a context manager giving
@@ -87,8 +88,8 @@ class RecordingBody:
             yield FileChunks(stream, self.recording.size, self.on_chunk)
 
 
-@attrs.frozen(kw_only=True)
-class RecordingInfo:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class RecordingInfo(ModelMethods):
     """What the local checks learnt of a recording."""
 
     format: AudioFormat

@@ -13,7 +13,7 @@ import attrs
 from . import _validation as check
 from ._enums import BirthSex
 from ._errors import InvalidInputError
-from ._model_methods import ModelMethods as _ModelMethods
+from ._model_methods import ModelMethods
 from ._redaction import hidden
 
 __all__ = ["CreateFields", "ModelRunRequest", "Tag", "TagsInput", "User"]
@@ -31,8 +31,8 @@ def _to_birth_sex(value: object) -> BirthSex:
     raise InvalidInputError("user.birth_sex", f"must be one of {allowed}; got {value!r}")
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)  # _ModelMethods
-class User(_ModelMethods):
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class User(ModelMethods):
     """The person a run is for. The scores are benchmarked against people of the same age,
     birth sex and language, so give these as accurately as you can.
 
@@ -56,8 +56,8 @@ class User(_ModelMethods):
     """Sex assigned at birth; its name as a string (``"FEMALE"``) is taken too."""
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)  # _ModelMethods
-class Tag(_ModelMethods):
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class Tag(ModelMethods):
     """A name/value pair attached to a run to recognise it later; at most 20 per run, each
     name once. The value is the caller's data, so the repr hides it:
     ``Tag(name='cohort', value=<redacted>)``.
@@ -76,8 +76,8 @@ TagsInput = Mapping[str, str] | Iterable[Tag | tuple[str, str]] | None
 :class:`Tag` or ``(name, value)`` pairs; None for no tags."""
 
 
-@attrs.frozen(kw_only=True, eq=False, repr=False)  # _ModelMethods
-class ModelRunRequest(_ModelMethods):
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class ModelRunRequest(ModelMethods):
     """The body of a create request (``POST /v1/models/mental-wellness``, and the Activity
     Plugin's create), every field checked when it is built. Its repr hides the user's label
     and date of birth and the tags' values (see :class:`User` and :class:`Tag`).

@@ -18,7 +18,7 @@ from typing import Any, cast
 import attrs
 
 from ._enums import NO_STATUS, ErrorCode, ModelRunStatus
-from ._model_methods import ModelMethods as _ModelMethods
+from ._model_methods import ModelMethods
 from ._redaction import hidden, signed_url
 
 __all__ = [
@@ -33,9 +33,9 @@ __all__ = [
 ]
 
 
-class _WireForm(_ModelMethods):
+class _WireForm(ModelMethods):
     """``to_dict()`` for the models the API answers with (a mixin of no state), and their
-    equality, hash and repr (:class:`_ModelMethods`)."""
+    equality, hash and repr (:class:`ModelMethods`)."""
 
     __slots__ = ()
 
@@ -55,7 +55,7 @@ class _WireForm(_ModelMethods):
         return cast(dict[str, Any], unstructure(self))
 
 
-@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)  # _ModelMethods
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class ModelRunCreated(_WireForm):
     """The answer to a create: the run's ``id`` and where to PUT the recording.
 
@@ -72,7 +72,7 @@ class ModelRunCreated(_WireForm):
     """The request id of the response it came in, if the API sent one."""
 
 
-@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)  # _ModelMethods
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class ActivityRunCreated(_WireForm):
     """The answer to an Activity Plugin create: the run's ``id`` and the activity's link.
 
@@ -90,7 +90,7 @@ class ActivityRunCreated(_WireForm):
     """The request id of the response it came in, if the API sent one."""
 
 
-@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)  # _ModelMethods
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class Section(_WireForm):
     """One timed section of a recording's results, with its eleven scores.
 
@@ -151,7 +151,7 @@ BUCKETED_SCORES = frozenset(
 )
 
 
-@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)  # _ModelMethods
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class ModelRunResults(_WireForm):
     """A finished run's results: its sections, today always exactly one.
 
@@ -162,7 +162,7 @@ class ModelRunResults(_WireForm):
     """The timed sections; today one, covering the whole recording."""
 
 
-@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)  # _ModelMethods
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class ModelRun(_WireForm):
     """A model run as ``GET /v1/models/mental-wellness/{id}`` returns it.
 
@@ -231,7 +231,7 @@ class ModelRun(_WireForm):
         return self.results.sections[0]
 
 
-@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)  # _ModelMethods
+@attrs.frozen(kw_only=True, slots=False, eq=False, repr=False)
 class Account(_WireForm):
     """The account behind the API key, as ``GET /v1/account`` returns it.
 

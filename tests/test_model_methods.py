@@ -1,9 +1,11 @@
-"""The models' shared ``__eq__``, ``__hash__`` and ``__repr__`` (``_model_methods``) behave as
-the ones attrs would generate: each model is compared with an attrs-generated twin."""
+"""The shared ``__eq__``, ``__hash__`` and ``__repr__`` (``_model_methods``) of the models,
+recordings and options behave as the ones attrs would generate: each class is compared with
+an attrs-generated twin."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 import attrs
@@ -12,16 +14,22 @@ import pytest
 from helios_async import (
     Account,
     ActivityRunCreated,
+    AudioFormat,
     ModelRun,
     ModelRunCreated,
     ModelRunRequest,
     ModelRunResults,
+    RecordingBody,
+    RecordingInfo,
+    RetryPolicy,
     Section,
     Tag,
+    Telemetry,
     User,
 )
 from helios_async._converter import structure
 from helios_async._model_methods import ModelMethods
+from helios_async._recording import PreparedRecording
 
 MODELS = [
     Account,
@@ -30,8 +38,13 @@ MODELS = [
     ModelRunCreated,
     ModelRunRequest,
     ModelRunResults,
+    PreparedRecording,
+    RecordingBody,
+    RecordingInfo,
+    RetryPolicy,
     Section,
     Tag,
+    Telemetry,
     User,
 ]
 
@@ -55,7 +68,7 @@ def twin_of(cls: type) -> type:
 
 def twin(model: Any) -> Any:
     cls = twin_of(type(model))
-    return cls(**{a.name: getattr(model, a.name) for a in attrs.fields(type(model))})
+    return cls(**{a.alias: getattr(model, a.name) for a in attrs.fields(type(model))})
 
 
 def samples(examples: dict[str, dict[str, Any]]) -> list[Any]:
@@ -66,6 +79,9 @@ def samples(examples: dict[str, dict[str, Any]]) -> list[Any]:
     nan = float("nan")
     user = User(user_label="u-1", date_of_birth=dt.date(1990, 2, 3), birth_sex="FEMALE")
     request = ModelRunRequest(user=user, language="en-GB", tags={"cohort": "a"})
+    prepared = PreparedRecording(
+        format=AudioFormat.WAV, size=44, duration=12.5, name="a.wav", open=io.BytesIO
+    )
     return [
         ok,
         structure(examples["run_complete_ok"], ModelRun, request_id="req-2"),  # eq=False field
@@ -90,6 +106,18 @@ def samples(examples: dict[str, dict[str, Any]]) -> list[Any]:
         Tag(name="cohort", value="b"),
         request,
         attrs.evolve(request, accent="Scottish"),
+        prepared,
+        attrs.evolve(prepared, open=lambda: io.BytesIO(b"")),  # the same but for open()
+        attrs.evolve(prepared, duration=None),
+        RecordingBody(recording=prepared),
+        RecordingBody(recording=prepared, on_chunk=print),  # eq=False field
+        RecordingInfo(format=AudioFormat.MP3, content_type="audio/mpeg", size=9, duration=None),
+        RecordingInfo(format=AudioFormat.MP3, content_type="audio/mpeg", size=10, duration=None),
+        RetryPolicy(),
+        RetryPolicy.disabled(),
+        RetryPolicy(sleep=print),  # eq=False field
+        Telemetry(),
+        Telemetry(enabled=False),
     ]
 
 
