@@ -1,43 +1,61 @@
 """Import time: ``import helios_async`` against ``import aiohttp``, each in a fresh
-interpreter, interleaved, many runs.
+interpreter, interleaved, many runs; and the first use, ``from helios_async import
+HeliosClient`` (``import helios_async`` imports a public name's module when the name is first
+read, so the bare import is cheap and the client is paid for on first use).
 
 Run by hand::
 
     python benchmarks/imports.py [--runs 40]
 
-Each run starts ``python -c`` twice, once per module, in alternating order, and the child
-times its own ``import`` with ``time.perf_counter`` (wall) and ``time.process_time`` (CPU),
-so interpreter start-up is left out. ``-X importtime`` is not used: it slows what it times.
-The figures of a side are the median over the runs, with the interquartile range; the ratio
-is the median of the per-run ratios (each run's two imports ran back to back, under the same
-load). ``--profile`` prints instead the twelve slowest modules of one ``import helios_async``
-from ``-X importtime`` (self time, cumulative time), to see where the time goes.
+Each run starts ``python -c`` once per statement, in a rotating order, and the child times
+its own statement with ``time.perf_counter`` (wall) and ``time.process_time`` (CPU), so
+interpreter start-up is left out. Both sides import from bytecode, as after ``pip install``
+(which compiles a wheel's modules): the children share a bytecode cache of their own
+(``PYTHONPYCACHEPREFIX``, a temporary folder, filled by the warm-up runs), so neither a
+source checkout nor ``PYTHONDONTWRITEBYTECODE`` makes one side compile its source on every
+run while the other reads ``.pyc`` files. ``--no-bytecode`` leaves the environment as it is.
+``-X importtime`` is not used: it slows what it times. The
+figures of a statement are the median over the runs, with the interquartile range; a ratio is
+the median of the per-run ratios (each run's imports ran back to back, under the same load).
+``--profile`` prints instead the twelve slowest modules of one ``from helios_async import
+HeliosClient`` from ``-X importtime`` (self time, cumulative time), to see where the time goes.
 
-Prints one line: each side's import time, and the ratio helios / aiohttp (target <= 1.15).
+Prints one line: each statement's time, and its ratio to ``import aiohttp`` (target <= 1.15
+for ``import helios_async``; the first use is shown beside it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
+import tempfile
 
 from _support import PYTHON, load
 
 PROBE = (
-    "import time; w = time.perf_counter(); c = time.process_time(); import {module}; "
+    "import time; w = time.perf_counter(); c = time.process_time(); {statement}; "
     "import json; print(json.dumps([time.perf_counter() - w, time.process_time() - c]))"
 )
+AIOHTTP = "import aiohttp"
+BARE = "import helios_async"
+FIRST_USE = "from helios_async import HeliosClient"
+STATEMENTS = (AIOHTTP, BARE, FIRST_USE)
 
 
-def timed(module: str) -> tuple[float, float]:
-    """(wall, CPU) seconds one fresh interpreter spends importing ``module``."""
+CHILD_ENV = dict(os.environ)
+
+
+def timed(statement: str) -> tuple[float, float]:
+    """(wall, CPU) seconds one fresh interpreter spends running ``statement``."""
     result = subprocess.run(
-        [PYTHON, "-c", PROBE.format(module=module)],
+        [PYTHON, "-c", PROBE.format(statement=statement)],
         capture_output=True,
         text=True,
         check=True,
+        env=CHILD_ENV,
     )
     wall, cpu = json.loads(result.stdout)
     return wall, cpu
@@ -51,10 +69,11 @@ def quartiles(values: list[float], *, scale: float = 1000, unit: str = " ms") ->
 
 def profile() -> None:
     result = subprocess.run(
-        [PYTHON, "-X", "importtime", "-c", "import helios_async"],
+        [PYTHON, "-X", "importtime", "-c", FIRST_USE],
         capture_output=True,
         text=True,
         check=True,
+        env=CHILD_ENV,
     )
     rows = []
     for line in result.stderr.splitlines()[1:]:
@@ -68,27 +87,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--no-bytecode", action="store_true", help="leave the environment as is")
     args = parser.parse_args()
-    if args.profile:
-        profile()
-        return
-    for module in ("aiohttp", "helios_async"):
-        timed(module)  # warm the file-system cache and the bytecode
-    figures: dict[str, list[tuple[float, float]]] = {"aiohttp": [], "helios_async": []}
-    for run in range(args.runs):
-        order = ("aiohttp", "helios_async") if run % 2 == 0 else ("helios_async", "aiohttp")
-        for module in order:
-            figures[module].append(timed(module))
-    wall = {module: [w for w, _ in rows] for module, rows in figures.items()}
-    cpu = {module: [c for _, c in rows] for module, rows in figures.items()}
-    wall_ratios = [h / a for h, a in zip(wall["helios_async"], wall["aiohttp"], strict=True)]
-    cpu_ratios = [h / a for h, a in zip(cpu["helios_async"], cpu["aiohttp"], strict=True)]
+    with tempfile.TemporaryDirectory(prefix="helios-imports-") as cache:
+        if not args.no_bytecode:
+            CHILD_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+            CHILD_ENV["PYTHONPYCACHEPREFIX"] = cache
+        for statement in STATEMENTS:
+            timed(statement)  # warm the file-system cache and fill the bytecode cache
+        if args.profile:
+            profile()
+        else:
+            compare(args.runs, bytecode=not args.no_bytecode)
+
+
+def compare(runs: int, *, bytecode: bool) -> None:
+    figures: dict[str, list[tuple[float, float]]] = {statement: [] for statement in STATEMENTS}
+    for run in range(runs):
+        shift = run % len(STATEMENTS)
+        for statement in STATEMENTS[shift:] + STATEMENTS[:shift]:
+            figures[statement].append(timed(statement))
+    parts = []
+    for statement in STATEMENTS:
+        wall = [w for w, _ in figures[statement]]
+        cpu = [c for _, c in figures[statement]]
+        part = f"{statement} wall {quartiles(wall)}, CPU {quartiles(cpu)}"
+        if statement != AIOHTTP:
+            ratios = [
+                c / a for (_, c), (_, a) in zip(figures[statement], figures[AIOHTTP], strict=True)
+            ]
+            part += f", CPU ratio to aiohttp {quartiles(ratios, scale=1, unit='')}"
+        parts.append(part)
     print(
-        f"imports: {args.runs} interleaved runs: import helios_async wall "
-        f"{quartiles(wall['helios_async'])}, CPU {quartiles(cpu['helios_async'])}; import "
-        f"aiohttp wall {quartiles(wall['aiohttp'])}, CPU {quartiles(cpu['aiohttp'])}; ratio "
-        f"helios/aiohttp wall {quartiles(wall_ratios, scale=1, unit='')}, CPU "
-        f"{quartiles(cpu_ratios, scale=1, unit='')} (target <= 1.15); {load()}"
+        f"imports: {runs} interleaved runs, {'from bytecode' if bytecode else 'environment as is'}:"
+        f" {'; '.join(parts)} "
+        f"(target <= 1.15 for {BARE}); {load()}"
     )
 
 

@@ -9,12 +9,9 @@ from types import TracebackType
 from typing import Self, Unpack
 
 import aiohttp
-import attrs
-from yarl import URL
 
-from ._config import Timeouts, resolve_api_key, resolve_base_url, user_agent
-from ._connection import Connection
-from ._errors import InvalidInputError
+from ._client_layers import build_layers, describe, upload_target, with_policies
+from ._config import Timeouts
 from ._fanout import (
     DEFAULT_CONCURRENCY,
     OnJobCreated,
@@ -34,16 +31,12 @@ from ._models import (
     TagsInput,
     User,
 )
-from ._operations import Operations
 from ._polling import PollPolicy
-from ._protocol import Endpoints, redact_url
 from ._recording import RecordingSource, prepare_recording_async
-from ._redaction import Secret, signed_url
+from ._redaction import Secret
 from ._retry import RetryPolicy
-from ._sending import Sender
 from ._telemetry import Telemetry
-from ._telemetry import runtime as telemetry_runtime
-from ._transport import DEFAULT_MAX_RESPONSE_BYTES, AiohttpTransport, Transport
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, Transport
 from ._validation import check_seconds, check_upload_url
 from ._workflow import run_check
 
@@ -104,28 +97,23 @@ class HeliosClient:
     ) -> None:
         if isinstance(api_key, str):
             api_key = Secret(api_key)  # so no traceback from here shows it among the locals
-        if session is not None and transport is not None:
-            raise InvalidInputError("transport", "pass a session or a transport, not both")
-        endpoints = Endpoints(
-            base_url=resolve_base_url(base_url, region),
-            api_key=resolve_api_key(api_key),
-            user_agent=user_agent(user_agent_suffix),
+        self._connection, self._operations = build_layers(
+            api_key,
+            base_url=base_url,
+            region=region,
+            session=session,
+            transport=transport,
+            timeouts=timeouts,
+            retry=retry,
+            poll=poll,
             legacy_get_path=legacy_get_path,
+            hooks=hooks,
+            user_agent_suffix=user_agent_suffix,
+            connection_limit=connection_limit,
+            telemetry=telemetry,
+            max_response_bytes=max_response_bytes,
             allow_http_upload=allow_http_upload,
         )
-        if transport is None:
-            transport = AiohttpTransport(
-                session, connection_limit=connection_limit, max_response_bytes=max_response_bytes
-            )
-        self._connection = Connection(transport, needs_open=session is None)
-        sender = Sender(
-            connection=self._connection,
-            timeouts=timeouts or Timeouts(),
-            retry=retry or RetryPolicy(),
-            hooks=hooks or Hooks(),
-            telemetry=telemetry_runtime(telemetry),
-        )
-        self._operations = Operations(endpoints=endpoints, sender=sender, poll=poll or PollPolicy())
         self._is_view = False
 
     @property
@@ -154,14 +142,7 @@ class HeliosClient:
         return self._operations.endpoints.base_url
 
     def __repr__(self) -> str:
-        transport = self._connection.transport
-        if isinstance(transport, AiohttpTransport):
-            through = f"{'owned' if transport.owns_session else 'borrowed'} session"
-        else:
-            through = f"{type(transport).__name__} transport"
-        view = " view" if self._is_view else ""
-        shown = redact_url(str(URL(self.base_url).with_user(None)))
-        return f"<HeliosClient{view} {shown} {self._connection.state}, {through}>"
+        return describe(self._connection, self.base_url, view=self._is_view)
 
     def with_options(
         self,
@@ -179,13 +160,9 @@ class HeliosClient:
         the session under every view.
         """
         view = copy.copy(self)
-        sender = attrs.evolve(
-            self._operations.sender,
-            timeouts=timeouts or self.timeouts,
-            retry=retry or self.retry,
-            hooks=hooks or self.hooks,
+        view._operations = with_policies(
+            self._operations, timeouts=timeouts, retry=retry, poll=poll, hooks=hooks
         )
-        view._operations = attrs.evolve(self._operations, sender=sender, poll=poll or self.poll)
         view._is_view = True
         return view
 
@@ -329,18 +306,8 @@ class HeliosClient:
             UploadError: storage refused the upload otherwise.
             TransportError: the upload could not be completed.
         """
-        if not isinstance(created_or_url, ModelRunCreated | str):
-            raise InvalidInputError(
-                "created_or_url",
-                f"must be a ModelRunCreated or its recording_upload_url, not "
-                f"{type(created_or_url).__name__}",
-            )
-        if isinstance(created_or_url, ModelRunCreated):
-            url, run_id = created_or_url.recording_upload_url, created_or_url.id
-        else:
-            # Rebound, so this frame's locals show the URL's repr, never its signature.
-            created_or_url = url = signed_url(created_or_url)
-            run_id = None
+        url, run_id = upload_target(created_or_url)
+        created_or_url = url  # rebound: this frame's locals show the URL's repr, not its signature
         check_upload_url(url)
         prepared = await prepare_recording_async(recording, check_duration=check_duration)
         await self._operations.upload(url, prepared, model_run_id=run_id)

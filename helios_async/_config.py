@@ -154,7 +154,8 @@ class Timeouts:
     Running out raises :class:`~helios_async.RequestTimeoutError` whose ``limit`` says which
     fired (``"read"``, ``"response"``, ``"sending"``, ``"answer"``, ``"total"``), retried
     only where the request is safe to repeat. The transport turns these into its own timers
-    (aiohttp's ``ClientTimeout`` and an asyncio timeout, for the default one).
+    (for the default one: aiohttp's ``ClientTimeout``, a read timer per connection, and one
+    timer for the ``response`` deadlines of all the API calls in flight).
 
     See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
 

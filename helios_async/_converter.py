@@ -15,7 +15,7 @@ function per class (``_onepass``); only a payload it refuses goes through cattrs
 detailed validation, for a message that names every problem; requests are unstructured by
 cattrs. Bodies are decoded by orjson, and what orjson refuses (a ``NaN``, a byte-order mark,
 UTF-16) is judged by ``json``, so a non-finite number is still refused by the field it is
-in. The cattrs converters are built on first use, not on import.
+in. The cattrs converters are built, and orjson imported, on first use, not on import.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import attrs
-import orjson
 
 from ._errors import DecodeError
 from ._models import BUCKETED_SCORES, SCORE_NAMES, Account, ModelRun, ModelRunRequest, Section
@@ -364,6 +363,18 @@ def _refuse(payload: Any, cls: type[Any], body: bytes, failure: BaseException) -
     ) from failure
 
 
+def _first_loads(data: bytes | memoryview) -> Any:
+    """orjson's ``loads``, imported by the first body decoded, which it then replaces."""
+    global _loads
+    import orjson
+
+    _loads = orjson.loads
+    return _loads(data)
+
+
+_loads: Callable[[bytes | memoryview], Any] = _first_loads
+
+
 def structure_json(body: bytes, cls: type[T], *, request_id: str | None = None) -> T:
     """Decode a JSON body and structure it into ``cls``.
 
@@ -373,7 +384,7 @@ def structure_json(body: bytes, cls: type[T], *, request_id: str | None = None) 
     try:
         # orjson takes exact bytes, or a buffer: a bytes subclass (the responses' PersonalBytes)
         # goes as a memoryview, without a copy.
-        payload = orjson.loads(body if type(body) is bytes else memoryview(body))
+        payload = _loads(body if type(body) is bytes else memoryview(body))
     except ValueError:  # orjson.JSONDecodeError: let json judge it (NaN, a BOM, UTF-16)
         try:
             payload = json.loads(body)

@@ -11,14 +11,17 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 import attrs
 
 from ._audio import SNIFF_BYTES, AudioFormat, probe_duration, sniff_format
 from ._errors import RecordingError
+from ._model_methods import ModelMethods
 from ._models import ErrorCode
-from ._truncation import Truncation, find_truncation
+
+if TYPE_CHECKING:
+    from ._truncation import Truncation
 
 MIN_SECONDS = 10.0  # docs/helios.md#recording-limits: at least 10 s of speech ...
 MAX_SECONDS = 180.0  # ... in a recording under 3 minutes
@@ -29,8 +32,8 @@ RecordingSource = str | os.PathLike[str] | bytes | bytearray | memoryview | Bina
 """What a recording may be given as: a path, the bytes themselves, or a seekable binary file."""
 
 
-@attrs.frozen(kw_only=True)
-class PreparedRecording:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class PreparedRecording(ModelMethods):
     """A checked recording: its format, exact size in bytes, and duration in seconds (if read).
 
     ``open`` returns a fresh binary stream positioned at the recording's first byte; the caller
@@ -49,8 +52,8 @@ class PreparedRecording:
         return self.format.content_type
 
 
-@attrs.frozen(kw_only=True)
-class RecordingBody:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class RecordingBody(ModelMethods):
     """The body of an upload PUT: a checked recording, re-opened for every attempt.
 
     ``size`` is the exact ``Content-Length`` in bytes. ``open()`` is a context manager giving
@@ -85,8 +88,8 @@ class RecordingBody:
             yield FileChunks(stream, self.recording.size, self.on_chunk)
 
 
-@attrs.frozen(kw_only=True)
-class RecordingInfo:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class RecordingInfo(ModelMethods):
     """What the local checks learnt of a recording."""
 
     format: AudioFormat
@@ -180,6 +183,8 @@ def _prepare(
             )
         duration = None
         if check_duration:
+            from ._truncation import find_truncation  # imported by the first duration check
+
             stream.seek(start)
             audio = cast(BinaryIO, _Window(stream, start)) if start else stream
             duration = probe_duration(audio, fmt)

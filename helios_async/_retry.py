@@ -31,6 +31,7 @@ from ._errors import (
     TransportError,
     UploadError,
 )
+from ._model_methods import ModelMethods
 from ._validation import policy_callable, policy_int, policy_number
 
 __all__ = ["RetryPolicy", "Sleep"]
@@ -50,8 +51,8 @@ Sleep = Callable[[float], Awaitable[None]]
 """How a policy waits: an ``asyncio.sleep``-like coroutine function taking seconds."""
 
 
-@attrs.frozen(kw_only=True)
-class RetryPolicy:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class RetryPolicy(ModelMethods):
     """How one request is retried through transient failures.
 
     Waits grow exponentially with full jitter: before retry *n* the client sleeps a random

@@ -40,6 +40,14 @@ class Sender:
     retry: RetryPolicy
     hooks: Hooks
     telemetry: Runtime = NULL
+    _bare: bool = attrs.field(init=False, repr=False, eq=False)
+    """No hook watches an attempt (``on_request``, ``on_response``, ``on_upload_progress``):
+    then, with telemetry off and no cool-down, an attempt is the exchange alone."""
+
+    def __attrs_post_init__(self) -> None:
+        hooks = self.hooks
+        watched = hooks.on_request or hooks.on_response or hooks.on_upload_progress
+        object.__setattr__(self, "_bare", watched is None)
 
     async def send(
         self,
@@ -60,10 +68,21 @@ class Sender:
             HookError: a hook raised; what the request returned is on its ``result``.
             Whatever the transport or ``decoder`` raised last, once not worth retrying.
         """
-        if not self.connection.usable:
-            self.connection.check_open()  # fail fast, before the retry controller
+        connection = self.connection
+        if not connection.usable:
+            connection.check_open()  # fail fast, before the retry controller
         started = time.monotonic()  # total_timeout counts from the first try
         try:  # the first attempt runs bare: most requests succeed at once
+            if (
+                self._bare
+                and on_sent is None
+                and not connection.cooldown_until
+                and not self.telemetry.enabled
+            ):  # nothing to wait out, call or trace: _attempt would only send
+                response = await connection.transport.send(request, timeouts=self.timeouts)
+                if response.status == 429:
+                    self._rate_limited(request, response)
+                return decoder(response)
             response, hook_failure = await self._attempt(request, 1, on_sent)
             if hook_failure is None:
                 return decoder(response)
@@ -118,11 +137,8 @@ class Sender:
                 traced.received(response)
         else:  # telemetry off or its API absent: no scope to enter at all
             response = await connection.transport.send(request, timeouts=self.timeouts)
-        if response.status == 429 and not request.to_storage:  # storage limits only itself
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            # One over the cap is raised to the caller at once, and pauses nobody else.
-            if retry_after and retry_after <= self.retry.max_retry_after:
-                connection.start_cooldown(retry_after)
+        if response.status == 429:
+            self._rate_limited(request, response)
         failure: BaseException | None = None
         if hooks.on_response is not None:
             try:
@@ -140,6 +156,16 @@ class Sender:
             except Exception as exc:
                 failure = exc
         return response, failure
+
+    def _rate_limited(self, request: ApiRequest, response: ApiResponse) -> None:
+        """A 429 from the API starts the client-wide cool-down its ``Retry-After`` asks for;
+        storage's limits only itself."""
+        if request.to_storage:
+            return
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        # One over the cap is raised to the caller at once, and pauses nobody else.
+        if retry_after and retry_after <= self.retry.max_retry_after:
+            self.connection.start_cooldown(retry_after)
 
     def _with_progress(self, request: ApiRequest) -> RecordingBody:
         """The body reporting bytes sent so far of this attempt to ``on_upload_progress``."""

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 
+from ._model_methods import ModelMethods
+
 if TYPE_CHECKING:
     from ._models import ModelRun, ModelRunCreated
     from ._protocol import ApiRequest, ApiResponse
@@ -27,8 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["Telemetry"]
 
 
-@attrs.frozen(kw_only=True)
-class Telemetry:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class Telemetry(ModelMethods):
     """How a :class:`~helios_async.HeliosClient` traces and meters itself with OpenTelemetry.
 
     Needs ``pip install 'helios-async[otel]'`` (the ``opentelemetry-api`` package only; set

@@ -9,30 +9,46 @@
   redacted; ``http.request.resend_count`` is set on retries; ``traceparent`` goes to the API
   host only, never to storage.
 
-Its context carries OpenTelemetry's "suppress HTTP instrumentation" key, so an aiohttp client
-instrumentation makes no second span with the signed URL in it.
+The attributes' names and values come from ``_otel_attributes``. Its context carries
+OpenTelemetry's "suppress HTTP instrumentation" key, so an aiohttp client instrumentation
+makes no second span with the signed URL in it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import attrs
 from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.context import _SUPPRESS_HTTP_INSTRUMENTATION_KEY
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
-from yarl import URL
 
 from . import _errors as errors
 from ._metrics import Instruments
-from ._redaction import full_url, storage_template
+from ._otel_attributes import (
+    ERROR_TYPE,
+    HTTP_STATUS,
+    OUTCOME,
+    PHASE,
+    POLL_NUMBER,
+    POLLS,
+    RECORDING_DURATION,
+    RECORDING_FORMAT,
+    RECORDING_SIZE,
+    RESEND_COUNT,
+    RUN_ERROR_CODE,
+    RUN_ID,
+    RUN_STATUS,
+    USER_LABEL,
+    described,
+    error_type,
+    outcome,
+)
 from ._telemetry import (
     _NULL_CONTEXT,
     _NULL_POLL,
@@ -51,33 +67,6 @@ if TYPE_CHECKING:
     from ._recording import PreparedRecording
 
 SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.26.0"
-
-# Semantic-convention attributes (stable HTTP client conventions; url.template in development).
-HTTP_METHOD: Final = "http.request.method"
-HTTP_STATUS: Final = "http.response.status_code"
-RESEND_COUNT: Final = "http.request.resend_count"
-SERVER_ADDRESS: Final = "server.address"
-SERVER_PORT: Final = "server.port"
-URL_FULL: Final = "url.full"
-URL_TEMPLATE: Final = "url.template"
-ERROR_TYPE: Final = "error.type"
-# Ours.
-OPERATION: Final = "helios.operation"
-RUN_ID: Final = "helios.model_run.id"
-RUN_STATUS: Final = "helios.model_run.status"
-RUN_ERROR_CODE: Final = "helios.model_run.error_code"
-RECORDING_FORMAT: Final = "helios.recording.format"
-RECORDING_SIZE: Final = "helios.recording.size"
-RECORDING_DURATION: Final = "helios.recording.duration"
-OUTCOME: Final = "helios.check.outcome"
-PHASE: Final = "helios.check.phase"
-POLLS: Final = "helios.check.polls"
-POLL_NUMBER: Final = "helios.poll.number"
-USER_LABEL: Final = "helios.user.label"
-
-KNOWN_METHODS: Final = frozenset(
-    ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
-)
 
 
 def _unset_meter_providers() -> tuple[type, ...]:
@@ -167,79 +156,10 @@ class OtelRuntime(Runtime):
                 raise
 
 
-def url_template(request: ApiRequest) -> str:
-    """The request's low-cardinality ``url.template``: the path, its ids as placeholders."""
-    return url_template_of(request.operation, request.url)
-
-
-def url_template_of(operation: str, url: str) -> str:
-    """``url.template`` of ``operation`` at ``url``: the storage template of an upload, a
-    run's path with ``{model_run_id}``, any other API path as it is (it holds no id)."""
-    if operation == "upload_recording":
-        return storage_template(url)
-    path = URL(url, encoded=True).raw_path
-    if operation == "get_model_run":
-        return path.rpartition("/")[0] + "/{model_run_id}"
-    return path
-
-
-def error_type(exc: BaseException) -> str:
-    """``error.type`` of an exception: its public class name (``helios_async.ConnectError``,
-    ``asyncio.CancelledError``, ``builtins.OSError``)."""
-    cls = type(exc)
-    module = cls.__module__
-    if module.startswith("helios_async.") or module == "asyncio.exceptions":
-        module = module.partition(".")[0]
-    return f"{module}.{cls.__qualname__}"
-
-
-def outcome(exc: BaseException | None) -> str:
-    """How a check ended: ``complete_ok``, ``complete_error``, ``deadline_exceeded``,
-    ``outcome_unknown``, ``rejected`` (refused by a local check, the API or storage),
-    ``cancelled``, or ``failed`` (the network or the API failed, after retries)."""
-    if exc is None:
-        return "complete_ok"
-    if isinstance(exc, errors.ModelRunFailedError):
-        return "complete_error"
-    if isinstance(exc, errors.DeadlineExceededError):
-        return "deadline_exceeded"
-    if isinstance(exc, errors.OutcomeUnknownError):
-        return "outcome_unknown"
-    if isinstance(exc, asyncio.CancelledError):
-        return "cancelled"
-    if isinstance(exc, errors.InvalidInputError):
-        return "rejected"
-    if isinstance(exc, errors.APIError) and not isinstance(exc, errors.TransientAPIError):
-        return "rejected"
-    if isinstance(exc, errors.UploadError) and not exc.is_transient:
-        return "rejected"
-    return "failed"
-
-
 def _fail(span: Span, exc: BaseException) -> None:
     kind = error_type(exc)
     span.set_attribute(ERROR_TYPE, kind)
     span.set_status(Status(StatusCode.ERROR, kind))
-
-
-@functools.lru_cache(maxsize=1024)
-def _described(
-    operation: str, method: str, url: str
-) -> tuple[str, Mapping[str, Any], Mapping[str, Any]]:
-    """An attempt's span name, its metric's attributes (low-cardinality) and its span's
-    (those, ``url.full`` and the operation), read-only."""
-    parsed = URL(url, encoded=True)
-    template = url_template_of(operation, url)
-    known = method if method in KNOWN_METHODS else "_OTHER"
-    metric = {
-        HTTP_METHOD: known,
-        SERVER_ADDRESS: parsed.raw_host or "",
-        SERVER_PORT: parsed.port or 0,
-        URL_TEMPLATE: template,
-    }
-    span = {**metric, URL_FULL: full_url(url), OPERATION: operation}
-    name = f"{known if known != '_OTHER' else 'HTTP'} {template}"
-    return name, MappingProxyType(metric), MappingProxyType(span)
 
 
 class _Http(HttpScope):
@@ -247,7 +167,7 @@ class _Http(HttpScope):
 
     def __init__(self, rt: OtelRuntime, request: ApiRequest, attempt: int) -> None:
         # Polls repeat one URL: cached. An upload's is signed and used once: never kept.
-        describe = _described.__wrapped__ if request.to_storage else _described
+        describe = described.__wrapped__ if request.to_storage else described
         name, metric_attributes, span_attributes = describe(
             request.operation, request.method, request.url
         )

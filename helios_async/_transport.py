@@ -2,9 +2,10 @@
 
 :class:`AiohttpTransport` is the default, and the only place that knows aiohttp: it owns (or
 borrows) the ``aiohttp.ClientSession``, bounds each attempt by :class:`~helios_async.Timeouts`
-(the pool wait, aiohttp's ``ClientTimeout`` and an asyncio timeout for the answer, or for an
-upload one that follows its size), caps response bodies, maps aiohttp's failures onto the
-error tree and redacts presigned signatures from their text. Everything above it works on
+(the pool wait, aiohttp's ``ClientTimeout`` and, from ``_timers``, the deadline of an API
+call's answer, or for an upload an asyncio timeout that follows its size), caps response
+bodies and, through ``_transport_errors``, maps aiohttp's failures onto the error tree with
+presigned signatures redacted from their text. Everything above it works on
 :class:`~helios_async.ApiRequest` and :class:`~helios_async.ApiResponse` values alone, so
 tests (yours too) can swap in :class:`helios_async.testing.MockTransport`.
 """
@@ -14,39 +15,34 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 import time
 from collections.abc import AsyncGenerator
-from typing import NoReturn, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import aiohttp
 from yarl import URL
 
 from ._config import Timeouts
-from ._decoding import ERROR_BODY_LIMIT
 from ._errors import (
     ClientClosedError,
-    ConnectError,
-    HeliosError,
     InvalidInputError,
     PoolTimeoutError,
     RequestTimeoutError,
-    ResponseTooLargeError,
-    TransportError,
     WrongEventLoopError,
 )
-from ._pool import BoundedConnector
+from ._exchange import fetch
+from ._pool import BoundedConnector, Slots
 from ._protocol import ApiRequest, ApiResponse
-from ._recording import FileChunks, RecordingBody
+from ._recording import RecordingBody
 from ._redaction import drop_inner_frames, redact_url
-from ._upload_watch import UploadWatch
+from ._timers import Deadlines
+from ._transport_errors import reraise
+from ._upload_watch import upload
 
 __all__ = ["AiohttpTransport", "Transport"]
 
 logger = logging.getLogger("helios_async")
-_QUERY = re.compile(r"\?[^\s'\")]+")  # a query string inside an error's text
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
-_READ_CHUNK = 64 * 1024
 _KEPT_URLS = 1_024  # parsed API URLs kept per transport (one per run polled, and a few)
 
 
@@ -77,8 +73,9 @@ class Transport(Protocol):
 def client_timeout(timeouts: Timeouts, *, upload: bool) -> aiohttp.ClientTimeout:
     """aiohttp's part of the limits of one attempt: ``connect`` to open a connection, and for
     an API call ``read`` for each wait for response bytes. No total (the transport's own
-    timers bound the attempt) and no pool wait (the transport queues requests itself); an
-    upload has no read timer, which aiohttp would run while the body is still being sent.
+    timers bound the attempt: ``_timers``) and no pool wait (the transport queues requests
+    itself); an upload has no read timer, which aiohttp would run while the body is still
+    being sent.
     """
     return aiohttp.ClientTimeout(
         total=None,
@@ -131,7 +128,8 @@ class AiohttpTransport:
         self.max_response_bytes = max_response_bytes
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: Slots | None = None
+        self._deadlines: Deadlines | None = None
         self._lifeline: AsyncGenerator[None, None] | None = None
         # Per-request constants, built once: the aiohttp timeouts of the last Timeouts seen
         # (API call, upload), and the parsed URL of each API URL (a run is polled many times).
@@ -155,7 +153,8 @@ class AiohttpTransport:
         if self._loop is None:
             self._loop = loop
             limit = self.pool_limit
-            self._slots = asyncio.Semaphore(limit) if limit else None
+            self._slots = Slots(limit) if limit else None
+            self._deadlines = Deadlines(loop)
         elif loop is not self._loop:
             ended = (
                 "which has ended (its session was closed with it)"
@@ -189,8 +188,11 @@ class AiohttpTransport:
                 await session.close()
 
     async def aclose(self) -> None:
-        """Close an owned session and its connections; a borrowed one is left open."""
+        """Close an owned session and its connections; a borrowed one is left open. Requests
+        waiting for a connection of the pool raise ClientClosedError."""
         self._closed = True
+        if self._slots is not None:
+            self._slots.close(_closed_error)
         lifeline, self._lifeline = self._lifeline, None
         if lifeline is not None:
             await lifeline.aclose()
@@ -230,46 +232,51 @@ class AiohttpTransport:
         started = time.perf_counter() if debug else 0.0
         slots = self._slots
         if slots is not None:  # hold one of the pool's connections for the attempt
-            if slots.locked():
-                await self._wait_for_slot(slots, request, timeouts)
+            if slots.free:
+                slots.free -= 1  # free: taken at once, no wait to bound
             else:
-                await slots.acquire()  # free: taken at once, no wait to bound
+                await self._wait_for_slot(slots, request, timeouts)
         try:
             body = request.body
             if isinstance(body, RecordingBody):
                 with body.open() as chunks:
-                    response = await self._upload(
-                        session, request, chunks, body.size, timeouts, known[2]
+                    response = await upload(
+                        session,
+                        request,
+                        chunks,
+                        body.size,
+                        timeouts,
+                        known[2],
+                        self.max_response_bytes,
                     )
             else:
                 # An API call: at most ``timeouts.response`` from here to the last byte.
                 # Whatever is raised below loses the frames under this one: aiohttp's, and
-                # _fetch's, whose locals hold the URL (a yarl.URL, a ClientResponse) and the
+                # fetch's, whose locals hold the URL (a yarl.URL, a ClientResponse) and the
                 # key's header, for any traceback formatted with its locals to show. No
                 # local here holds the parsed URL either.
-                scope = asyncio.timeout(timeouts.response)
+                assert self._deadlines is not None
+                deadline = self._deadlines.start(timeouts.response)
                 try:
-                    async with scope:
-                        try:
-                            response = await _fetch(
-                                self,
-                                session,
-                                request,
-                                self._urls.get(request.url) or self._url(request),
-                                body,
-                                known[1],
-                            )
-                        except BaseException as exc:
-                            _reraise(exc, request, body, known[1])
-                except TimeoutError:
-                    if not scope.expired():
-                        raise
-                    raise RequestTimeoutError(
-                        f"no whole answer within Timeouts.response={timeouts.response:g} s",
-                        method=request.method,
-                        url=redact_url(request.url),
-                        limit="response",
-                    ) from None
+                    response = await fetch(
+                        session,
+                        request,
+                        self._urls.get(request.url) or self._url(request),
+                        body,
+                        known[1],
+                        self.max_response_bytes,
+                    )
+                except BaseException as exc:
+                    if deadline.end(exc):
+                        drop_inner_frames(exc)
+                        raise RequestTimeoutError(
+                            f"no whole answer within Timeouts.response={timeouts.response:g} s",
+                            method=request.method,
+                            url=redact_url(request.url),
+                            limit="response",
+                        ) from None
+                    reraise(exc, request, body, known[1])
+                deadline.end(None)
         finally:
             if slots is not None:
                 slots.release()
@@ -283,20 +290,26 @@ class AiohttpTransport:
             )
         return response
 
-    async def _wait_for_slot(
-        self, slots: asyncio.Semaphore, request: ApiRequest, timeouts: Timeouts
-    ) -> None:
-        """Wait for one of the pool's connections, at most ``timeouts.pool``."""
+    async def _wait_for_slot(self, slots: Slots, request: ApiRequest, timeouts: Timeouts) -> None:
+        """Wait for one of the pool's connections, at most ``timeouts.pool``.
+
+        Raises:
+            PoolTimeoutError: none came free in time.
+            ClientClosedError: the transport was closed meanwhile.
+        """
         try:
             async with asyncio.timeout(timeouts.pool):
-                await slots.acquire()
+                await slots.wait()
         except TimeoutError:
             raise PoolTimeoutError(
                 f"no free connection within Timeouts.pool={timeouts.pool:g} s: all "
-                f"{self.pool_limit} of the pool (connection_limit) stayed in use",
+                f"{slots.limit} of the pool (connection_limit) stayed in use",
                 method=request.method,
                 url=redact_url(request.url),
             ) from None
+        if self._closed:  # handed a slot as the transport closed
+            slots.release()
+            raise _closed_error()
 
     def _url(self, request: ApiRequest) -> URL:
         """The request's URL, verbatim (``encoded=True``: never re-quoted), parsed; an API
@@ -308,163 +321,6 @@ class AiohttpTransport:
             self._urls[request.url] = url
         return url
 
-    async def _upload(
-        self,
-        session: aiohttp.ClientSession,
-        request: ApiRequest,
-        chunks: FileChunks,
-        size: int,
-        timeouts: Timeouts,
-        timeout: aiohttp.ClientTimeout,
-    ) -> ApiResponse:
-        """The presigned PUT, under limits that follow its size (see ``Timeouts``);
-        ``timeout`` is aiohttp's part of them."""
-        sending, total = timeouts.upload_limits(size)
-        loop = asyncio.get_running_loop()
-        scope = asyncio.timeout(total)
-        watch = UploadWatch(chunks, scope, loop, sending=sending, answer=timeouts.read)
-        try:
-            async with scope:
-                watch.start(loop.time() + total)
-                return await self._exchange(session, request, watch, timeout)
-        except TimeoutError:
-            if not scope.expired():
-                raise
-            limit, seconds = watch.fired
-            what = {
-                "sending": f"the body ({size} bytes) was not sent within {seconds:g} s "
-                f"(Timeouts: max(read, size / upload_min_rate))",
-                "answer": f"no answer within Timeouts.read={seconds:g} s after the last byte",
-                "total": f"the upload attempt did not end within {seconds:g} s in all",
-            }[limit]
-            raise RequestTimeoutError(
-                what, method=request.method, url=redact_url(request.url), limit=limit
-            ) from None
-        except HeliosError:
-            raise
-        except Exception:
-            if watch.failure is not None:  # the file or a hook failed, not the network
-                _raise_failure(watch.failure)
-            raise
 
-    async def _exchange(
-        self,
-        session: aiohttp.ClientSession,
-        request: ApiRequest,
-        data: object,
-        timeout: aiohttp.ClientTimeout,
-    ) -> ApiResponse:
-        # Whatever is raised below loses the frames under this one (see send).
-        try:
-            return await _fetch(self, session, request, self._url(request), data, timeout)
-        except BaseException as exc:
-            _reraise(exc, request, data, timeout)
-
-    async def _read(self, response: aiohttp.ClientResponse, request: ApiRequest) -> bytes:
-        """The body, up to ``max_response_bytes`` for a 2xx and 64 KiB for any other status
-        (kept on the error, cut there)."""
-        ok = 200 <= response.status < 300
-        limit = self.max_response_bytes if ok else ERROR_BODY_LIMIT
-        declared = response.content_length
-        if declared is not None and declared <= limit:
-            return await response.read()
-        if ok and declared is not None:
-            self._too_large(response, request, f"announces {declared} bytes")
-        parts: list[bytes] = []
-        total = 0
-        async for chunk in response.content.iter_chunked(_READ_CHUNK):
-            total += len(chunk)
-            if total > limit:
-                if ok:
-                    self._too_large(response, request, "is longer")
-                parts.append(chunk[: len(chunk) - (total - limit)])
-                response.close()  # the rest is never read: drop the connection
-                break
-            parts.append(chunk)
-        return b"".join(parts)
-
-    def _too_large(
-        self, response: aiohttp.ClientResponse, request: ApiRequest, how: str
-    ) -> NoReturn:
-        response.close()
-        raise ResponseTooLargeError(
-            f"the response body {how} than max_response_bytes={self.max_response_bytes}",
-            method=request.method,
-            url=redact_url(request.url),
-            limit=self.max_response_bytes,
-        )
-
-
-async def _fetch(
-    transport: AiohttpTransport,
-    session: aiohttp.ClientSession,
-    request: ApiRequest,
-    url: URL,
-    data: object,
-    timeout: aiohttp.ClientTimeout,
-) -> ApiResponse:
-    """One exchange: send ``request`` to ``url`` and read its body, bounded (see ``_read``)."""
-    async with session.request(
-        request.method,
-        url,
-        headers=request.headers,
-        data=data,
-        timeout=timeout,
-        allow_redirects=False,
-    ) as response:
-        status = response.status
-        declared = response.content_length
-        limit = transport.max_response_bytes if 200 <= status < 300 else ERROR_BODY_LIMIT
-        if declared is not None and declared <= limit:  # announced, and within bounds
-            payload = await response.read()
-        else:
-            payload = await transport._read(response, request)
-        return ApiResponse(status=status, headers=response.headers, body=payload)
-
-
-def _reraise(
-    exc: BaseException, request: ApiRequest, data: object, timeout: aiohttp.ClientTimeout
-) -> NoReturn:
-    """Raise what aiohttp's ``exc`` means on the error tree; anything else (a RecordingError
-    from the body, a cancellation...) as it is. Its frames are dropped either way."""
-    if isinstance(exc, (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError)):
-        _fail(ConnectError, f"could not connect: {_describe(exc)}", request, exc)
-    if isinstance(exc, (TimeoutError, aiohttp.ServerTimeoutError)):
-        read = timeout.sock_read
-        waited = f"Timeouts.read={read:g} s" if read else "the time allowed"
-        _fail(RequestTimeoutError, f"timed out: no response bytes within {waited}", request, exc)
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        _fail(TransportError, f"the response body was cut short: {_describe(exc)}", request, exc)
-    if isinstance(exc, aiohttp.ClientError):
-        if isinstance(data, UploadWatch) and data.failure is not None:
-            _raise_failure(data.failure)  # the file or a hook failed, not the network
-        _fail(TransportError, f"the connection failed: {_describe(exc)}", request, exc)
-    drop_inner_frames(exc)
-    raise exc
-
-
-def _fail(
-    cls: type[TransportError], message: str, request: ApiRequest, exc: BaseException
-) -> NoReturn:
-    """Raise ``cls`` for aiohttp's ``exc``, whose frames are dropped (their locals hold the
-    URL and the key's header); ``exc`` is chained only when its text holds no query string,
-    so a presigned signature never shows in a traceback either."""
-    drop_inner_frames(exc)
-    error = cls(message, method=request.method, url=redact_url(request.url))
-    if _QUERY.search(str(exc)):
-        raise error from None
-    raise error from exc
-
-
-def _raise_failure(failure: HeliosError) -> NoReturn:
-    """Re-raise what failed while aiohttp read the body (a RecordingError, a HookError),
-    from its own cause, without the aiohttp frames it was raised through."""
-    failure.__traceback__ = None
-    drop_inner_frames(failure)
-    raise failure from failure.__cause__
-
-
-def _describe(exc: BaseException) -> str:
-    """An aiohttp error as text, with any presigned signature in it redacted."""
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return _QUERY.sub("?<redacted>", text)
+def _closed_error() -> ClientClosedError:
+    return ClientClosedError("this HeliosClient was closed while the request waited to send")

@@ -1,7 +1,7 @@
-"""The clock of one upload attempt: its deadline moves with the phase the body is in.
+"""One upload attempt, under a clock whose deadline moves with the phase the body is in.
 
 ``Timeouts`` gives an upload three limits that follow its size: sending, the answer after the
-last byte, and the attempt in all. The transport runs the attempt under one asyncio timeout;
+last byte, and the attempt in all. :func:`upload` runs the attempt under one asyncio timeout;
 :class:`UploadWatch` is the body aiohttp reads, and moves that timeout's deadline as the
 first chunk is asked for and as the last one has gone.
 """
@@ -10,8 +10,62 @@ from __future__ import annotations
 
 import asyncio
 
-from ._errors import HeliosError
+import aiohttp
+
+from ._config import Timeouts
+from ._errors import HeliosError, RequestTimeoutError
+from ._exchange import exchange
+from ._protocol import ApiRequest, ApiResponse
 from ._recording import FileChunks
+from ._redaction import redact_url
+from ._transport_errors import raise_failure
+
+
+async def upload(
+    session: aiohttp.ClientSession,
+    request: ApiRequest,
+    chunks: FileChunks,
+    size: int,
+    timeouts: Timeouts,
+    timeout: aiohttp.ClientTimeout,
+    max_response_bytes: int,
+) -> ApiResponse:
+    """The presigned PUT of ``size`` bytes read from ``chunks``, under limits that follow
+    its size (see ``Timeouts``); ``timeout`` is aiohttp's part of them.
+
+    Raises:
+        RequestTimeoutError: a limit fired; ``limit`` is ``"sending"``, ``"answer"`` or
+            ``"total"``.
+        RecordingError, HookError: the file, or the progress hook, failed while being sent.
+        TransportError: as :func:`~._exchange.exchange`.
+    """
+    sending, total = timeouts.upload_limits(size)
+    loop = asyncio.get_running_loop()
+    scope = asyncio.timeout(total)
+    watch = UploadWatch(chunks, scope, loop, sending=sending, answer=timeouts.read)
+    try:
+        async with scope:
+            watch.start(loop.time() + total)
+            return await exchange(session, request, watch, timeout, max_response_bytes)
+    except TimeoutError:
+        if not scope.expired():
+            raise
+        limit, seconds = watch.fired
+        what = {
+            "sending": f"the body ({size} bytes) was not sent within {seconds:g} s "
+            f"(Timeouts: max(read, size / upload_min_rate))",
+            "answer": f"no answer within Timeouts.read={seconds:g} s after the last byte",
+            "total": f"the upload attempt did not end within {seconds:g} s in all",
+        }[limit]
+        raise RequestTimeoutError(
+            what, method=request.method, url=redact_url(request.url), limit=limit
+        ) from None
+    except HeliosError:
+        raise
+    except Exception:
+        if watch.failure is not None:  # the file or a hook failed, not the network
+            raise_failure(watch.failure)
+        raise
 
 
 class UploadWatch:

@@ -1,7 +1,8 @@
 """HeliosClient against a mocked API (aioresponses), through the default aiohttp transport:
-requests sent, answers decoded, retries per D13, polling per §5/D11, lifecycle, and the key
-kept secret (§1.2). The tier on the in-memory transport is test_client_transport.py; the
-shared cool-down is tested there and in test_fanout.py, with injected sleeps."""
+requests sent, answers decoded, retries per D13, polling per §5/D11, and the key kept secret
+(§1.2); lifecycle and views are test_client_layers.py. The tier on the in-memory transport is
+test_client_transport.py; the shared cool-down is tested there and in test_fanout.py, with
+injected sleeps."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from helios_async import (
     AuthenticationError,
     BadRequestError,
     BirthSex,
-    ClientClosedError,
     ConnectError,
     DeadlineExceededError,
     DecodeError,
@@ -608,69 +608,6 @@ async def test_run_wellness_check_refuses_a_bad_recording_before_creating_a_run(
     assert mock_api.total_calls() == 0
 
 
-# --- lifecycle ---------------------------------------------------------------------------------
-
-
-async def test_using_the_client_before_async_with_raises_client_closed(mock_api, api_key, base_url):
-    client = HeliosClient(api_key, base_url=base_url)
-    with pytest.raises(ClientClosedError, match="not open"):
-        await client.get_account()
-    assert mock_api.total_calls() == 0
-
-
-async def test_using_the_client_after_close_raises_client_closed(
-    mock_api, urls, examples, api_key, base_url
-):
-    mock_api.get(urls["account"], payload=examples["account"], repeat=True)
-    async with HeliosClient(api_key, base_url=base_url) as client:
-        await client.get_account()
-    with pytest.raises(ClientClosedError, match="closed"):
-        await client.get_account()
-    with pytest.raises(ClientClosedError):
-        await client.open()
-    with pytest.raises(ClientClosedError):
-        async with client:
-            pass
-    await client.aclose()  # idempotent
-    assert len(mock_api.calls("GET", urls["account"])) == 1
-    assert "closed" in repr(client)
-
-
-async def test_the_owned_session_is_closed_on_exit(mock_api, urls, examples, api_key, base_url):
-    """The client opens its own session on entry and closes it (and its connections) on exit."""
-    mock_api.get(urls["account"], payload=examples["account"])
-    async with HeliosClient(api_key, base_url=base_url) as client:
-        assert "owned session" in repr(client)
-        await client.get_account()
-        [session] = mock_api.sessions_used()
-        assert isinstance(session, aiohttp.ClientSession)
-        assert not session.closed
-    assert session.closed
-
-
-async def test_a_borrowed_session_is_used_and_left_open(
-    mock_api, urls, examples, api_key, base_url
-):
-    mock_api.get(urls["account"], payload=examples["account"])
-    async with aiohttp.ClientSession() as session:
-        async with HeliosClient(api_key, base_url=base_url, session=session) as client:
-            assert "borrowed session" in repr(client)
-            await client.get_account()
-        assert not session.closed
-    assert len(mock_api.calls("GET", urls["account"])) == 1
-
-
-async def test_a_borrowed_session_closed_by_its_owner_raises_client_closed(
-    mock_api, api_key, base_url
-):
-    session = aiohttp.ClientSession()
-    client = HeliosClient(api_key, base_url=base_url, session=session)
-    await session.close()
-    with pytest.raises(ClientClosedError, match="session"):
-        await client.get_account()
-    await client.aclose()
-
-
 # --- the key stays secret (§1.2) ---------------------------------------------------------------
 
 
@@ -778,25 +715,3 @@ async def test_upload_and_poll_hooks_report_progress_and_runs(
     assert [sent for sent, _ in progress] == sorted(sent for sent, _ in progress)
     assert [run.status for run in polled] == [ModelRunStatus.RUNNING, ModelRunStatus.COMPLETE_OK]
     assert urls_seen[0] == "https://storage.example/bucket/run.wav?<redacted>"  # §4: signature
-
-
-async def test_a_view_shares_the_session_but_uses_its_own_policies(
-    mock_api, urls, examples, api_key, base_url
-):
-    """``with_options`` gives other policies on the same session; closing it closes nothing."""
-    mock_api.get(urls["account"], status=503)
-    mock_api.get(urls["account"], payload=examples["account"], repeat=True)
-    async with HeliosClient(api_key, base_url=base_url, retry=FAST_RETRY) as client:
-        view = client.with_options(retry=RetryPolicy.disabled())
-        assert "view" in repr(view)
-        assert api_key not in repr(view)
-        assert view.retry.attempts == 1
-        assert client.retry is FAST_RETRY
-        with pytest.raises(TransientAPIError):
-            await view.get_account()  # not retried by the view
-        await view.aclose()
-        await client.get_account()  # the parent still works after the view closed
-        first, second = mock_api.sessions_used()
-        assert first is second
-    with pytest.raises(ClientClosedError):
-        await view.get_account()

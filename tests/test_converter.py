@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -493,6 +495,26 @@ def test_a_valid_body_is_decoded_by_orjson_alone(examples, monkeypatch, kind):
     monkeypatch.setattr(converter_module.json, "loads", refuse)
     body = kind(json.dumps(examples["run_complete_ok"]).encode())
     assert structure_json(body, ModelRun) == structure(examples["run_complete_ok"], ModelRun)
+
+
+FIRST_DECODE = """
+import sys
+from helios_async import Account, HeliosClient
+from helios_async import _converter
+assert "orjson" not in sys.modules, "imported before any body was decoded"
+assert _converter.structure_json(b'{"id": "a"}', Account) == Account(id="a")
+import orjson
+assert _converter._loads is orjson.loads
+print("ok")
+"""
+
+
+def test_orjson_is_imported_by_the_first_body_decoded_then_called_directly():
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_DECODE], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ok\n"
 
 
 @pytest.mark.parametrize("hook_name", ["_parse_continuous", "_parse_bucketed"])

@@ -34,8 +34,10 @@ def under(modules: set[str], package: str) -> set[str]:
 
 
 def test_importing_the_library_loads_no_rich_no_sandbox_no_cli_no_aiohttp_web() -> None:
-    """Nor the fleet's ``redis`` and ``docket``, nor ``RedisJournal``."""
-    modules = loaded_after("import helios_async")
+    """Nor the fleet's ``redis`` and ``docket``, nor ``RedisJournal``, nor OpenTelemetry
+    (imported on a client's first use of it): not even once every public name has
+    been read (``from helios_async import *`` imports each one's module)."""
+    modules = loaded_after("from helios_async import *")
     assert "helios_async._client" in modules  # the import really ran
     for heavy in (
         "rich",
@@ -46,8 +48,21 @@ def test_importing_the_library_loads_no_rich_no_sandbox_no_cli_no_aiohttp_web() 
         "helios_async._journal_redis",
         "redis",
         "docket",
+        "opentelemetry",
     ):
         assert not under(modules, heavy), heavy
+
+
+def test_a_public_name_s_module_is_imported_when_the_name_is_first_read() -> None:
+    """``import helios_async`` alone imports none of the client; ``helios_async.HeliosClient``
+    imports the client and what it needs, but not the run journal, the journaled check, nor
+    the truncation check a recording's first duration check imports."""
+    bare = under(loaded_after("import helios_async"), "helios_async")
+    assert bare == {"helios_async", "helios_async._logs", "helios_async._version"}
+    client = under(loaded_after("import helios_async\nhelios_async.HeliosClient"), "helios_async")
+    assert {"helios_async._client", "helios_async._models", "helios_async._errors"} <= client
+    lazy = {"helios_async._journal_file", "helios_async._journal_check", "helios_async._truncation"}
+    assert not lazy & client
 
 
 def test_redis_journal_is_public_in_the_fleet_package() -> None:

@@ -428,7 +428,7 @@ async def test_a_check_cancelled_during_its_create_still_journals_the_run(
 async def test_a_create_that_does_not_answer_within_the_grace_stays_creating(
     journal: Journal, sandbox: Sandbox, client: HeliosClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("helios_async._journal_check.CANCEL_GRACE", 0.05)
+    monkeypatch.setattr("helios_async._journal_steps.CANCEL_GRACE", 0.05)
     sandbox.faults.add("create", Slow(5), times=1)
     seen: list[JobState] = []
     task = asyncio.create_task(

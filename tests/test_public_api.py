@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pickle
 import pkgutil
 import re
+import subprocess
+import sys
 import traceback
 import typing
+from pathlib import Path
 from types import ModuleType
 
 import attrs
@@ -89,6 +93,74 @@ def test_every_exported_name_exists_and_is_importable(name):
     namespace: dict[str, object] = {}
     exec(f"from helios_async import {name}", namespace)
     assert namespace[name] is getattr(helios_async, name)
+
+
+def type_checking_imports() -> dict[str, tuple[str, ...]]:
+    """What ``helios_async/__init__.py`` imports under ``if TYPE_CHECKING:``, by module."""
+    tree = ast.parse(Path(helios_async.__file__).read_text(encoding="utf-8"))
+    [block] = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    ]
+    found: dict[str, tuple[str, ...]] = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+        assert all(alias.asname is None for alias in node.names)
+        found[node.module] = tuple(alias.name for alias in node.names)
+    return found
+
+
+def test_the_type_checkers_view_the_lazy_homes_and_all_agree():
+    """Type checkers and the docs read the ``TYPE_CHECKING`` imports, the run time reads
+    ``_HOMES``: each names the same module for the same names, which are ``__all__``."""
+    homes = helios_async._HOMES
+    assert type_checking_imports() == homes
+    assert sorted([name for names in homes.values() for name in names] + ["__version__"]) == (
+        list(EXPORTED)
+    )
+
+
+def test_dir_lists_every_public_name_before_any_is_read():
+    assert set(EXPORTED) <= set(dir(helios_async))
+
+
+def test_an_unknown_name_raises_attribute_error():
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchThing'"):
+        helios_async.NoSuchThing  # noqa: B018
+    with pytest.raises(ImportError):
+        exec("from helios_async import NoSuchThing", {})
+
+
+FIRST_READ = """
+import pickle, sys, typing
+import helios_async
+from helios_async import {first}
+for name in {names!r}:
+    obj = getattr(helios_async, name)
+    if isinstance(obj, type):
+        assert obj.__module__ == "helios_async", (name, obj.__module__)
+        typing.get_type_hints(obj)
+        for member in vars(obj).values():
+            if callable(member) and getattr(member, "__annotations__", None):
+                typing.get_type_hints(member)
+        assert pickle.loads(pickle.dumps(obj)) is obj
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("home", sorted(helios_async._HOMES))
+def test_a_name_read_first_in_a_fresh_interpreter_is_whole(home):
+    """Whichever public name a program reads first, its module's classes report the
+    package, pickle by their public name, and their type hints and their methods' resolve,
+    even the hints their module imports only for type checking."""
+    names = helios_async._HOMES[home]
+    code = FIRST_READ.format(first=names[0], names=names)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ok\n"
 
 
 def test_star_import_gives_exactly_all():

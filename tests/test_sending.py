@@ -153,3 +153,18 @@ async def test_the_last_error_propagates_once_the_attempts_are_used_up():
     with pytest.raises(TransientAPIError):
         await send.send(request, judged(request))
     assert len(transport.requests) == 3
+
+
+@pytest.mark.parametrize("watched", [False, True], ids=["no-hook", "on_request"])
+async def test_an_api_429_starts_the_cooldown_with_or_without_hooks(watched: bool) -> None:
+    """An attempt nothing watches goes straight to the transport; it still starts the
+    client-wide cool-down a 429 asks for, as one whose hooks fire does."""
+    seen: list[int] = []
+    hooks = Hooks(on_request=lambda e: seen.append(e.attempt)) if watched else None
+    answers = iter([mock_response(429, headers={"Retry-After": "5"}), mock_response(200)])
+    send, transport = sender(lambda r: next(answers), hooks=hooks)
+    request = ENDPOINTS.get_account()
+    assert await send.send(request, judged(request)) == 200
+    assert send.connection.cooldown_until > 0
+    assert len(transport.requests) == 2
+    assert seen == ([1, 2] if watched else [])

@@ -94,12 +94,17 @@ async def test_one_request_is_sent_verbatim_without_redirects_and_read_whole(moc
         ({"exception": aiohttp.ClientPayloadError("cut")}, TransportError, "cut short"),
         ({"timeout": True}, RequestTimeoutError, "timed out"),
         (
+            {"exception": aiohttp.SocketTimeoutError("read")},
+            RequestTimeoutError,
+            "timed out: no response bytes within Timeouts.read=30 s",
+        ),
+        (
             {"exception": aiohttp.ClientConnectionError(f"reset talking to {URL}")},
             TransportError,
             "connection failed",
         ),
     ],
-    ids=["connect", "disconnect", "cut-short", "timeout", "url-in-text"],
+    ids=["connect", "disconnect", "cut-short", "timeout", "sock-read", "url-in-text"],
 )
 async def test_aiohttp_failures_map_onto_the_error_tree_with_urls_redacted(
     mock_api, failure, error, text

@@ -120,6 +120,8 @@ def configuration(session: aiohttp.ClientSession) -> HeliosClient:
     HeliosClient(region=1)  # type: ignore[arg-type]
     Hooks(on_upload_progress=on_poll)  # type: ignore[arg-type]
     client.with_options(timeout=3.0)  # type: ignore[call-arg]
+    # A misspelt name is refused: the lazy ``__getattr__`` is hidden from type checkers.
+    print(helios_async.HeliosClinet)  # type: ignore[attr-defined]
     return client
 
 

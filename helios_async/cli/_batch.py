@@ -1,6 +1,7 @@
 """``helios-async batch MANIFEST.csv --out results.jsonl``: a wellness check per manifest row.
 
-Rows are read lazily (``_manifest``) and run ``--concurrency`` at a time, each as a journaled
+Options are checked before anything is written (``_batch_options``); rows are read lazily
+(``_manifest``, ``_batch_rows``) and run ``--concurrency`` at a time, each as a journaled
 check (``helios_async.run_journaled_check``) in a local run journal beside the output,
 ``<out>.journal``; each finished row appends one whole JSON line to the output
 (``_output``); a progress view and a closing summary show how it went (``_display``, the one
@@ -24,14 +25,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any, TextIO
-
-import attrs
 
 from helios_async import (
     FileJournal,
@@ -45,73 +42,30 @@ from helios_async import (
     run_journaled_check,
 )
 
-from ._args import (
-    DEFAULT_CONCURRENCY,
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_SOME_FAILED,
+from ._args import EXIT_FAILED, EXIT_OK, EXIT_SOME_FAILED
+from ._batch_options import (
+    BatchOptions,
+    check_options,
+    journal_path,
+    options_from,
+    recorded_before,
+    to_run,
 )
-from ._csv_output import csv_columns
+from ._batch_rows import rows_to_do, unique_rows
 from ._display import BatchDisplay, BatchStats, print_summary
-from ._manifest import KEY_COLUMN, Manifest, ManifestRow, row_to_job
+from ._manifest import Manifest, ManifestRow
 from ._output import (
-    FORMATS,
     Recorded,
     ResultsFile,
-    bad_row_record,
     entry_record,
     failure_record,
-    load_recorded,
 )
 from ._signals import DrainOnSignal, catching_signals, exit_status
 
-__all__ = ["BatchOptions", "batch_command", "journal_path", "run_batch"]
+__all__ = ["batch_command", "run_batch"]
 
 SANDBOX_POLL = PollPolicy(first_interval=0.2, interval=0.5)
 _UNDECIDED = (JobState.UNKNOWN, JobState.CREATING)  # a create whose outcome is unknown
-
-
-@attrs.frozen(kw_only=True)
-class BatchOptions:
-    """The batch command's arguments. ``deadline`` is seconds per check; ``sandbox_delay``
-    the embedded sandbox's processing delay in seconds."""
-
-    manifest: Path
-    out: Path
-    concurrency: int = DEFAULT_CONCURRENCY
-    resume: bool = False
-    retry_unknown: bool = False
-    sandbox: bool = False
-    sandbox_delay: float = 0.5
-    base_url: str | None = None
-    region: str | None = None
-    deadline: float | None = None
-    check_duration: bool = True
-    progress: bool = True
-    format: str = "jsonl"
-
-
-def journal_path(out: Path) -> Path:
-    """The run journal of an output: beside it, its name plus ``.journal``."""
-    return out.with_name(out.name + ".journal")
-
-
-def options_from(args: argparse.Namespace) -> BatchOptions:
-    return BatchOptions(
-        manifest=args.manifest,
-        out=args.out,
-        concurrency=args.concurrency,
-        resume=args.resume,
-        retry_unknown=args.retry_unknown,
-        sandbox=args.sandbox,
-        sandbox_delay=args.sandbox_delay,
-        base_url=args.base_url,
-        region=args.region,
-        deadline=args.deadline,
-        check_duration=args.check_duration,
-        progress=args.progress,
-        format=args.format,
-    )
 
 
 async def run_batch(
@@ -135,15 +89,15 @@ async def run_batch(
     if options.retry_unknown and not options.resume:
         raise InvalidInputError("--retry-unknown", "goes with --resume")
     manifest = Manifest(options.manifest)
-    recorded = _recorded(options, manifest)
+    recorded = recorded_before(options, manifest)
     stats = BatchStats(repaired=recorded.repaired)
     undecided = 0
-    for row, _ in _rows(manifest):  # a first pass, one row at a time, for the totals
+    for row, _ in unique_rows(manifest):  # a first pass, one row at a time, for the totals
         stats.rows += 1
         status = recorded.status(row)
-        to_run = _to_run(status, options)
-        stats.to_do += to_run
-        stats.failed_before += not to_run and recorded.failed_before(row)
+        runs = to_run(status, options)
+        stats.to_do += runs
+        stats.failed_before += not runs and recorded.failed_before(row)
         undecided += status == "unknown" and not options.retry_unknown
     stats.already_done = stats.rows - stats.to_do
     if not stats.rows:
@@ -203,10 +157,6 @@ async def batch_command(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
 
 
-def _to_run(status: str, options: BatchOptions) -> bool:
-    return status not in ("done", "unknown") or (status == "unknown" and options.retry_unknown)
-
-
 async def _run(
     options: BatchOptions,
     manifest: Manifest,
@@ -264,7 +214,9 @@ async def _run(
             display.advance()
 
         try:
-            for row, job, key in _jobs(manifest, recorded, results, display, stats, stop, options):
+            for row, job, key in rows_to_do(
+                manifest, recorded, results, display, stats, stop, options
+            ):
                 running.add(asyncio.create_task(check(row, job, key), name=f"batch-{row.line}"))
                 while len(running) >= options.concurrency:
                     done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -299,53 +251,6 @@ async def _cancel_and_wait(tasks: set[asyncio.Task[dict[str, Any]]]) -> None:
         raise interrupted
 
 
-def check_options(options: BatchOptions) -> None:
-    """Refuse what would fail later, before the output is created or anything printed.
-
-    Raises:
-        InvalidInputError: ``concurrency`` below 1; ``out`` is a directory, not writable, or
-            in a folder that does not exist or cannot be written; an unknown ``format``.
-    """
-    if options.concurrency < 1:
-        raise InvalidInputError(
-            "--concurrency", f"must be 1 or more checks at once; got {options.concurrency}"
-        )
-    if options.format not in FORMATS:
-        raise InvalidInputError("--format", f"must be one of {', '.join(FORMATS)}")
-    out = options.out
-    if out.is_dir():
-        raise InvalidInputError("--out", f"{out} is a directory; name a file in it")
-    if out.exists():
-        if not out.is_file() or not os.access(out, os.W_OK):
-            raise InvalidInputError("--out", f"{out} cannot be written")
-        return
-    folder = out.absolute().parent
-    if not folder.is_dir():
-        problem = "is not a folder" if folder.exists() else "does not exist"
-        raise InvalidInputError("--out", f"{out} cannot be created: {folder} {problem}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InvalidInputError("--out", f"{out} cannot be created: {folder} is not writable")
-
-
-def _recorded(options: BatchOptions, manifest: Manifest) -> Recorded:
-    exists = options.out.exists() and options.out.stat().st_size > 0
-    journal = journal_path(options.out)
-    if options.resume:
-        if not exists:
-            return Recorded(digests={})
-        columns = csv_columns(manifest.columns) if options.format == "csv" else None
-        return load_recorded(options.out, csv_columns=columns)
-    if exists:
-        raise InvalidInputError(
-            "--out", f"{options.out} exists: pass --resume to carry it on, or choose another file"
-        )
-    if journal.exists() and journal.stat().st_size > 0:
-        raise InvalidInputError(
-            "--out", f"{journal} exists: pass --resume to carry its runs on, or remove it"
-        )
-    return Recorded(digests={})
-
-
 @contextlib.asynccontextmanager
 async def _make_client(options: BatchOptions, stats: BatchStats) -> AsyncIterator[HeliosClient]:
     limit = max(100, options.concurrency)  # the pool and the concurrency agree
@@ -367,57 +272,6 @@ async def _make_client(options: BatchOptions, stats: BatchStats) -> AsyncIterato
             yield client
         finally:
             stats.runs_created = sandbox.runs_created()
-
-
-def _jobs(
-    manifest: Manifest,
-    recorded: Recorded,
-    results: ResultsFile,
-    display: BatchDisplay,
-    stats: BatchStats,
-    stop: DrainOnSignal,
-    options: BatchOptions,
-) -> Iterator[tuple[ManifestRow, WellnessJob, str]]:
-    """The rows still to do, lazily, with their jobs and journal keys; bad rows are written
-    and reported here. A row's journal key is its identity and row hash, so an edited row
-    is a new job."""
-    for row, duplicate in _rows(manifest):
-        if stop.draining:
-            return
-        status = recorded.status(row)
-        if not _to_run(status, options):
-            continue
-        if status == "changed":
-            stats.changed += 1
-            display.note(f"line {row.line}: changed since it was recorded; checking it again")
-        try:
-            job = _job(row, manifest, duplicate)
-        except InvalidInputError as exc:
-            results.write(bad_row_record(row, exc))
-            stats.bad += 1
-            display.note(f"line {row.line}: bad row, skipped: {exc}")
-            display.advance()
-            continue
-        yield row, job, f"{row.identity}#{row.digest}"
-
-
-def _rows(manifest: Manifest) -> Iterator[tuple[ManifestRow, InvalidInputError | None]]:
-    """The manifest's rows, each with the error of a key that repeats an earlier row's; such a
-    row loses its key cell, so it is known by its line and never taken for the first."""
-    keys: dict[str, int] = {}  # key cell -> the line that has it
-    for row in manifest.rows():
-        if row.key is None or keys.setdefault(row.key, row.line) == row.line:
-            yield row, None
-            continue
-        error = InvalidInputError("key", f"repeats the key of line {keys[row.key]}")
-        cells = {name: text for name, text in row.cells.items() if name != KEY_COLUMN}
-        yield attrs.evolve(row, cells=cells), error
-
-
-def _job(row: ManifestRow, manifest: Manifest, duplicate: InvalidInputError | None) -> WellnessJob:
-    if duplicate is not None:
-        raise duplicate
-    return row_to_job(row, manifest.folder)
 
 
 def _count(stats: BatchStats, record: dict[str, Any]) -> None:

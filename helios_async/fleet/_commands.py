@@ -171,6 +171,8 @@ async def _collect(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _status(args: argparse.Namespace, out: TextIO) -> int:
+    from helios_async.cli._redraw import redrawn_line
+
     from ._docket import Engine
     from ._names import FleetNames
     from ._state import BatchState
@@ -179,12 +181,16 @@ async def _status(args: argparse.Namespace, out: TextIO) -> int:
     async with Engine(args.redis, names.fleet) as engine, engine.redis() as redis:
         await _require_batch(redis, names)
         state = BatchState(redis, names)
-        while True:
-            counts = await state.counts()
-            print(format_counts(names.batch, counts), file=out, flush=True)
-            if not args.watch or counts.complete:
-                return 0
-            await asyncio.sleep(args.interval)
+        if not args.watch:
+            print(format_counts(names.batch, await state.counts()), file=out)
+            return 0
+        with redrawn_line(out) as show:  # in place on a terminal, a line each elsewhere
+            while True:
+                counts = await state.counts()
+                show(format_counts(names.batch, counts))
+                if counts.complete:
+                    return 0
+                await asyncio.sleep(args.interval)
 
 
 async def _require_batch(redis: Any, names: BatchNames) -> None:

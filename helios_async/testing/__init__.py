@@ -32,15 +32,13 @@ Units are seconds throughout. The scores mean nothing: they are derived from a S
 the audio, and every result says so in its ``warnings``.
 """
 
+from helios_async.testing._fault_plan import FaultPlan, FaultRule, InjectedFault
 from helios_async.testing._faults import (
     MAX_SLOW_SECONDS,
     ROUTES,
     ErrorStatus,
     Fault,
-    FaultPlan,
-    FaultRule,
     GatewayHtml,
-    InjectedFault,
     MalformedJson,
     NeverFinishes,
     RateLimited,

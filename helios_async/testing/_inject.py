@@ -32,13 +32,13 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
 from helios_async.testing._api import json_response
+from helios_async.testing._fault_plan import FaultPlan
 from helios_async.testing._faults import (
     EXPIRE_URL,
     INJECTED_FAULT,
     STALL_RUN,
     ErrorStatus,
     Fault,
-    FaultPlan,
     GatewayHtml,
     MalformedJson,
     NeverFinishes,

@@ -16,7 +16,7 @@ from types import TracebackType
 from aiohttp import web
 
 from helios_async.testing._api import ApiHost, fastapi_errors
-from helios_async.testing._faults import FaultPlan
+from helios_async.testing._fault_plan import FaultPlan
 from helios_async.testing._inject import fault_injection
 from helios_async.testing._recording import RecordedRequest, recording_middleware
 from helios_async.testing._runs import RunStore

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helios_async.testing import Sandbox
+
 HEADER = ["recording", "user_label", "date_of_birth", "birth_sex", "language"]
 
 
@@ -73,3 +75,16 @@ async def ashell(
     out, err = await asyncio.wait_for(process.communicate(stdin), timeout=120)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+async def start_command(sandbox: Sandbox, *argv: str | Path) -> asyncio.subprocess.Process:
+    """``helios-async ARGV...`` started as a process on the real-API path, pointed at
+    ``sandbox`` (``THYMIA_BASE_URL``, ``THYMIA_API_KEY``), stdout and stderr piped."""
+    env = shell_env(THYMIA_BASE_URL=sandbox.base_url, THYMIA_API_KEY=sandbox.api_key)
+    return await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "helios_async", *map(str, argv)),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )

@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 import pytest
-from cli_helpers import HEADER, write_csv
+from cli_helpers import HEADER, start_command, write_csv
 from recordings import recording
 
 from helios_async import FileJournal, HeliosClient, JobState, PollPolicy
@@ -34,7 +34,8 @@ from helios_async.cli._args import (
     EXIT_SOME_FAILED,
     EXIT_TERMINATED,
 )
-from helios_async.cli._batch import BatchOptions, journal_path, run_batch
+from helios_async.cli._batch import run_batch
+from helios_async.cli._batch_options import BatchOptions, journal_path
 from helios_async.testing import Reset, Sandbox, Slow, sample_recording
 
 REPO = Path(__file__).resolve().parents[2]
@@ -375,23 +376,7 @@ async def outside_sandbox() -> AsyncIterator[Sandbox]:
 
 async def start_batch(sandbox: Sandbox, *argv: str | Path) -> asyncio.subprocess.Process:
     """``helios-async batch`` in a subprocess, on the real-API path, pointed at ``sandbox``."""
-    env = {
-        **os.environ,
-        "THYMIA_BASE_URL": sandbox.base_url,
-        "THYMIA_API_KEY": sandbox.api_key,
-        "PYTHONWARNINGS": "error",
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "helios_async",
-        "batch",
-        *map(str, argv),
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
+    return await start_command(sandbox, "batch", *argv)
 
 
 async def until_lines(path: Path, count: int, process: asyncio.subprocess.Process) -> None:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import io
 import json
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,10 +11,9 @@ from pathlib import Path
 import pytest
 from recordings import recording
 
-from helios_async import HeliosClient, User
 from helios_async.cli import main
-from helios_async.cli._args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_TERMINATED
-from helios_async.testing import Sandbox, sample_recording
+from helios_async.cli._args import EXIT_FAILED, EXIT_INVALID
+from helios_async.testing import sample_recording
 
 PERSON = ["--user-label", "cli-user", "--date-of-birth", "1990-08-24", "--birth-sex", "female"]
 
@@ -144,80 +139,3 @@ def test_check_shows_its_run_id_and_each_status_on_stderr_and_keeps_stdout_json(
     assert err[0] == f"created model run {run['id']}"
     assert err[-1] == f"model run {run['id']}: COMPLETE_OK"
     assert len(err) == len(set(err))  # a status is shown once, when it changes
-
-
-class MovableClock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-async def command(sandbox: Sandbox, *argv: str) -> asyncio.subprocess.Process:
-    """The command in a subprocess, on the real-API path, pointed at ``sandbox``."""
-    env = {
-        **os.environ,
-        "THYMIA_BASE_URL": sandbox.base_url,
-        "THYMIA_API_KEY": sandbox.api_key,
-        "PYTHONWARNINGS": "error",
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "helios_async",
-        *argv,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize(
-    ("sig", "exit_status"),
-    [(signal.SIGINT, EXIT_INTERRUPTED), (signal.SIGTERM, EXIT_TERMINATED)],
-)
-async def test_an_interrupted_check_says_how_to_pick_its_run_up_and_get_wait_does(
-    sig: signal.Signals, exit_status: int
-) -> None:
-    """Ctrl-C or SIGTERM while the run processes: the command names the run and the way to
-    pick it up; ``get RUN_ID --wait`` then waits for it and prints it."""
-    clock = MovableClock()
-    async with Sandbox(clock=clock, processing_delay=60, record_bodies=False) as sandbox:
-        recording = str(sample_recording())
-        process = await command(sandbox, "check", recording, *PERSON, "--language", "en-GB")
-        assert process.stderr is not None
-        async with asyncio.timeout(60):
-            created = (await process.stderr.readline()).decode()
-            assert created.startswith("created model run "), created
-            run_id = created.split()[-1]
-            assert (await process.stderr.readline()).decode().endswith(": RUNNING\n")
-        process.send_signal(sig)
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-        assert process.returncode == exit_status
-        assert stdout == b""
-        assert f"helios-async get {run_id} --wait" in stderr.decode()
-        assert sandbox.runs_created() == 1
-
-        clock.now += dt.timedelta(seconds=61)  # the run finishes on the sandbox
-        process = await command(sandbox, "get", run_id, "--wait", "--json")
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-        assert process.returncode == 0, stderr
-        assert json.loads(stdout)["status"] == "COMPLETE_OK"
-        assert stderr.decode().splitlines() == [f"model run {run_id}: COMPLETE_OK"]
-        assert sandbox.runs_created() == 1
-
-
-async def test_get_wait_of_a_failed_run_prints_it_and_exits_1() -> None:
-    async with Sandbox(record_bodies=False) as sandbox:
-        sandbox.set_outcome("cli-user", "ERR_INTERNAL")
-        async with HeliosClient(sandbox.api_key, base_url=sandbox.base_url) as client:
-            user = User(user_label="cli-user", date_of_birth=dt.date(1990, 8, 24), birth_sex="MALE")
-            created = await client.create_model_run(user=user, language="en-GB")
-            await client.upload_recording(created, sample_recording())
-        process = await command(sandbox, "get", created.id, "--wait", "--json")
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == EXIT_FAILED
-    assert json.loads(stdout)["errorCode"] == "ERR_INTERNAL"
-    assert "ERR_INTERNAL" in stderr.decode()

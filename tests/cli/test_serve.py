@@ -137,7 +137,7 @@ def test_the_docker_compose_example_runs_a_command_the_parser_takes(page: str) -
     import re
     import shlex
 
-    from helios_async.cli._commands import build_parser
+    from helios_async.cli._parser import build_parser
 
     text = (REPO / page).read_text(encoding="utf-8")
     compose = re.search(r"```yaml\n(.*?)```", text, re.DOTALL)

@@ -235,6 +235,71 @@ async def test_a_dripped_answer_is_cut_at_the_response_ceiling(
     assert error.limit == "response"
 
 
+def silent_on(stalled: set[int], account: bytes) -> Callable[[Conn], Any]:
+    """A keep-alive server answering ``account`` to each request, except the requests whose
+    number (from 1, across connections) is in ``stalled``: those get their headers and part
+    of the body, then silence (bounded: 10 s). ``handler.requests`` counts them."""
+    count = 0
+
+    async def handler(conn: Conn) -> None:
+        nonlocal count
+        while await conn.read_head() is not None:
+            count += 1
+            handler.requests = count  # type: ignore[attr-defined]
+            if count in stalled:
+                head = {"Content-Type": "application/json"}
+                await conn.send(200, account[:5], headers=head, length=len(account))
+                await asyncio.sleep(10)
+                return
+            await conn.send(200, account, headers={"Content-Type": "application/json"})
+
+    handler.requests = 0  # type: ignore[attr-defined]
+    return handler
+
+
+ACCOUNT_BODY = b'{"id": "acc-1", "features": []}'
+
+
+async def test_a_server_silent_mid_answer_is_cut_at_the_read_limit_on_a_reused_connection(
+    make_client: Callable[..., HeliosClient],
+) -> None:
+    """Two answers on one kept-alive connection, then the third stops mid-body: ``read``
+    (0.2 s) fires long before ``response`` (30 s), though the connection's read timer was
+    armed by the earlier requests; the next call, on a new connection, is answered."""
+    handler = silent_on({3}, ACCOUNT_BODY)
+    timeouts = Timeouts(read=0.2, response=30.0)
+    async with (
+        RawServer(handler) as server,
+        make_client(server.url, timeouts=timeouts, retry=RetryPolicy.disabled()) as client,
+    ):
+        for _ in range(2):
+            assert (await client.get_account()).id == "acc-1"
+        async with asyncio.timeout(5):
+            with pytest.raises(RequestTimeoutError, match=r"Timeouts\.read=0\.2 s") as caught:
+                await client.get_account()
+        assert caught.value.limit == "read"
+        assert (await client.get_account()).id == "acc-1"
+    assert server.accepted == 2
+
+
+async def test_a_silent_server_is_cut_at_the_response_limit_when_it_is_the_shorter(
+    make_client: Callable[..., HeliosClient],
+) -> None:
+    """``response`` (0.3 s) shorter than ``read`` (30 s): the attempt ends at ``response``,
+    and the client's next call is answered."""
+    handler = silent_on({1}, ACCOUNT_BODY)
+    timeouts = Timeouts(read=30.0, response=0.3)
+    async with (
+        RawServer(handler) as server,
+        make_client(server.url, timeouts=timeouts, retry=RetryPolicy.disabled()) as client,
+    ):
+        async with asyncio.timeout(5):
+            with pytest.raises(RequestTimeoutError, match=r"Timeouts\.response=0\.3 s") as caught:
+                await client.get_account()
+        assert caught.value.limit == "response"
+        assert (await client.get_account()).id == "acc-1"
+
+
 # -- 15. status: null -------------------------------------------------------------------------
 
 

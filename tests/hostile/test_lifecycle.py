@@ -20,6 +20,7 @@ from hostile_servers import SIGNATURE, Conn, RawServer, json_answer, serve_forev
 from helios_async import (
     ClientClosedError,
     HeliosClient,
+    HeliosError,
     Hooks,
     PoolTimeoutError,
     ResponseEvent,
@@ -181,6 +182,44 @@ async def test_waiting_for_a_free_connection_has_its_own_budget_and_error(
         assert [account.id for account in await asyncio.gather(*held)] == ["acc-1", "acc-1"]
     assert arrived == 2  # the third never reached the server
     assert server.accepted == 2
+
+
+async def test_closing_the_client_wakes_a_request_waiting_for_a_connection(
+    make_client: Callable[..., HeliosClient],
+) -> None:
+    """connection_limit=1, the one connection held by the server: a second request waits
+    for it (``Timeouts.pool`` 30 s); closing the client ends that wait at once with
+    ClientClosedError, and the second request never reaches the server."""
+    arrived = 0
+
+    async def holding(conn: Conn) -> None:
+        nonlocal arrived
+
+        async def answer(request: Any, conn: Conn) -> None:
+            nonlocal arrived
+            arrived += 1
+            await asyncio.sleep(10)  # bounded: the client closes long before
+
+        await serve_forever(conn, answer)
+
+    timeouts = Timeouts(pool=30.0, read=30.0, response=30.0)
+    async with RawServer(holding) as server:
+        client = make_client(
+            server.url, connection_limit=1, timeouts=timeouts, retry=RetryPolicy.disabled()
+        )
+        async with client:
+            held = asyncio.ensure_future(client.get_account())
+            await until(lambda: arrived == 1)
+            waiting = asyncio.ensure_future(client.get_account())
+            for _ in range(5):  # no I/O on its way to the pool: a few loop turns
+                await asyncio.sleep(0)
+            assert not waiting.done()
+        async with asyncio.timeout(5):
+            with pytest.raises(ClientClosedError, match="closed while the request waited"):
+                await waiting
+            [held_error] = await asyncio.gather(held, return_exceptions=True)
+    assert isinstance(held_error, HeliosError)  # the held one fails typed, too
+    assert arrived == 1
 
 
 async def test_idle_sockets_never_take_the_client_past_its_connection_limit(

@@ -1,0 +1,160 @@
+"""The shared ``__eq__``, ``__hash__`` and ``__repr__`` (``_model_methods``) of the models,
+recordings and options behave as the ones attrs would generate: each class is compared with
+an attrs-generated twin."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import attrs
+import pytest
+
+from helios_async import (
+    Account,
+    ActivityRunCreated,
+    AudioFormat,
+    ModelRun,
+    ModelRunCreated,
+    ModelRunRequest,
+    ModelRunResults,
+    RecordingBody,
+    RecordingInfo,
+    RetryPolicy,
+    Section,
+    Tag,
+    Telemetry,
+    User,
+)
+from helios_async._converter import structure
+from helios_async._model_methods import ModelMethods
+from helios_async._recording import PreparedRecording
+
+MODELS = [
+    Account,
+    ActivityRunCreated,
+    ModelRun,
+    ModelRunCreated,
+    ModelRunRequest,
+    ModelRunResults,
+    PreparedRecording,
+    RecordingBody,
+    RecordingInfo,
+    RetryPolicy,
+    Section,
+    Tag,
+    Telemetry,
+    User,
+]
+
+
+TWINS: dict[type, type] = {}
+
+
+def twin_of(cls: type) -> type:
+    """The class attrs would make with the same fields and its own generated methods (one
+    per model class)."""
+    if cls in TWINS:
+        return TWINS[cls]
+    fields = {
+        a.name: attrs.field(default=None, repr=a.repr, eq=a.eq, hash=a.hash)
+        for a in attrs.fields(cls)
+    }
+    body = {"__annotations__": dict.fromkeys(fields, "object"), **fields}
+    TWINS[cls] = attrs.frozen(kw_only=True, slots=False)(type(cls.__name__, (), body))
+    return TWINS[cls]
+
+
+def twin(model: Any) -> Any:
+    cls = twin_of(type(model))
+    return cls(**{a.alias: getattr(model, a.name) for a in attrs.fields(type(model))})
+
+
+def samples(examples: dict[str, dict[str, Any]]) -> list[Any]:
+    """Instances of every model, with equal, unequal and equal-but-for-``raw`` pairs."""
+    ok = structure(examples["run_complete_ok"], ModelRun, request_id="req-1")
+    section = ok.results.sections[0] if ok.results else None
+    assert section is not None
+    nan = float("nan")
+    user = User(user_label="u-1", date_of_birth=dt.date(1990, 2, 3), birth_sex="FEMALE")
+    request = ModelRunRequest(user=user, language="en-GB", tags={"cohort": "a"})
+    prepared = PreparedRecording(
+        format=AudioFormat.WAV, size=44, duration=12.5, name="a.wav", open=io.BytesIO
+    )
+    return [
+        ok,
+        structure(examples["run_complete_ok"], ModelRun, request_id="req-2"),  # eq=False field
+        structure(examples["run_running"], ModelRun),
+        structure(examples["run_complete_error"], ModelRun),
+        ModelRun(id="a"),
+        ModelRun(id="a", raw={"extra": 1}),
+        ModelRun(id="b"),
+        ok.results,
+        ModelRunResults(sections=()),
+        section,
+        attrs.evolve(section, transcript="other words"),
+        attrs.evolve(section, mental_strain=nan),  # unequal even to itself
+        structure(examples["account"], Account),
+        Account(id="acc", features=("x",), raw={"y": 2}),
+        structure(examples["create_response"], ModelRunCreated),
+        ActivityRunCreated(id="r", activity_link="https://a.example/x", raw={"link": "x"}),
+        ActivityRunCreated(id="r", activity_link="https://a.example/y"),
+        user,
+        attrs.evolve(user, birth_sex="MALE"),
+        Tag(name="cohort", value="a"),
+        Tag(name="cohort", value="b"),
+        request,
+        attrs.evolve(request, accent="Scottish"),
+        prepared,
+        attrs.evolve(prepared, open=lambda: io.BytesIO(b"")),  # the same but for open()
+        attrs.evolve(prepared, duration=None),
+        RecordingBody(recording=prepared),
+        RecordingBody(recording=prepared, on_chunk=print),  # eq=False field
+        RecordingInfo(format=AudioFormat.MP3, content_type="audio/mpeg", size=9, duration=None),
+        RecordingInfo(format=AudioFormat.MP3, content_type="audio/mpeg", size=10, duration=None),
+        RetryPolicy(),
+        RetryPolicy.disabled(),
+        RetryPolicy(sleep=print),  # eq=False field
+        Telemetry(),
+        Telemetry(enabled=False),
+    ]
+
+
+def test_every_model_uses_the_shared_methods():
+    for cls in MODELS:
+        assert issubclass(cls, ModelMethods), cls
+        for method in ("__eq__", "__hash__", "__repr__"):
+            assert getattr(cls, method) is getattr(ModelMethods, method), (cls, method)
+
+
+def test_repr_is_the_one_attrs_would_make(examples):
+    for model in samples(examples):
+        assert repr(model) == repr(twin(model))
+
+
+def test_equality_and_hash_are_the_ones_attrs_would_make(examples):
+    models = samples(examples)
+    twins = [twin(model) for model in models]
+    for model, model_twin in zip(models, twins, strict=True):
+        for other, other_twin in zip(models, twins, strict=True):
+            if type(other) is not type(model):
+                assert model.__eq__(other) is NotImplemented
+                continue
+            assert (model == other) is (model_twin == other_twin)
+            assert (model != other) is not (model == other)
+            if model == other:
+                assert hash(model) == hash(other)
+        assert (model == model_twin) is False  # another class: never equal
+
+
+def vars_of(model: Any) -> dict[str, Any]:
+    return {a.name: getattr(model, a.name) for a in attrs.fields(type(model))}
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_equal_models_are_interchangeable_in_a_set(cls, examples):
+    found = [model for model in samples(examples) if type(model) is cls]
+    assert found, cls
+    found = [model for model in found if model == model]  # not the one holding a NaN
+    assert {*found, *(attrs.evolve(model) for model in found)} == set(found)
