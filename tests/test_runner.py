@@ -119,8 +119,14 @@ async def test_results_come_in_the_order_their_tasks_ended_whatever_the_concurre
     """Each task reports its own end, so the runner never scans the tasks in flight: the
     results come exactly in the order the tasks ended."""
     gates = [asyncio.Event() for _ in range(50)]
+    waiting = 0
+    all_waiting = asyncio.Event()
 
     async def work(i: int) -> int:
+        nonlocal waiting
+        waiting += 1
+        if waiting == 50:
+            all_waiting.set()
         await gates[i].wait()
         return i
 
@@ -128,9 +134,7 @@ async def test_results_come_in_the_order_their_tasks_ended_whatever_the_concurre
     results = run_bounded(range(50), work, concurrency=50, name="t")
     async with contextlib.aclosing(results):
         pending = asyncio.ensure_future(anext(results))
-        while len(helios_tasks()) < 50:  # all started (a few loop turns: see BURST)
-            await asyncio.sleep(0)
-        await asyncio.sleep(0)  # and waiting at their gates
+        await all_waiting.wait()  # all started (a few loop turns: see BURST) and waiting
         seen = []
         for i in order:
             gates[i].set()
@@ -148,6 +152,7 @@ async def test_a_large_concurrency_fills_up_over_several_loop_turns():
     started = 0
     seen_at_first_step: list[int] = []
     release = asyncio.Event()
+    all_started = asyncio.Event()
 
     def source() -> Iterator[int]:
         nonlocal started
@@ -157,14 +162,15 @@ async def test_a_large_concurrency_fills_up_over_several_loop_turns():
 
     async def work(i: int) -> int:
         seen_at_first_step.append(started)
+        if len(seen_at_first_step) == 5 * _runner.BURST:
+            all_started.set()
         await release.wait()
         return i
 
     results = run_bounded(source(), work, concurrency=5 * _runner.BURST, name="t")
     async with contextlib.aclosing(results):
         first = asyncio.ensure_future(anext(results))
-        while len(seen_at_first_step) < 5 * _runner.BURST:
-            await asyncio.sleep(0)
+        await all_started.wait()
         release.set()
         assert await first in range(5 * _runner.BURST)
         rest = [result async for result in results]
