@@ -46,14 +46,14 @@ class CheckOperations(Protocol):
 
     async def get_model_run(self, model_run_id: str) -> ModelRun: ...
 
-    async def wait(
+    def wait(
         self,
         model_run_id: str,
         *,
         deadline: float,
         timeout: float,
         seen: Callable[[ModelRun], None] | None = None,
-    ) -> ModelRun: ...
+    ) -> Coroutine[Any, Any, ModelRun]: ...  # a coroutine function, or one returning its own
 
     @property
     def telemetry(self) -> Runtime: ...
