@@ -51,8 +51,7 @@ async def run_bounded(
     ``{name}-{n}``. Each task reports its own end (a done-callback), so the runner does O(1)
     work per task whatever ``concurrency`` is, and yields results in the order tasks ended.
     At most :data:`BURST` tasks are started per turn of the event loop, so that a large
-    ``concurrency`` fills up over a few turns rather than in one long one, and so do the
-    slots freed by many tasks that end together (their results still flow at once).
+    ``concurrency`` fills up over a few turns rather than in one long one.
     """
     sync_jobs: Iterator[X] | None = None
     async_jobs: AsyncIterator[X] | None = None
@@ -90,9 +89,9 @@ async def run_bounded(
         running.add(task)
         task.add_done_callback(on_done, context=quiet)
 
-    fresh = 0  # tasks started since the runner last let the loop turn
     try:
         while True:
+            fresh = 0  # started in this turn of the loop
             while (
                 not exhausted
                 and pull is None
@@ -122,16 +121,14 @@ async def run_bounded(
                 continue
             if not running and pull is None:
                 return
-            if fresh >= BURST and not exhausted and len(running) + len(ready) < concurrency:
-                await asyncio.sleep(0)  # more slots to fill: let those just started run first
-                fresh = 0
+            if fresh == BURST:  # maybe more slots to fill: let those just started run first
+                await asyncio.sleep(0)
                 continue
             wakeup = loop.create_future()
             try:
                 await wakeup
             finally:
                 wakeup = None
-                fresh = 0
     finally:
         leftovers: list[asyncio.Task[Any]] = [*running, *([pull] if pull is not None else [])]
         try:

@@ -176,39 +176,3 @@ async def test_a_large_concurrency_fills_up_over_several_loop_turns():
         rest = [result async for result in results]
     assert seen_at_first_step[0] == _runner.BURST
     assert len(rest) == 5 * _runner.BURST - 1
-
-
-async def test_slots_freed_together_are_refilled_over_several_loop_turns():
-    """When many tasks end in one go, their results all flow at once, but the tasks taking
-    their slots start BURST per loop turn: the first of them takes its first step after at
-    most BURST more starts, not after one start per freed slot."""
-    from helios_async import _runner
-
-    size = 4 * _runner.BURST
-    started = 0
-    seen_at_first_step: dict[int, int] = {}
-    release = asyncio.Event()
-    first_wave_waiting = asyncio.Event()
-
-    def source() -> Iterator[int]:
-        nonlocal started
-        for i in range(2 * size):
-            started += 1
-            yield i
-
-    async def work(i: int) -> int:
-        seen_at_first_step[i] = started
-        if i < size:
-            if len(seen_at_first_step) == size:
-                first_wave_waiting.set()
-            await release.wait()
-        return i
-
-    results = run_bounded(source(), work, concurrency=size, name="t")
-    async with contextlib.aclosing(results):
-        first = asyncio.ensure_future(anext(results))
-        await first_wave_waiting.wait()
-        release.set()
-        got = [await first] + [result async for result in results]
-    assert sorted(got) == list(range(2 * size))
-    assert seen_at_first_step[size] <= size + _runner.BURST
