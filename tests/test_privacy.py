@@ -48,6 +48,7 @@ from helios_async._models import SCORE_NAMES
 from helios_async._protocol import Endpoints
 from helios_async.cli._manifest import ManifestRow
 from helios_async.testing import (
+    ErrorStatus,
     FaultPlan,
     MalformedJson,
     MockTransport,
@@ -280,6 +281,82 @@ async def test_a_failed_create_s_traceback_with_its_locals_shows_no_personal_dat
     assert f"in {create.__name__}" in text and "<redacted>" in text
     for secret in [TB_LABEL, TAG_VALUE, *BIRTH_SHOWN]:
         assert secret not in text, f"{secret!r} in the traceback"
+
+
+UNKNOWN_RUN = "ddebd75b-99b3-42b4-ac65-5ce852c688e9"
+
+
+def _assert_no_locals_leak(error: BaseException, secrets: list[str]) -> None:
+    """The error's traceback, formatted with its frames' locals, shows none of ``secrets``
+    and no raw body (a ``bytes`` repr), and did capture the error path's frames."""
+    exception = traceback.TracebackException.from_exception(error, capture_locals=True)
+    text = "".join(exception.format())
+    assert "in raise_for_status" in text and "_failing" in text  # frames and locals captured
+    for secret in secrets:
+        leaks = [line for line in text.splitlines() if secret in line]
+        assert not leaks, f"{secret!r} in the traceback: {leaks[0]}"
+    raw = [line for line in text.splitlines() if re.search(r"= b['\"]", line)]
+    assert not raw, f"a raw body in the traceback: {raw[0]}"
+
+
+def _status_of(error: BaseException | None) -> int | None:
+    """The HTTP status of the error or of the first error it was raised from."""
+    while error is not None and getattr(error, "status", None) is None:
+        error = error.__cause__
+    return getattr(error, "status", None)
+
+
+@pytest.mark.parametrize("status", [401, 404, 422, 500])
+async def test_an_error_status_from_the_sandbox_leaves_no_key_in_the_traceback(
+    status: int,
+) -> None:
+    """Every non-2xx answer goes through ``raise_for_status``: its frame (and every other on
+    the way up) holds neither the key nor the raw error body as a local."""
+    async with Sandbox() as sandbox:
+        key = sandbox.api_key if status != 401 else "hk-a-wrong-key-9d2f"
+        if status == 422:
+            sandbox.faults.add("create", ErrorStatus(422), rate=1.0)
+        if status == 500:
+            sandbox.faults.add("get", ErrorStatus(500), rate=1.0)
+        async with HeliosClient(
+            key, base_url=sandbox.base_url, retry=RETRY, poll=POLL, timeouts=TIMEOUTS
+        ) as client:
+            check = (
+                client.get_model_run(UNKNOWN_RUN)
+                if status == 404
+                else client.run_wellness_check(
+                    sample_recording(), user=_user(TB_LABEL), language="en-GB"
+                )
+            )
+            error = await _failing(check)
+    assert _status_of(error) == status, repr(error)
+    _assert_no_locals_leak(error, [key, sandbox.api_key, TB_LABEL, *BIRTH_SHOWN])
+
+
+@pytest.mark.parametrize("status", [401, 404, 422, 500])
+async def test_an_error_body_that_echoes_the_key_and_a_label_stays_out_of_the_traceback(
+    status: int,
+) -> None:
+    """A server whose error body echoes the key and the label (a FastAPI 422's ``input``):
+    neither shows among any frame's locals; the body on the error is held redacted."""
+    key = "hk-echoed-key-51ce"
+    body = {"detail": [{"loc": ["body", "user", "userLabel"], "msg": "bad", "input": TB_LABEL}]}
+    body["key"] = key  # type: ignore[assignment]
+
+    def answer(request: Any) -> ApiResponse:
+        return mock_response(status, json=body)
+
+    transport = MockTransport(answer)
+    async with HeliosClient(key, transport=transport, retry=RETRY, poll=POLL) as client:
+        check = (
+            client.get_model_run(UNKNOWN_RUN)
+            if status != 422
+            else client.create_model_run(user=_user(TB_LABEL), language="en-GB")
+        )
+        error = await _failing(check)
+    assert getattr(error, "status", None) == status, repr(error)
+    assert key.encode() not in getattr(error, "body", b"")
+    _assert_no_locals_leak(error, [key, TB_LABEL, *BIRTH_SHOWN])
 
 
 async def test_a_body_that_does_not_fit_leaves_no_personal_data_in_the_traceback() -> None:
