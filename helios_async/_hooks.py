@@ -19,18 +19,6 @@ from ._models import ModelRun
 __all__ = ["Hooks", "RequestEvent", "ResponseEvent", "RetryEvent"]
 
 
-def without_personal_data(run: ModelRun, *, keep_label: bool = False) -> ModelRun:
-    """``run`` as ``on_poll`` sees it: no transcript and no ``raw`` JSON (which holds the
-    label, the transcript and any tags), and no user label unless ``keep_label``
-    (``Telemetry(include_labels=True)``)."""
-    results = run.results
-    if results is not None:
-        sections = tuple(attrs.evolve(section, transcript="") for section in results.sections)
-        results = attrs.evolve(results, sections=sections)
-    label = run.user_label if keep_label else ""
-    return attrs.evolve(run, user_label=label, results=results, raw={})
-
-
 @attrs.frozen(kw_only=True)
 class RequestEvent:
     """A request about to be sent. It never carries the API key or any header."""
@@ -93,9 +81,9 @@ class Hooks:
     For one wellness check they fire in this order: ``on_request`` and ``on_response`` for the
     create POST; ``on_request``, ``on_upload_progress`` (once per chunk, with bytes sent so
     far and the total in bytes) and ``on_response`` for the upload PUT; then, per poll,
-    ``on_request``, ``on_response`` and ``on_poll`` (with the run seen, its transcripts and
-    ``raw`` JSON blanked, and its user label unless ``Telemetry(include_labels=True)``).
-    ``on_retry`` fires
+    ``on_request``, ``on_response`` and ``on_poll`` (with the run seen, as decoded: a hook is
+    the caller's own code, so it gets the label and transcripts; telemetry's privacy rules
+    are for what leaves the process). ``on_retry`` fires
     between a failed attempt and its retry (after its ``on_response``, if a response came);
     a retried upload resends every byte, so its progress starts again from the first chunk.
     The requests are those of https://helios-async.readthedocs.io/helios/#endpoints

@@ -32,11 +32,11 @@ from helios_async import (
     ResponseEvent,
     RetryEvent,
     RetryPolicy,
+    Telemetry,
     TransientAPIError,
     UploadError,
     User,
 )
-from helios_async._hooks import without_personal_data
 from helios_async._recording import CHUNK_BYTES
 from helios_async.testing import Sandbox
 
@@ -212,12 +212,30 @@ async def test_a_wellness_check_fires_every_hook_in_the_documented_order(
     assert all(p.id == run.id for p in polled)
     assert [p.is_finished for p in polled] == [False] * (len(polled) - 1) + [True]
     assert run.status is ModelRunStatus.COMPLETE_OK
-    # By default on_poll sees the run without personal data (Telemetry(include_labels=True)).
-    assert polled[-1] == without_personal_data(run)
-    assert polled[-1].user_label == "" and run.user_label == USER.user_label
-    assert polled[-1].section is not None and polled[-1].section.transcript == ""
-    assert polled[-1].section.scores == run.section.scores  # type: ignore[union-attr]
+    # on_poll is the caller's own code: it sees the run as decoded, label and transcript.
+    assert polled[-1] == run and polled[-1].user_label == USER.user_label
     assert recorder.of("retry") == []
+
+
+@pytest.mark.parametrize("include_labels", [False, True])
+async def test_on_poll_gets_the_run_as_decoded_whatever_the_telemetry(
+    sandbox: Sandbox, include_labels: bool
+) -> None:
+    """``Telemetry(include_labels=...)`` governs what leaves the process (spans, metrics),
+    not what the caller's own hook is handed: the label and transcripts are there."""
+    polled: list[ModelRun] = []
+    async with HeliosClient(
+        sandbox.api_key,
+        base_url=sandbox.base_url,
+        poll=FAST_POLL,
+        hooks=Hooks(on_poll=polled.append),
+        telemetry=Telemetry(include_labels=include_labels),
+    ) as client:
+        run = await client.run_wellness_check(RECORDING, user=USER, language="en-GB")
+    assert polled[-1] == run
+    assert polled[-1].user_label == USER.user_label
+    assert polled[-1].section is not None and polled[-1].section.transcript != ""
+    assert polled[-1].raw == run.raw != {}
 
 
 async def test_a_failed_poll_fires_retry_between_its_attempts(sandbox: Sandbox) -> None:
