@@ -85,9 +85,7 @@ def _plain_function(_instance: object, attribute: attrs.Attribute[Any], value: o
     field = f"hooks.{attribute.name}"
     if not callable(value):
         raise InvalidInputError(field, f"must be a function, not {type(value).__name__}")
-    if inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(
-        getattr(value, "__call__", None)
-    ):
+    if inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(value.__call__):
         raise InvalidInputError(
             field,
             "must be a plain function, not a coroutine function: hooks are called inline "
