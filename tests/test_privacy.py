@@ -359,6 +359,28 @@ async def test_an_error_body_that_echoes_the_key_and_a_label_stays_out_of_the_tr
     _assert_no_locals_leak(error, [key, TB_LABEL, *BIRTH_SHOWN])
 
 
+async def test_a_refused_upload_leaves_no_raw_storage_body_in_the_traceback() -> None:
+    """Object storage's error body (S3 XML can echo the signature it was given) is held
+    redacted in ``decode_upload``'s frame too."""
+    async with Sandbox() as sandbox:
+        sandbox.faults.add("upload", ErrorStatus(500), rate=1.0)
+        async with HeliosClient(
+            sandbox.api_key, base_url=sandbox.base_url, retry=RETRY, timeouts=TIMEOUTS
+        ) as client:
+            error = await _failing(
+                client.run_wellness_check(
+                    sample_recording(), user=_user(TB_LABEL), language="en-GB"
+                )
+            )
+        secrets = _secrets(sandbox, [TB_LABEL])
+    assert _status_of(error) == 500, repr(error)
+    text = "".join(traceback.TracebackException.from_exception(error, capture_locals=True).format())
+    assert "in decode_upload" in text
+    assert not [line for line in text.splitlines() if re.search(r"= b['\"]", line)]
+    for secret in secrets:
+        assert secret not in text, f"{secret!r} in the traceback"
+
+
 async def test_a_body_that_does_not_fit_leaves_no_personal_data_in_the_traceback() -> None:
     """A 2xx run whose JSON does not fit the model: the decoder's frames (and cattrs's
     under them) would hold the parsed payload, label and transcript in it."""
