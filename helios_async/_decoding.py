@@ -163,6 +163,10 @@ def _bounded(text: str) -> str:
     return line if len(line) <= _DETAIL_EXCERPT else line[: _DETAIL_EXCERPT - 1].rstrip() + "…"
 
 
+_PERSONAL_FIELDS = frozenset({"userLabel", "dateOfBirth", "value"})
+"""Request body fields whose values are personal: cut from an error body that echoes them."""
+
+
 def raise_for_status(response: ApiResponse, request: ApiRequest) -> None:
     """Raise the error a non-2xx status means; do nothing on 2xx."""
     if 200 <= response.status < 300:
@@ -186,7 +190,37 @@ def _error_body(response: ApiResponse, request: ApiRequest) -> PersonalBytes:
     key = request.headers.get(API_KEY_HEADER, "").encode()
     if key and key in body:  # a server that echoes the key must not put it in our errors
         body = body.replace(key, b"<redacted>")
+    for value in _sent_strings(request.body):  # nor a label or tag value it echoes back
+        if value in body:
+            body = body.replace(value, b"<redacted>")
     return personal_bytes(body)
+
+
+def _sent_strings(body: object) -> list[bytes]:
+    """The personal values of a JSON request body (the user label, the date of birth, tag
+    values), longest first, as the raw and the JSON-escaped bytes an echo could hold; []
+    for no JSON body. Error path only: an error's rendered detail goes into its message,
+    where health data must never be."""
+    if not isinstance(body, bytes) or not body:
+        return []
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return []
+    found: set[bytes] = set()
+    stack = [payload]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for name, value in item.items():
+                if name in _PERSONAL_FIELDS and isinstance(value, str) and value:
+                    found.add(value.encode())
+                    found.add(json.dumps(value)[1:-1].encode())
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+    return sorted(found, key=len, reverse=True)
 
 
 def decode(response: ApiResponse, request: ApiRequest, cls: type[T]) -> T:

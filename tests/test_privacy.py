@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import re
 import traceback
@@ -357,6 +358,38 @@ async def test_an_error_body_that_echoes_the_key_and_a_label_stays_out_of_the_tr
     assert getattr(error, "status", None) == status, repr(error)
     assert key.encode() not in getattr(error, "body", b"")
     _assert_no_locals_leak(error, [key, TB_LABEL, *BIRTH_SHOWN])
+
+
+@pytest.mark.parametrize("status", [400, 500])
+async def test_an_error_body_echoing_the_label_tags_and_birth_date_keeps_them_out_of_the_message(
+    status: int,
+) -> None:
+    """A server whose plain-text error body echoes what the create sent (the label, a tag
+    value, the date of birth, raw or JSON-escaped): the error's message and its body show
+    ``<redacted>`` in their place; the rest of the text stays, to help the reader."""
+    label = 'tb-"quoted"-label'
+    echo = f"upstream oops for {label} / {json_escaped(label)} tag=site-secret-7 born 1987-11-23"
+
+    def answer(request: Any) -> ApiResponse:
+        return mock_response(status, body=echo.encode(), headers={"Content-Type": "text/plain"})
+
+    async with HeliosClient(
+        "hk-key", transport=MockTransport(answer), retry=RETRY, poll=POLL
+    ) as client:
+        error = await _failing(
+            client.create_model_run(
+                user=_user(label), language="en-GB", tags={"site": "site-secret-7"}
+            )
+        )
+    shown = str(error) + repr(error) + bytes(getattr(error, "body", b"")).decode()
+    for secret in (label, json_escaped(label), "site-secret-7", "1987-11-23"):
+        assert secret not in shown, secret
+    assert "upstream oops for <redacted>" in str(error)
+
+
+def json_escaped(text: str) -> str:
+    """``text`` as it appears inside a JSON string."""
+    return json.dumps(text)[1:-1]
 
 
 async def test_a_refused_upload_leaves_no_raw_storage_body_in_the_traceback() -> None:
