@@ -95,7 +95,11 @@ def _main(args: argparse.Namespace, out: TextIO) -> int:
         enable_logging(level)
     try:
         return asyncio.run(_run(args, out))
-    except KeyboardInterrupt:  # before a command caught the signal: nothing to pick up
+    except KeyboardInterrupt:
+        answered = getattr(args, "interrupted_status", None)
+        if answered is not None:  # a second signal after the command said how it stopped
+            return int(answered)
+        # before a command caught the signal: nothing to pick up
         if getattr(args, "json", False):
             print_interrupted(out, "Ctrl-C")
         print("helios-async: interrupted", file=sys.stderr)
