@@ -33,12 +33,29 @@ for ``HeliosClient.run_wellness_checks`` too)."""
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+_ARGUMENT = re.compile(r"argument ([^\s:/]+)")
+
+
+class UsageError(SystemExit):
+    """A command line argparse refused: exit status 2, its one line already on stderr.
+
+    ``message`` is argparse's; ``field`` the option it names (``--deadline``), or None.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(EXIT_INVALID)
+        self.message = message
+        named = _ARGUMENT.match(message)
+        self.field = named.group(1) if named is not None else None
+
+
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr, like every other error here."""
+    """An argument parser whose errors are one line on stderr, like every other error here
+    (raised as :class:`UsageError`, so ``--json`` can answer with an error object too)."""
 
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: {message} (see --help)", file=sys.stderr)
-        raise SystemExit(2)
+        raise UsageError(message)
 
 
 def parse_date(text: str) -> dt.date:
@@ -55,8 +72,8 @@ def parse_date(text: str) -> dt.date:
 def date_arg(text: str) -> dt.date:
     try:
         return parse_date(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
+    except ValueError:  # the text is not echoed: a date of birth is personal data
+        raise argparse.ArgumentTypeError("not a YYYY-MM-DD date (such as 1990-08-24)") from None
 
 
 def seconds_arg(text: str) -> float:

@@ -21,7 +21,7 @@ from helios_async import HeliosError, InvalidInputError, ModelRunFailedError
 from helios_async._logs import enable as enable_logging
 from helios_async._logs import verbosity_level
 
-from ._args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID
+from ._args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, UsageError
 from ._fleet import run_fleet
 from ._one_check import check_command, get_command, print_interrupted
 from ._output import error_fields
@@ -79,9 +79,17 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     quietly with status 1 (see ``_streams``).
     """
     stream: TextIO = out if out is not None else sys.stdout
+    words = list(sys.argv[1:] if argv is None else argv)
     with forgiving_streams():
         try:
-            status = _main(build_parser().parse_args(argv), stream)
+            try:
+                args = build_parser().parse_args(words)
+            except UsageError as exc:
+                if _wants_json(words):
+                    _print_json_error(exc.field, "UsageError", exc.message, stream)
+                    stream.flush()
+                raise
+            status = _main(args, stream)
             stream.flush()
         except BrokenPipeError:
             drop_stdout()
@@ -120,13 +128,25 @@ def _main(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
 
 
+def _wants_json(words: list[str]) -> bool:
+    """Whether a command line argparse refused asked for ``--json`` (before any ``--``)."""
+    before = words[: words.index("--")] if "--" in words else words
+    return "--json" in before
+
+
+def _print_json_error(field: str | None, kind: str, message: str, out: TextIO) -> None:
+    fields = {"type": kind, "message": message, "code": None, "http_status": None}
+    print(json.dumps({"error": {**fields, "field": field}}, indent=2), file=out)
+
+
 def _print_error(args: argparse.Namespace, error: HeliosError, out: TextIO) -> None:
-    """With ``--json``, stdout still gets a JSON document: ``{"error": {...}}`` (the fields
-    of ``batch``'s error objects, plus ``field`` for input refused locally)."""
+    """With ``--json``, stdout still gets a JSON document: ``{"error": {...}}``, the fields
+    of ``batch``'s error objects (``type``, ``message``, ``code``, ``http_status``,
+    ``field``, each always present)."""
     if getattr(args, "json", False):
         fields = error_fields(error)
         if isinstance(error, InvalidInputError):
-            fields = {**fields, "message": _cli_message(args, error), "field": error.field}
+            fields = {**fields, "message": _cli_message(args, error)}
         print(json.dumps({"error": fields}, indent=2), file=out)
 
 

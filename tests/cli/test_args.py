@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +19,8 @@ BATCH = ["batch", "m.csv", "--out", "o.jsonl"]
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        ([*CHECK, "--date-of-birth", "19900824"], "not a YYYY-MM-DD date: '19900824'"),
-        ([*CHECK, "--date-of-birth", "1990-02-30"], "not a YYYY-MM-DD date: '1990-02-30'"),
+        ([*CHECK, "--date-of-birth", "19900824"], "not a YYYY-MM-DD date (such as 1990-08-24)"),
+        ([*CHECK, "--date-of-birth", "1990-02-30"], "not a YYYY-MM-DD date (such as 1990-08-24)"),
         ([*CHECK, "--date-of-birth", "1990-08-24", "--deadline", "0"], "above 0: '0'"),
         ([*CHECK, "--date-of-birth", "1990-08-24", "--deadline", "inf"], "above 0: 'inf'"),
         ([*BATCH, "--deadline", "soon"], "above 0: 'soon'"),
@@ -37,6 +39,59 @@ def test_a_bad_argument_is_one_line_on_stderr_and_exit_2(
     assert len(err) == 1, err
     assert message in err[0]
     assert err[0].endswith("(see --help)")
+
+
+def test_a_bad_date_of_birth_is_not_echoed(capsys: pytest.CaptureFixture[str]) -> None:
+    """A date of birth is personal data: refused, it is not repeated on stderr."""
+    with pytest.raises(SystemExit):
+        main([*CHECK, "--date-of-birth", "1990-02-30"], out=io.StringIO())
+    assert "1990-02-30" not in capsys.readouterr().err
+
+
+ERROR_KEYS = {"type", "message", "code", "http_status", "field"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [
+        (["check", "--sandbox", "F", *CHECK[2:], "--date-of-birth", "bad"], "--date-of-birth"),
+        (["--frobnicate"], None),
+        ([*CHECK, "--date-of-birth", "1990-08-24", "--frobnicate"], None),
+        ([*CHECK, "--date-of-birth", "1990-08-24", "--deadline", "0"], "--deadline"),
+    ],
+)
+def test_a_usage_error_with_json_is_one_error_object_on_stdout(
+    argv: list[str], field: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--json`` answers every failure with one ``{"error": {...}}`` object, usage errors
+    included; its keys are the documented five, null where they do not apply; exit 2."""
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, "--json"], out=out)
+    assert exited.value.code == EXIT_INVALID
+    error = json.loads(out.getvalue())["error"]
+    assert set(error) == ERROR_KEYS
+    assert error["type"] == "UsageError"
+    assert error["field"] == field
+    assert error["code"] is None and error["http_status"] is None
+    assert error["message"] in capsys.readouterr().err
+
+
+def test_a_usage_error_without_json_leaves_stdout_empty() -> None:
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        main(["--frobnicate"], out=out)
+    assert out.getvalue() == ""
+
+
+def test_an_error_refused_locally_has_the_five_keys_too(tmp_path: Path) -> None:
+    """A library error (a missing recording) under ``--json``: the same five keys."""
+    out = io.StringIO()
+    argv = ["check", str(tmp_path / "none.wav"), *CHECK[2:], "--date-of-birth", "1990-08-24"]
+    assert main([*argv, "--sandbox", "--json"], out=out) == EXIT_INVALID
+    error = json.loads(out.getvalue())["error"]
+    assert set(error) == ERROR_KEYS
+    assert (error["type"], error["field"]) == ("RecordingError", "recording")
 
 
 def test_dates_are_read_strictly_as_yyyy_mm_dd() -> None:
