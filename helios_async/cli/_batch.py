@@ -66,6 +66,7 @@ __all__ = ["batch_command", "run_batch"]
 
 SANDBOX_POLL = PollPolicy(first_interval=0.2, interval=0.5)
 _UNDECIDED = (JobState.UNKNOWN, JobState.CREATING)  # a create whose outcome is unknown
+_REFUSED_LOCALLY = frozenset({"InvalidInputError", "RecordingError"})  # with no run made
 
 
 async def run_batch(
@@ -278,6 +279,9 @@ def _count(stats: BatchStats, record: dict[str, Any]) -> None:
     error = record["error"]
     if error is None:
         stats.ok += 1
+        return
+    if record["model_run_id"] is None and error["type"] in _REFUSED_LOCALLY:
+        stats.bad += 1  # a missing or too-short recording: refused locally, as a bad cell is
         return
     code = error.get("code")
     stats.failures[error["type"] + (f" {code}" if code else "")] += 1

@@ -9,6 +9,7 @@ The header names the columns, in any order, case-insensitively:
   ``2026-03-26T09:30:00``), ``tags`` (``name=value;name=value``), ``delete_data``
   (``true``/``false``, ``yes``/``no``, ``1``/``0``), ``data_to_delete`` (``a;b``).
 
+A cell holds at most 131072 characters (``MAX_CELL``): a row with a longer one is a bad row.
 An optional ``key`` column gives each row a stable identity of your choosing (unique in the
 manifest, at most 200 characters): a resumed batch then knows its rows by key, not by line,
 so rows may be reordered, inserted or removed between runs. It is not sent.
@@ -58,6 +59,10 @@ OPTIONAL_COLUMNS = (
 )
 KEY_COLUMN = "key"
 MAX_KEY_LENGTH = 200
+MAX_CELL = 131_072
+"""The longest cell a row may have, in characters (csv's default field limit); a row with a
+longer one is a bad row."""
+_READ_LIMIT = 16 * 1024 * 1024  # characters of one cell read at most, to report its row
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0", ""})
 
@@ -101,7 +106,7 @@ class Manifest:
             with self._open() as stream:
                 header = next(csv.reader(stream), None)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise InvalidInputError("manifest", f"cannot read {path}: {exc}") from exc
+            raise InvalidInputError("manifest", _unreadable(path, exc)) from exc
         if not header:
             raise InvalidInputError("manifest", f"{path} is empty: it needs a header row")
         self.columns = tuple(name.strip().lower() for name in header)
@@ -130,6 +135,10 @@ class Manifest:
         Raises:
             InvalidInputError: the file stopped being readable as CSV text part way.
         """
+        # Cells up to _READ_LIMIT are read, so a row with one over MAX_CELL is a bad row with
+        # its line number, not the end of the batch (csv's own limit is MAX_CELL).
+        limit = csv.field_size_limit(_READ_LIMIT)
+        ended = 1
         try:
             with self._open() as stream:
                 reader = csv.reader(stream)
@@ -140,8 +149,13 @@ class Manifest:
                     if not fields:
                         continue
                     yield self._row(line, fields)
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise InvalidInputError("manifest", f"cannot read {self.path}: {exc}") from exc
+        except csv.Error as exc:
+            where = f"{self.path}, line {ended + 1}"
+            raise InvalidInputError("manifest", _unreadable(where, exc)) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInputError("manifest", _unreadable(self.path, exc)) from exc
+        finally:
+            csv.field_size_limit(limit)
 
     def _row(self, line: int, fields: list[str]) -> ManifestRow:
         error = None
@@ -150,7 +164,15 @@ class Manifest:
             error = f"has {len(fields)} fields but the header has {len(self.columns)}"
         elif len(cells.get(KEY_COLUMN, "")) > MAX_KEY_LENGTH:
             error = f"its key is longer than {MAX_KEY_LENGTH} characters"
+        elif long := [name for name, text in cells.items() if len(text) > MAX_CELL]:
+            error = f"its {long[0]} cell is longer than {MAX_CELL} characters"
+            cells = {name: text[:MAX_CELL] for name, text in cells.items()}
         return ManifestRow(line=line, digest=row_digest(fields), cells=cells, error=error)
+
+
+def _unreadable(where: object, error: Exception) -> str:
+    hint = "; save it as UTF-8 (in Excel: CSV UTF-8)" if isinstance(error, UnicodeError) else ""
+    return f"cannot read {where}: {error}{hint}"
 
 
 def row_digest(fields: list[str]) -> str:
@@ -226,7 +248,8 @@ def _date(column: str, text: str) -> dt.date:
     try:
         return parse_date(text)
     except ValueError:
-        raise InvalidInputError(column, f"must be a YYYY-MM-DD date; got {text!r}") from None
+        # The text is not echoed: a date of birth is personal data (and ends up in the output).
+        raise InvalidInputError(column, "must be a YYYY-MM-DD date such as 1990-08-24") from None
 
 
 def _datetime(column: str, text: str) -> dt.datetime | None:
