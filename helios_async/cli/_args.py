@@ -31,6 +31,7 @@ DEFAULT_CONCURRENCY = 10
 for ``HeliosClient.run_wellness_checks`` too)."""
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_HAS_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 _ARGUMENT = re.compile(r"argument ([^\s:/]+)")
@@ -74,6 +75,16 @@ def date_arg(text: str) -> dt.date:
         return parse_date(text)
     except ValueError:  # the text is not echoed: a date of birth is personal data
         raise argparse.ArgumentTypeError("not a YYYY-MM-DD date (such as 1990-08-24)") from None
+
+
+def datetime_arg(text: str) -> str:
+    """A naive ISO datetime with its time (``2026-03-26T09:30:00``), kept as written for
+    ``_manifest.create_fields``; a bare date is refused, not taken for midnight."""
+    if not _HAS_TIME.match(text):
+        raise argparse.ArgumentTypeError(
+            f"not a date and time such as 2026-03-26T09:30:00: {text!r}"
+        )
+    return text
 
 
 def seconds_arg(text: str) -> float:
@@ -131,6 +142,7 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
         fields.add_argument(
             f"--{name}-time",
             metavar="DATETIME",
+            type=datetime_arg,
             help=f"local {name} time, naive ISO such as 2026-03-26T09:30:00",
         )
     fields.add_argument(
@@ -140,7 +152,7 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
         "--data-to-delete",
         action="append",
         metavar="ITEM",
-        help="what --delete-data deletes; repeat, or join several with ';'",
+        help="with --delete-data: what it deletes; repeat, or join several with ';'",
     )
 
 
@@ -181,5 +193,23 @@ def add_target(parser: argparse.ArgumentParser, *, sandbox: bool = True) -> None
     parser.add_argument("--region", choices=["default", "ca", "us"], help="API region")
     if sandbox:
         parser.add_argument(
-            "--sandbox", action="store_true", help="use an embedded local sandbox, not the real API"
+            "--sandbox",
+            action="store_true",
+            help="use an embedded local sandbox, not the real API (THYMIA_API_KEY, "
+            "THYMIA_BASE_URL and THYMIA_REGION are then ignored; not with --base-url or --region)",
         )
+
+
+def refuse_conflicts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Options that make no sense together, refused as usage errors (exit 2) rather than
+    silently ignored: ``--sandbox`` with ``--base-url`` or ``--region``, ``--timeout``
+    without ``--wait``, ``--data-to-delete`` without ``--delete-data``."""
+    if getattr(args, "sandbox", False):
+        for option in ("base_url", "region"):
+            if getattr(args, option, None) is not None:
+                name = "--" + option.replace("_", "-")
+                parser.error(f"argument {name}: not allowed with --sandbox")
+    if getattr(args, "timeout", None) is not None and not getattr(args, "wait", True):
+        parser.error("argument --timeout: goes with --wait")
+    if getattr(args, "data_to_delete", None) and not getattr(args, "delete_data", False):
+        parser.error("argument --data-to-delete: goes with --delete-data")

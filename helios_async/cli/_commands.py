@@ -21,7 +21,7 @@ from helios_async import HeliosError, InvalidInputError, ModelRunFailedError
 from helios_async._logs import enable as enable_logging
 from helios_async._logs import verbosity_level
 
-from ._args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, UsageError
+from ._args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, UsageError, refuse_conflicts
 from ._fleet import run_fleet
 from ._one_check import check_command, get_command, print_interrupted
 from ._output import error_fields
@@ -83,7 +83,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     with forgiving_streams():
         try:
             try:
-                args = build_parser().parse_args(words)
+                parser = build_parser()
+                args = parser.parse_args(words)
+                refuse_conflicts(parser, args)
             except UsageError as exc:
                 if _wants_json(words):
                     _print_json_error(exc.field, "UsageError", exc.message, stream)
@@ -124,7 +126,7 @@ def _main(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
     except HeliosError as exc:
         _print_error(args, exc, out)
-        print(f"helios-async: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"helios-async: {type(exc).__name__}: {_cli_text(exc)}", file=sys.stderr)
         return EXIT_FAILED
 
 
@@ -144,10 +146,27 @@ def _print_error(args: argparse.Namespace, error: HeliosError, out: TextIO) -> N
     of ``batch``'s error objects (``type``, ``message``, ``code``, ``http_status``,
     ``field``, each always present)."""
     if getattr(args, "json", False):
-        fields = error_fields(error)
+        fields = {**error_fields(error), "message": _cli_text(error)}
         if isinstance(error, InvalidInputError):
             fields = {**fields, "message": _cli_message(args, error)}
         print(json.dumps({"error": fields}, indent=2), file=out)
+
+
+# The library's pointers to an attribute, as a command-line user reads them.
+_ATTRIBUTE_WORDING = (
+    (" (its user label is on .user_label)", " (for the --user-label given)"),
+    ("for this user label (.user_label)", "for this --user-label"),
+    (".user_label", "the --user-label"),
+)
+
+
+def _cli_text(error: HeliosError) -> str:
+    """An error's message, its pointers to Python attributes (``.user_label``) put in
+    command-line terms: the label itself is not printed (labels stay out of messages)."""
+    text = str(error)
+    for library, cli in _ATTRIBUTE_WORDING:
+        text = text.replace(library, cli)
+    return text
 
 
 def _cli_message(args: argparse.Namespace, error: InvalidInputError) -> str:

@@ -26,6 +26,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
@@ -63,6 +64,7 @@ MAX_CELL = 131_072
 """The longest cell a row may have, in characters (csv's default field limit); a row with a
 longer one is a bad row."""
 _READ_LIMIT = 16 * 1024 * 1024  # characters of one cell read at most, to report its row
+_HAS_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0", ""})
 
@@ -215,11 +217,11 @@ def create_fields(cells: Mapping[str, str]) -> CreateFields:
     them; a missing or empty text leaves the field out. ``check``'s options use this too.
 
     * ``accent``: as written;
-    * ``sleep_time``, ``wake_time``, ``recording_time``: naive ISO datetimes
-      (``2026-03-26T09:30:00``);
+    * ``sleep_time``, ``wake_time``, ``recording_time``: naive ISO datetimes with a time
+      (``2026-03-26T09:30:00``; a bare date is refused, not taken for midnight);
     * ``tags``: ``name=value;name=value`` (names unique);
     * ``delete_data``: ``true``/``yes``/``y``/``1`` or ``false``/``no``/``n``/``0``;
-    * ``data_to_delete``: items separated by ``;``.
+    * ``data_to_delete``: items separated by ``;``, only with ``delete_data`` true.
 
     Raises:
         InvalidInputError: a text breaks its field's rule; the error names the column.
@@ -240,6 +242,10 @@ def create_fields(cells: Mapping[str, str]) -> CreateFields:
         fields["delete_data"] = True
     data_to_delete = _list(cells.get("data_to_delete", ""))
     if data_to_delete is not None:
+        if not fields.get("delete_data"):
+            raise InvalidInputError(
+                "data_to_delete", "goes with delete_data: set it true, or leave this empty"
+            )
         fields["data_to_delete"] = data_to_delete
     return fields
 
@@ -256,11 +262,15 @@ def _datetime(column: str, text: str) -> dt.datetime | None:
     if not text:
         return None
     try:
-        return dt.datetime.fromisoformat(text)
+        value = dt.datetime.fromisoformat(text) if _HAS_TIME.match(text) else None
     except ValueError:
+        value = None
+    if value is None:  # a bare date is not taken for midnight
         raise InvalidInputError(
-            column, f"must be a naive ISO datetime such as 2026-03-26T09:30:00; got {text!r}"
-        ) from None
+            column,
+            f"must be a naive ISO date and time such as 2026-03-26T09:30:00; got {text!r}",
+        )
+    return value
 
 
 def _tags(text: str) -> dict[str, str] | None:

@@ -13,10 +13,10 @@ Each line is one JSON object::
 ``COMPLETE_OK``, else ``{"type", "message", "code", "http_status", "field"}``: the error's
 class, its message, the ``errorCode`` (docs/helios.md#error-codes) where there is one, the HTTP
 status of an API or storage refusal, and the input (column or option) refused locally; each
-key is always present, null where it does not apply. ``journal`` is the row's state in the run journal when the line
-was written (``done``, ``unknown``; ``created`` or ``uploaded`` if the check stopped with a
-run to pick up again; null if no run was made). ``seconds`` is how long the check took; a
-bad row has 0.
+key is always present, null where it does not apply. ``journal`` is the row's state in the
+run journal when the line was written (``done``, ``unknown``; ``created`` or ``uploaded``
+if the check stopped with a run to pick up again; null if no run was made). ``seconds`` is
+how long the check took; a bad row has 0.
 
 With ``--format csv`` each record is one CSV line instead, of the same fields, flat
 (``_csv_output``). Every line is written whole, with one unbuffered write, so a reader never

@@ -6,11 +6,12 @@ import datetime as dt
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from helios_async.cli import main
-from helios_async.cli._args import EXIT_INVALID, parse_date
+from helios_async.cli._args import EXIT_INTERRUPTED, EXIT_INVALID, parse_date
 
 CHECK = ["check", "r.wav", "--user-label", "u", "--birth-sex", "male", "--language", "en-GB"]
 BATCH = ["batch", "m.csv", "--out", "o.jsonl"]
@@ -99,3 +100,61 @@ def test_dates_are_read_strictly_as_yyyy_mm_dd() -> None:
     for text in ("19900824", "1990-8-24", "1990-02-30", " 1990-08-24"):
         with pytest.raises(ValueError, match=r"YYYY-MM-DD|day is out of range"):
             parse_date(text)
+
+
+PERSON = ["--user-label", "u", "--date-of-birth", "1990-08-24", "--birth-sex", "male"]
+CHECK_OK = ["check", "r.wav", *PERSON, "--language", "en-GB"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([*CHECK_OK, "--sandbox", "--base-url", "http://x"], "--base-url: not allowed with"),
+        ([*CHECK_OK, "--sandbox", "--region", "us"], "--region: not allowed with --sandbox"),
+        (["account", "--sandbox", "--region", "ca"], "--region: not allowed with --sandbox"),
+        ([*BATCH, "--sandbox", "--base-url", "http://x"], "--base-url: not allowed with"),
+        (
+            ["get", "ddebd75b-99b3-42b4-ac65-5ce852c688e9", "--timeout", "5"],
+            "--timeout: goes with --wait",
+        ),
+        ([*CHECK_OK, "--data-to-delete", "recording"], "--data-to-delete: goes with --delete-data"),
+        ([*CHECK_OK, "--sleep-time", "2026-03-26"], "--sleep-time: not a date and time"),
+        ([*CHECK_OK, "--wake-time", "07:00"], "--wake-time: not a date and time"),
+    ],
+)
+def test_options_that_would_be_ignored_are_refused(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing is silently ignored: an option that has no effect in this combination, or a
+    time without its time of day, is a usage error (exit 2) before anything runs."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv, out=io.StringIO())
+    assert exited.value.code == EXIT_INVALID
+    assert message in capsys.readouterr().err
+
+
+def test_sandbox_help_says_the_environment_is_ignored(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["check", "--help"], out=io.StringIO())
+    assert "THYMIA_BASE_URL and THYMIA_REGION are then ignored" in " ".join(
+        capsys.readouterr().out.split()
+    )
+
+
+def test_a_ctrl_c_while_the_program_loads_exits_130_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C in the first moments, while the command's modules import: one line, 130.
+    (The import is made to raise ``KeyboardInterrupt``, as a Ctrl-C there would.)"""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def interrupted(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "helios_async.cli._commands":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    assert main(["demo"], out=io.StringIO()) == EXIT_INTERRUPTED
+    assert capsys.readouterr().err == "helios-async: interrupted\n"

@@ -168,6 +168,30 @@ def test_a_manifest_not_in_utf8_is_refused_with_a_hint(
     assert "save it as UTF-8" in capsys.readouterr().err
 
 
+def test_an_out_ending_csv_gets_csv_unless_format_says_otherwise(tmp_path: Path) -> None:
+    """``--out results.csv`` without ``--format``: CSV, not JSON Lines in a .csv file."""
+    manifest = speech_manifest(tmp_path, 1)
+    out = tmp_path / "results.CSV"
+    assert cli("batch", manifest, "--out", out, "--sandbox", "--sandbox-delay", "0")[0] == EXIT_OK
+    assert out.read_text().startswith("line,row_hash,")
+    other = tmp_path / "results.csv"
+    argv = ("batch", manifest, "--out", other, "--format", "jsonl", "--sandbox")
+    assert cli(*argv, "--sandbox-delay", "0")[0] == EXIT_OK
+    assert records(other)[0]["status"] == "COMPLETE_OK"
+
+
+def test_a_second_batch_on_an_output_in_use_is_refused_before_any_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another batch holds the output's journal: refused at once (exit 2), no summary."""
+    manifest, out = speech_manifest(tmp_path, 1), tmp_path / "out.jsonl"
+    with FileJournal(journal_path(out)):
+        status, summary = cli("batch", manifest, "--out", out, "--resume", "--sandbox")
+    assert status == EXIT_INVALID
+    assert summary == ""
+    assert "in use by another process" in capsys.readouterr().err
+
+
 def test_an_all_good_batch_exits_0_and_resuming_a_finished_one_does_nothing(
     tmp_path: Path,
 ) -> None:
