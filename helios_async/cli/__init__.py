@@ -21,8 +21,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     """Run the command line; returns the exit status (see ``_commands.main``)."""
     try:
         from helios_async.cli._commands import main as run
-
+    except KeyboardInterrupt:  # while loading: nothing started; --json still gets its answer
+        words = list(sys.argv[1:] if argv is None else argv)
+        if "--json" in (words[: words.index("--")] if "--" in words else words):
+            answer = '{"interrupted": {"signal": "SIGINT", "model_run_id": null, "resume": null}}'
+            print(answer, file=out if out is not None else sys.stdout)
+        print("helios-async: interrupted", file=sys.stderr)
+        return _EXIT_INTERRUPTED
+    try:
         return run(argv, out=out)
-    except KeyboardInterrupt:  # while loading, or once the command had answered
+    except KeyboardInterrupt:  # past the command's own handling (its answer is out)
         print("helios-async: interrupted", file=sys.stderr)
         return _EXIT_INTERRUPTED

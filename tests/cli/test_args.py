@@ -158,3 +158,8 @@ def test_a_ctrl_c_while_the_program_loads_exits_130_without_a_traceback(
     monkeypatch.setattr(builtins, "__import__", interrupted)
     assert main(["demo"], out=io.StringIO()) == EXIT_INTERRUPTED
     assert capsys.readouterr().err == "helios-async: interrupted\n"
+    out = io.StringIO()
+    assert main(["demo", "--json"], out=out) == EXIT_INTERRUPTED
+    assert json.loads(out.getvalue()) == {
+        "interrupted": {"signal": "SIGINT", "model_run_id": None, "resume": None}
+    }
