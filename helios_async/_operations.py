@@ -22,7 +22,7 @@ from ._errors import (
     TransientAPIError,
     TransportError,
 )
-from ._hooks import call_hook, without_personal_data
+from ._hooks import call_hook
 from ._models import Account, ActivityRunCreated, ModelRun, ModelRunCreated, ModelRunRequest
 from ._polling import PollPolicy, wait_until_finished
 from ._protocol import ApiRequest, ApiResponse, Endpoints
@@ -150,7 +150,6 @@ class _Look:
         if self._seen is not None:
             self._seen(run)
         on_poll = sender.hooks.on_poll
-        if on_poll is not None:
-            seen_run = without_personal_data(run, keep_label=telemetry.include_labels)
-            call_hook("on_poll", "get_model_run", on_poll, seen_run, result=run)
+        if on_poll is not None:  # the caller's own code: the run as decoded
+            call_hook("on_poll", "get_model_run", on_poll, run, result=run)
         return run
