@@ -84,7 +84,8 @@ class PollPolicy:
     interval: float = attrs.field(default=3.0, validator=policy_number(above=0))
     """The steady wait between polls, in seconds (thymia recommends 3)."""
     first_interval: float = attrs.field(default=1.0, validator=policy_number(above=0))
-    """The wait after the first poll, in seconds (the first poll comes at once)."""
+    """The wait after the first poll, in seconds; the first poll itself comes after a pause
+    of at most ``first_interval * jitter`` (none without jitter)."""
     multiplier: float = attrs.field(default=1.5, validator=policy_number(at_least=1))
     """How much longer each wait is than the one before, up to ``interval``."""
     jitter: float = attrs.field(default=0.1, validator=policy_number(at_least=0, below=1))
