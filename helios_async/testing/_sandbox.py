@@ -49,7 +49,16 @@ class Sandbox:
     Two HTTP listeners on ``host``: the API (:attr:`base_url`) and an object-storage host
     (:attr:`storage_url`) that serves the presigned upload URLs, as
     https://helios-async.readthedocs.io/helios/#sandbox-rules describes; on OS-assigned ports
-    unless ``port`` and ``storage_port`` fix them. Use it as an async context manager::
+    unless ``port`` and ``storage_port`` fix them. The storage host holds an upload to the
+    upload rule (https://helios-async.readthedocs.io/helios/#upload-rules) the way strict
+    object storage would, answering S3-style XML: ``x-api-key`` on any request, 400
+    ``InvalidRequest`` (checked first; the key is not echoed); chunked, 501; no
+    ``Content-Length``, 411; an altered or expired URL, 403; a ``Content-Type`` missing or
+    not one of ``audio/flac``, ``audio/mpeg``, ``audio/mp4``, ``audio/ogg``, ``audio/webm``,
+    ``audio/wav``, 400 ``InvalidArgument``. A type that disagrees with the bytes is left to
+    the analysis, which judges the bytes by their content; a second PUT to a used URL gets
+    200 and changes nothing. Refused requests are recorded in :attr:`requests` like any
+    other. Use it as an async context manager::
 
         async with Sandbox() as sandbox:
             client = HeliosClient(sandbox.api_key, base_url=sandbox.base_url)

@@ -12,14 +12,28 @@ does, so a client's upload code meets the same constraints:
   the URL unchanged (docs/helios.md#upload-rules) succeeds.
 * After the URL's expiry (``upload_url_ttl``, one hour by default): 403
   ``AccessDenied`` "Request has expired".
+* An ``x-api-key`` header, on any request: 400 ``InvalidRequest``, checked before anything
+  else, since the key must never reach storage (docs/helios.md#upload-rules). The answer
+  names the header, never its value.
 * ``Transfer-Encoding: chunked``: 501 ``NotImplemented``. No ``Content-Length``: 411
   ``MissingContentLength``.
+* A signed, unexpired PUT whose ``Content-Type`` is missing or not one of the six the
+  contract names (``audio/flac``, ``audio/mpeg``, ``audio/mp4``, ``audio/ogg``,
+  ``audio/webm``, ``audio/wav``; compared case-insensitively, parameters such as
+  ``; codecs=opus`` allowed): 400 ``InvalidArgument`` with ``ArgumentName`` Content-Type.
+  Not a 403: the URL is the same whatever the format, so no signature can pin one type,
+  and a 403 would read as "expired or refused, make a new run" when the fix is the header.
+  Whether the declared type matches the bytes is not checked here, as storage cannot know:
+  the analysis judges the bytes by their content (bytes in no audio format end
+  ``ERR_RECORDING_INVALID_FORMAT``).
 * Success: 200, empty body, an ``ETag`` (the quoted MD5 of the body, as S3 sends).
 * Fault injection (``_faults``) may expire a URL early (``UrlExpired``) or mark the run to
   never finish (``NeverFinishes``); the request keys come from the fault middleware.
-* A second PUT to a URL that was already used successfully is accepted (200) the way object
-  storage overwrites an object, but it is ignored: the run keeps the outcome of the first
-  recording. This keeps a client's retry of an upload whose 200 got lost harmless.
+* A second PUT to a URL that was already used successfully (the run RUNNING or finished)
+  is accepted (200) the way object storage overwrites an object, but it is ignored: the
+  run keeps the outcome, ``runAt`` and ``completedAt`` of the first recording; nothing
+  restarts. This keeps a client's retry of an upload whose 200 got lost harmless (D13); a
+  409 would fail exactly that retry. The rules above still apply to it.
 
 Error bodies are S3-style XML: ``<Error><Code>...</Code><Message>...</Message>...</Error>``.
 """
@@ -45,7 +59,7 @@ from helios_async.testing._recording import BODY_HEAD, BODY_SIZE, RECORDED_BODY_
 from helios_async.testing._runs import Run, RunStore
 from helios_async.testing._scoring import analyse_recording
 
-__all__ = ["SPOOL_MEMORY_LIMIT", "StorageHost", "UrlSigner", "s3_error"]
+__all__ = ["SPOOL_MEMORY_LIMIT", "UPLOAD_CONTENT_TYPES", "StorageHost", "UrlSigner", "s3_error"]
 
 #: Uploads larger than this (bytes) are spooled to a temporary file, not held in memory.
 SPOOL_MEMORY_LIMIT: typing.Final[int] = 1 << 20
@@ -56,6 +70,11 @@ _UPLOAD_PATH: typing.Final[re.Pattern[str]] = re.compile(
 )
 _PREFIX: typing.Final[str] = "X-Sandbox-"
 _SIGNATURE_PARAM: typing.Final[str] = f"&{_PREFIX}Signature="
+_API_KEY_HEADER: typing.Final[str] = "x-api-key"
+#: The upload's accepted media types, one per audio format (docs/helios.md#upload-rules).
+UPLOAD_CONTENT_TYPES: typing.Final[frozenset[str]] = frozenset(
+    {"audio/flac", "audio/mpeg", "audio/mp4", "audio/ogg", "audio/webm", "audio/wav"}
+)
 
 
 class UrlSigner:
@@ -114,6 +133,22 @@ def s3_error(status: int, code: str, message: str, **extra: str) -> web.Response
     return web.Response(status=status, text=body, content_type="application/xml")
 
 
+def _content_type_refusal(request: web.Request) -> web.Response | None:
+    """400 ``InvalidArgument`` unless the PUT names one of :data:`UPLOAD_CONTENT_TYPES`."""
+    declared = request.headers.get(hdrs.CONTENT_TYPE)
+    media_type = (declared or "").partition(";")[0].strip().lower()
+    if media_type in UPLOAD_CONTENT_TYPES:
+        return None
+    return s3_error(
+        400,
+        "InvalidArgument",
+        "The Content-Type must be the recording's audio format, one of "
+        f"{', '.join(sorted(UPLOAD_CONTENT_TYPES))}.",
+        ArgumentName=hdrs.CONTENT_TYPE,
+        ArgumentValue="" if declared is None else declared[:100],
+    )
+
+
 class StorageHost:
     """The request handler of the storage listener (every method, every path)."""
 
@@ -129,6 +164,14 @@ class StorageHost:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Check the request the way object storage does, then store and analyse the body."""
+        if _API_KEY_HEADER in request.headers:
+            return s3_error(
+                400,
+                "InvalidRequest",
+                "The API key must never be sent to storage: send the upload without the "
+                "x-api-key header.",
+                Header=_API_KEY_HEADER,
+            )
         if "chunked" in request.headers.get(hdrs.TRANSFER_ENCODING, "").lower():
             return s3_error(
                 501,
@@ -146,6 +189,9 @@ class StorageHost:
         run = self._authorised_run(request)
         if isinstance(run, web.Response):
             return run
+        refused = _content_type_refusal(request)
+        if refused is not None:
+            return refused
         digest, md5, size, spool = await self._receive(request)
         try:
             if not run.started:

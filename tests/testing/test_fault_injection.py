@@ -305,6 +305,7 @@ async def test_a_client_leaving_a_slow_upload_is_logged_unanswered(
         await api.session.put(
             yarl.URL(created["recordingUploadUrl"], encoded=True),
             data=SPEECH,
+            headers={"Content-Type": "audio/ogg"},
             timeout=aiohttp.ClientTimeout(sock_read=0.05),
         )
     await until(lambda: any(r.host == "storage" for r in sandbox.requests))

@@ -17,6 +17,7 @@ from sandbox_helpers import Api, FakeClock
 from helios_async.testing import Sandbox, sample_recording
 
 SPEECH = sample_recording().read_bytes()
+OGG = {"Content-Type": "audio/ogg"}
 
 
 async def _put(
@@ -206,7 +207,9 @@ async def test_large_upload_keeps_at_most_1_mib_in_the_log(api: Api) -> None:
     spooled to disk for analysis (here: unknown format)."""
     created = await api.create()
     payload = b"\x00not audio" * 300_000  # 3 MB
-    status, _, _ = await _put(api.session, created["recordingUploadUrl"], io.BytesIO(payload))
+    status, _, _ = await _put(
+        api.session, created["recordingUploadUrl"], io.BytesIO(payload), **OGG
+    )
     assert status == 200
     put = api.sandbox.requests[-1]
     assert put.body_size == len(payload)
@@ -231,5 +234,6 @@ async def test_record_bodies_false_keeps_sizes_only(
 async def test_storage_responses_carry_no_api_headers(api: Api) -> None:
     """The storage host is not the API: no x-request-id, no JSON."""
     created = await api.create()
-    _, _, headers = await _put(api.session, created["recordingUploadUrl"], SPEECH)
+    status, _, headers = await _put(api.session, created["recordingUploadUrl"], SPEECH, **OGG)
+    assert status == 200
     assert "x-request-id" not in headers
