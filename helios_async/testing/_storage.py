@@ -32,7 +32,7 @@ does, so a client's upload code meets the same constraints:
 * A second PUT to a URL that was already used successfully (the run RUNNING or finished)
   is accepted (200) the way object storage overwrites an object, but it is ignored: the
   run keeps the outcome, ``runAt`` and ``completedAt`` of the first recording; nothing
-  restarts. This keeps a client's retry of an upload whose 200 got lost harmless (D13); a
+  restarts. This keeps a client's retry of an upload whose 200 got lost harmless; a
   409 would fail exactly that retry. The rules above still apply to it.
 
 Error bodies are S3-style XML: ``<Error><Code>...</Code><Message>...</Message>...</Error>``.
