@@ -101,7 +101,6 @@ async def test_a_worker_killed_mid_run_loses_no_job_and_bills_no_run_twice(
             while len(outcomes) < 50 or not victims_in_flight():  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
             victim.kill()
-            kill["at"] = dt.datetime.now(dt.UTC)
             kill["in_flight"] = victims_in_flight()
 
         async with asyncio.timeout(120), Fleet(redis_url, batch="kill", fleet=fleet_name) as fleet:
@@ -116,16 +115,20 @@ async def test_a_worker_killed_mid_run_loses_no_job_and_bills_no_run_twice(
         assert await victim.wait() == -9
         assert survivor.returncode is None, workers.log(1)
 
-    killed_at, in_flight_at_kill = kill["at"], kill["in_flight"]
+    in_flight_at_kill = kill["in_flight"]
     assert sorted(outcomes) == [f"kill-{index:03d}" for index in range(200)]
     assert (counts.submitted, counts.finished, counts.pending) == (200, 200, 0)
     unknown = {key for key, outcome in outcomes.items() if outcome.unknown}
     assert unknown == unknown_keys
     for label in outcomes:
         if label in unknown:
-            # a create in flight at the kill: at most one run, never uploaded, never repeated
+            # a create in flight at the kill: at most one run, never uploaded, never repeated.
+            # Every create of the label came from the victim (so it was sent before the kill;
+            # the sandbox may read a request the victim wrote just before dying a moment after
+            # the kill, so its arrival time proves nothing), none from the survivor.
             made = [r for r in creates(sandbox) if label_of(r) == label]
-            assert all(sent_by(r, victim.pid) and r.received_at <= killed_at for r in made)
+            senders = [r.headers.get("User-Agent") for r in made]
+            assert all(sent_by(r, victim.pid) for r in made), senders
             assert sandbox.runs_created(label) <= 1
             assert sandbox.runs_started(label) == 0
         else:
