@@ -15,6 +15,7 @@ import attrs
 from yarl import URL
 
 from ._errors import InvalidInputError
+from ._model_methods import ModelMethods
 from ._redaction import Secret
 from ._validation import policy_number
 from ._version import __version__
@@ -135,8 +136,8 @@ def check_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-@attrs.frozen(kw_only=True)
-class Timeouts:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class Timeouts(ModelMethods):
     """Per-attempt time limits, in seconds (``upload_min_rate`` in bytes per second).
 
     An API call (account, create, get) waits at most ``pool`` for a free connection of the

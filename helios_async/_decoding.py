@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import html
 import json
 import re
 from collections.abc import Mapping
@@ -134,6 +133,8 @@ def render_detail(body: bytes) -> str:
     except (ValueError, UnicodeDecodeError, RecursionError):
         text = body[:ERROR_BODY_LIMIT].decode("utf-8", "replace")
         if text.lstrip().startswith("<"):
+            import html  # here: only an HTML error page needs it (about 1 ms to import)
+
             text = html.unescape(_TAG.sub(" ", text))
         return _bounded(text)
     detail = payload.get("detail", payload.get("message")) if isinstance(payload, dict) else None

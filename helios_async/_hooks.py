@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from ._errors import HookError
+from ._model_methods import ModelMethods
 from ._models import ModelRun
 
 __all__ = ["Hooks", "RequestEvent", "ResponseEvent", "RetryEvent"]
@@ -31,8 +32,8 @@ def without_personal_data(run: ModelRun, *, keep_label: bool = False) -> ModelRu
     return attrs.evolve(run, user_label=label, results=results, raw={})
 
 
-@attrs.frozen(kw_only=True)
-class RequestEvent:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class RequestEvent(ModelMethods):
     """A request about to be sent. It never carries the API key or any header."""
 
     operation: str
@@ -46,8 +47,8 @@ class RequestEvent:
     """Which attempt this is, from 1."""
 
 
-@attrs.frozen(kw_only=True)
-class ResponseEvent:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class ResponseEvent(ModelMethods):
     """A response received, whatever its status: the request's fields and what came back."""
 
     operation: str
@@ -68,8 +69,8 @@ class ResponseEvent:
     none); quote it to thymia support."""
 
 
-@attrs.frozen(kw_only=True)
-class RetryEvent:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class RetryEvent(ModelMethods):
     """A retry scheduled after a failed attempt.
 
     See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
@@ -86,8 +87,8 @@ class RetryEvent:
     """What made the attempt fail."""
 
 
-@attrs.frozen(kw_only=True)
-class Hooks:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class Hooks(ModelMethods):
     """Callbacks a :class:`~helios_async.HeliosClient` calls as it works.
 
     For one wellness check they fire in this order: ``on_request`` and ``on_response`` for the

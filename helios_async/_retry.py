@@ -10,16 +10,9 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 import attrs
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-)
-from tenacity.stop import stop_base
 
 from ._errors import (
     ConnectError,
@@ -34,17 +27,10 @@ from ._errors import (
 from ._model_methods import ModelMethods
 from ._validation import policy_callable, policy_int, policy_number
 
+if TYPE_CHECKING:  # tenacity is imported by the first retry (a controller), not before
+    from tenacity import AsyncRetrying, RetryCallState
+
 __all__ = ["RetryPolicy", "Sleep"]
-
-
-class stop_when(stop_base):  # tenacity's naming
-    """Stop when ``condition(state)`` holds."""
-
-    def __init__(self, condition: Callable[[RetryCallState], bool]) -> None:
-        self._condition = condition
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return self._condition(retry_state)
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -156,19 +142,29 @@ class RetryPolicy(ModelMethods):
         ``started`` (``time.monotonic()``) is when the request's first try began, if before
         the controller: ``total_timeout`` counts from it, not from the controller's start.
         """
-        budget: stop_base
+        # Here rather than at the top: a request that succeeds at once never needs tenacity.
+        from tenacity import (
+            AsyncRetrying,
+            retry_if_exception,
+            stop_after_attempt,
+            stop_before_delay,
+        )
+
+        tries = stop_after_attempt(self.attempts)
+        stop: Callable[[RetryCallState], bool]
         if started is None:
-            budget = stop_before_delay(self.total_timeout)
+            stop = tries | stop_before_delay(self.total_timeout)
         else:
-            budget = stop_when(
-                lambda state: (
-                    time.monotonic() - started + (state.upcoming_sleep or 0.0) >= self.total_timeout
-                )
-            )
+            total = self.total_timeout
+
+            def stop(state: RetryCallState) -> bool:
+                upcoming = state.upcoming_sleep or 0.0
+                return tries(state) or time.monotonic() - started + upcoming >= total
+
         return AsyncRetrying(
             retry=retry_if_exception(partial(self.should_retry, idempotent=idempotent)),
             wait=self._wait,
-            stop=stop_after_attempt(self.attempts) | budget,
+            stop=stop,
             before_sleep=before_sleep,
             sleep=sleep or self.sleep,
             reraise=True,

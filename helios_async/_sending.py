@@ -10,20 +10,23 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import attrs
-from tenacity import RetryCallState
 
 from ._config import Timeouts
 from ._connection import Connection
 from ._decoding import parse_retry_after, request_id
 from ._errors import HookError
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent, call_hook
+from ._model_methods import ModelMethods
 from ._protocol import ApiRequest, ApiResponse, redact_url
 from ._recording import RecordingBody
 from ._retry import RetryPolicy
 from ._telemetry import NULL, Runtime
+
+if TYPE_CHECKING:  # tenacity is imported by the first retry (``RetryPolicy.controller``)
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 logger = logging.getLogger("helios_async")
@@ -31,8 +34,8 @@ logger = logging.getLogger("helios_async")
 Decoder = Callable[[ApiResponse], T]
 
 
-@attrs.frozen(kw_only=True)
-class Sender:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class Sender(ModelMethods):
     """Sends a client's requests with its timeouts, retry policy, hooks and telemetry."""
 
     connection: Connection
