@@ -25,7 +25,7 @@ from ._recording import RecordingBody
 from ._retry import RetryPolicy
 from ._telemetry import NULL, Runtime
 
-if TYPE_CHECKING:  # tenacity is imported by the first retry (``RetryPolicy.controller``)
+if TYPE_CHECKING:  # tenacity is imported by the first retry (``_retrying``)
     from tenacity import RetryCallState
 
 T = TypeVar("T")
@@ -209,13 +209,16 @@ class Sender(ModelMethods):
                 raise first_failure
             return await once()
 
-        controller = self.retry.controller(
+        from ._retrying import controller  # here: tenacity is imported by the first retry
+
+        retrying = controller(
+            self.retry,
             idempotent=request.idempotent,
             before_sleep=self._on_retry(request.operation),
             sleep=lambda seconds: self.connection.sleep(self.retry.sleep, seconds),
             started=started,
         )
-        return await controller(attempt)
+        return await retrying(attempt)
 
     def _on_retry(self, operation: str) -> Callable[[RetryCallState], None]:
         def retrying(state: RetryCallState) -> None:
