@@ -93,12 +93,13 @@ def resolve_base_url(
     return check_base_url(base_url)
 
 
-_USERINFO = re.compile(r"(?<=//)[^/?#]*@")  # a user and password before the host
+# A user and password before the host (compiled by re on first use: only errors show it).
+_USERINFO = r"(?<=//)[^/?#]*@"
 
 
 def _shown(base_url: str) -> str:
     """``base_url`` as an error message may show it: without a user or password."""
-    return _USERINFO.sub("", base_url, count=1)
+    return re.sub(_USERINFO, "", base_url, count=1)
 
 
 def check_base_url(base_url: str) -> str:
