@@ -18,10 +18,21 @@ from tenacity import (
     stop_after_attempt,
     stop_before_delay,
 )
+from tenacity.stop import stop_base
 
 from ._retry import RetryPolicy, Sleep
 
 __all__ = ["controller"]
+
+
+class stop_when(stop_base):  # tenacity's naming
+    """Stop when ``condition(state)`` holds."""
+
+    def __init__(self, condition: Callable[[RetryCallState], bool]) -> None:
+        self._condition = condition
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._condition(retry_state)
 
 
 def controller(
@@ -41,21 +52,18 @@ def controller(
     ``started`` (``time.monotonic()``) is when the request's first try began, if before the
     controller: ``total_timeout`` counts from it, not from the controller's start.
     """
-    tries = stop_after_attempt(policy.attempts)
-    stop: Callable[[RetryCallState], bool]
+    budget: stop_base
     if started is None:
-        stop = tries | stop_before_delay(policy.total_timeout)
+        budget = stop_before_delay(policy.total_timeout)
     else:
         total = policy.total_timeout
-
-        def stop(state: RetryCallState) -> bool:
-            upcoming = state.upcoming_sleep or 0.0
-            return tries(state) or time.monotonic() - started + upcoming >= total
-
+        budget = stop_when(
+            lambda state: time.monotonic() - started + (state.upcoming_sleep or 0.0) >= total
+        )
     return AsyncRetrying(
         retry=retry_if_exception(partial(policy.should_retry, idempotent=idempotent)),
         wait=partial(_pause, policy),
-        stop=stop,
+        stop=stop_after_attempt(policy.attempts) | budget,
         before_sleep=before_sleep,
         sleep=sleep or policy.sleep,
         reraise=True,
