@@ -15,7 +15,6 @@ finds each class by its public name; cattrs and attrs work from the resolved typ
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import inspect
 import sys
@@ -74,29 +73,6 @@ def adopt(
 _CODE: dict[str, CodeType] = {}
 """Each annotation's text, compiled once: many fields share one (``str | None``)."""
 
-_CONSTANTS = {"None": None, "True": True, "False": False}
-
-
-def _evaluate(text: str, home: dict[str, Any], local: dict[str, Any] | None) -> Any:
-    """What ``eval(text, home, local)`` gives. A bare name (``str``, ``ModelRun``: most
-    annotations) is looked up as ``eval`` would, in ``local``, ``home``, then the builtins,
-    without compiling it."""
-    if text.isidentifier():
-        if text in _CONSTANTS:
-            return _CONSTANTS[text]
-        for scope in (local, home, builtins.__dict__):
-            if scope is None:
-                continue
-            try:
-                return scope[text]
-            except KeyError:
-                pass
-        raise NameError(f"name {text!r} is not defined")
-    code = _CODE.get(text)
-    if code is None:
-        code = _CODE[text] = compile(text, "<annotation>", "eval")
-    return eval(code, home, local)
-
 
 def _resolve(cls: type, home: dict[str, Any], local: dict[str, Any] | None) -> None:
     """Replace ``cls``'s own string annotations by the objects they name, evaluated in
@@ -109,7 +85,10 @@ def _resolve(cls: type, home: dict[str, Any], local: dict[str, Any] | None) -> N
     if all(isinstance(value, str) for value in own.values()):
         hints = {}
         for key, text in own.items():
-            value = _evaluate(text, home, local)
+            code = _CODE.get(text)
+            if code is None:
+                code = _CODE[text] = compile(text, "<annotation>", "eval")
+            value = eval(code, home, local)
             hints[key] = type(None) if value is None else value
         cls.__annotations__ = hints
     else:  # ForwardRef objects already (a TypedDict's): typing's full resolution
