@@ -201,6 +201,7 @@ class _WavInfo(typing.NamedTuple):
 WAVE_PCM: typing.Final[int] = 0x0001
 WAVE_FLOAT: typing.Final[int] = 0x0003
 _WAVE_EXTENSIBLE: typing.Final[int] = 0xFFFE
+_UNKNOWN_SIZES: typing.Final = (0, 0xFFFFFFFF)  # a data chunk's size a streaming writer left
 
 
 def read_wav_info(stream: typing.BinaryIO) -> _WavInfo | None:
@@ -226,8 +227,10 @@ def read_wav_info(stream: typing.BinaryIO) -> _WavInfo | None:
             if fmt_fields is None:
                 return None
         elif chunk_id == b"data":
-            # Streaming writers leave 0xFFFFFFFF (or a too-large size) as a placeholder:
-            # count what is really there.
+            # Streaming writers leave 0 or 0xFFFFFFFF (or a too-large size) as a placeholder,
+            # an unknown size: count the bytes really there, to the end of the stream.
+            if chunk_size in _UNKNOWN_SIZES:
+                chunk_size = end - body_offset
             data = (body_offset, max(0, min(chunk_size, end - body_offset)))
         offset = body_offset + chunk_size + (chunk_size & 1)  # chunks are word-aligned
     if fmt_fields is None or data is None:

@@ -20,7 +20,7 @@ from ._fanout import (
     check_concurrency,
     job_runner,
 )
-from ._hooks import Hooks
+from ._hooks import Hooks, reporting_failures
 from ._models import (
     Account,
     ActivityRunCreated,
@@ -350,7 +350,9 @@ class HeliosClient:
         every field are checked before the run is created. ``deadline`` (seconds) bounds the
         whole workflow; each phase gets what remains. ``on_created`` (a function or coroutine
         function) is called with each new run the moment it exists, so a caller who cancels
-        can resume with :meth:`wait_for_model_run`. If the presigned URL has expired, the
+        can resume with :meth:`wait_for_model_run`; an exception it raises stops the check
+        as :class:`~helios_async.HookError` (the exception its ``__cause__``) carrying the run's
+        ``model_run_id``, nothing uploaded. If the presigned URL has expired, the
         check starts over with a new run up to ``expired_url_restarts`` times (the remedy the
         API documents); the abandoned run stays ``CREATED`` and is never processed.
 
@@ -358,6 +360,7 @@ class HeliosClient:
 
         Raises:
             InvalidInputError, RecordingError: refused locally; no run was created.
+            HookError: ``on_created`` (or a :class:`~helios_async.Hooks` hook) raised.
             ModelRunFailedError: the run ended ``COMPLETE_ERROR`` (see its ``error_code``).
             DeadlineExceededError: ``deadline`` passed; ``phase`` and ``phase_seconds`` say
                 where, ``model_run_id`` the run if one was created.
@@ -374,7 +377,11 @@ class HeliosClient:
             body,
             deadline=check_seconds("deadline", deadline),
             poll_timeout=self.poll.timeout,
-            on_created=on_created,
+            on_created=(
+                None
+                if on_created is None
+                else reporting_failures("on_created", "run_wellness_check", on_created)
+            ),
             check_duration=check_duration,
             expired_url_restarts=expired_url_restarts,
         )

@@ -107,7 +107,10 @@ def check_base_url(base_url: str) -> str:
 
     That is an ``http://`` or ``https://`` URL with a host, a valid port if any, and an
     optional path prefix (a user and password are kept, and never shown); no query or
-    fragment (the API's paths are appended to it), no whitespace.
+    fragment (the API's paths are appended to it), no whitespace; and no path ending in
+    ``/v1``: every path the client sends starts with ``/v1`` itself, so
+    ``https://api.thymia.ai/v1`` would ask for ``/v1/v1/...`` (refused, not stripped, so
+    the setting says what is sent).
 
     Raises:
         InvalidInputError: any of these is broken.
@@ -133,6 +136,12 @@ def check_base_url(base_url: str) -> str:
         raise InvalidInputError(
             "base_url",
             f"must not carry a query or fragment (paths are appended); got {_shown(base_url)!r}",
+        )
+    if url.path.rstrip("/").lower().endswith("/v1"):
+        raise InvalidInputError(
+            "base_url",
+            "must not end with /v1: the client adds /v1 to every path; drop it, as in "
+            f"{_shown(base_url).rstrip('/')[:-3]!r}",
         )
     return base_url.rstrip("/")
 

@@ -3,9 +3,10 @@
 Rules it implements: field names are camelCase on the wire; a ``null`` is the same as a
 missing field and unknown fields are ignored but kept on ``raw``; response timestamps take
 ``Z``, offsets, fractions and naive values as UTC; request datetimes stay naive; a score is
-``{"value": x}`` on the wire and a float here, in its range: a bucketed score within 0.01 of
-one of 0.0, 0.33, 0.66, 1.0, a continuous one in [0, 1], anything else a
-:class:`~helios_async.DecodeError`. A JSON number is never taken for a string, except the
+``{"value": x}`` on the wire and a float here, a finite number in [0, 1], anything else a
+:class:`~helios_async.DecodeError`; a bucketed score off the documented buckets (0.0, 0.33,
+0.66, 1.0, within 0.01) is kept as sent and logged once per field name at WARNING (the
+name only: a score is health data). A JSON number is never taken for a string, except the
 account id, which old deployments send as a customer number. See
 https://helios-async.readthedocs.io/helios/#missing-and-unknown-fields and
 https://helios-async.readthedocs.io/helios/#timestamps
@@ -24,6 +25,7 @@ import datetime as dt
 import enum
 import functools
 import json
+import logging
 import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
@@ -87,6 +89,8 @@ def _strict_float(value: Any, _type: object = float) -> float:
     raise TypeError(f"expected a number, got {kind.__name__}")
 
 
+logger = logging.getLogger("helios_async")
+
 BUCKETS = (0.0, 0.33, 0.66, 1.0)  # the bucketed scores' values
 BUCKET_TOLERANCE = 0.01
 
@@ -108,13 +112,42 @@ def _parse_continuous(value: Any, _type: object = float) -> float:
     return score
 
 
-def _parse_bucketed(value: Any, _type: object = float) -> float:
-    """A bucketed score: one of 0.0, 0.33, 0.66, 1.0, within 0.01 (see
-    https://helios-async.readthedocs.io/helios/#score-values)."""
-    score = _score_value(value)
-    if not any(abs(score - bucket) <= BUCKET_TOLERANCE for bucket in BUCKETS):
-        raise ValueError(f"a bucketed score is one of 0.0, 0.33, 0.66, 1.0, got {score}")
-    return score
+_off_bucket_fields: set[str] = set()  # the bucketed fields already logged off their buckets
+
+
+def _bucketed(name: str) -> Callable[[Any, object], float]:
+    """The hook of the bucketed score ``name`` (``"stress"``), one per name.
+
+    Its rule (https://helios-async.readthedocs.io/helios/#score-values): a finite number in
+    [0, 1], else ValueError. The buckets 0.0, 0.33, 0.66, 1.0 (within 0.01) are inferred
+    from thymia's examples, not promised, so a value between them is kept as sent and
+    logged once per field name, at WARNING, naming the field and never the value.
+    """
+    hook = _bucketed_hooks.get(name)
+    if hook is not None:
+        return hook
+
+    def parse(value: Any, _type: object = float) -> float:
+        score = _score_value(value)
+        if not 0.0 <= score <= 1.0:
+            raise ValueError(f"a bucketed score lies in [0, 1], got {score}")
+        if name not in _off_bucket_fields and not any(
+            abs(score - bucket) <= BUCKET_TOLERANCE for bucket in BUCKETS
+        ):
+            _off_bucket_fields.add(name)
+            logger.warning(
+                "the API sent a %s score off the documented buckets 0.0, 0.33, 0.66, 1.0;"
+                " kept as sent (logged once per field)",
+                name,
+            )
+        return score
+
+    parse.inline = _BUCKETED_INLINE  # type: ignore[attr-defined]
+    _bucketed_hooks[name] = parse
+    return parse
+
+
+_bucketed_hooks: dict[str, Callable[[Any, object], float]] = {}
 
 
 # The common cases of the two score hooks, written into the one-pass functions so a score
@@ -124,7 +157,7 @@ def _parse_bucketed(value: Any, _type: object = float) -> float:
 _parse_continuous.inline = (  # type: ignore[attr-defined]
     '_s if type({v}) is dict and type(_s := {v}.get("value")) is float and 0.0 <= _s <= 1.0'
 )
-_parse_bucketed.inline = (  # type: ignore[attr-defined]
+_BUCKETED_INLINE = (
     '_s if type({v}) is dict and type(_s := {v}.get("value")) is float'
     " and (_s == 0.0 or _s == 0.33 or _s == 0.66 or _s == 1.0)"
 )
@@ -232,7 +265,7 @@ def _structure_fn(converter: cattrs.Converter, cls: type[T]) -> Callable[..., T]
         if name in _HIDDEN_KEYS:
             overrides[name] = override(rename=_HIDDEN_KEYS[name], struct_hook=_passthrough)
         elif cls is Section and name in _SCORE_FIELDS:
-            score_hook = _parse_bucketed if name in BUCKETED_SCORES else _parse_continuous
+            score_hook = _bucketed(name) if name in BUCKETED_SCORES else _parse_continuous
             overrides[name] = override(rename=camel(name), struct_hook=score_hook)
         elif cls is Account and name == "id":
             overrides[name] = override(rename="id", struct_hook=_account_id)
@@ -305,7 +338,7 @@ def _leaf(kind: Any) -> LeafHook:
 def _field_hook(cls: type[Any], name: str) -> LeafHook | None:
     """The hooks of the fields whose rule is their own: the scores' ranges, the account id."""
     if cls is Section and name in _SCORE_FIELDS:
-        return _parse_bucketed if name in BUCKETED_SCORES else _parse_continuous
+        return _bucketed(name) if name in BUCKETED_SCORES else _parse_continuous
     if cls is Account and name == "id":
         return _account_id
     return None

@@ -32,7 +32,7 @@ from ._errors import (
 )
 from ._models import ActivityRunCreated, ModelRunCreated
 from ._protocol import API_KEY_HEADER, ApiRequest, ApiResponse, check_model_run_id, redact_url
-from ._redaction import drop_inner_frames, personal_bytes
+from ._redaction import PersonalBytes, drop_inner_frames, personal_bytes
 
 T = TypeVar("T")
 
@@ -166,22 +166,64 @@ def _bounded(text: str) -> str:
     return line if len(line) <= _DETAIL_EXCERPT else line[: _DETAIL_EXCERPT - 1].rstrip() + "…"
 
 
+_PERSONAL_FIELDS = frozenset({"userLabel", "dateOfBirth", "value"})
+"""Request body fields whose values are personal: cut from an error body that echoes them."""
+
+
 def raise_for_status(response: ApiResponse, request: ApiRequest) -> None:
     """Raise the error a non-2xx status means; do nothing on 2xx."""
     if 200 <= response.status < 300:
         return
-    body = response.body[:ERROR_BODY_LIMIT]
-    key = request.headers.get(API_KEY_HEADER, "").encode()
-    if key and key in body:  # a server that echoes the key must not put it in our errors
-        body = personal_bytes(body.replace(key, b"<redacted>"))
     raise error_for_status(
         response.status,
-        body,
+        _error_body(response, request),
         response.headers,
         method=request.method,
         url=redact_url(request.url),
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
     )
+
+
+def _error_body(response: ApiResponse, request: ApiRequest) -> PersonalBytes:
+    """The error body kept on the error: bounded, any echo of the key cut out, and held as
+    :class:`PersonalBytes`. A helper of its own, returned before the raise, so that no
+    frame on the error path holds the key or the raw body as a local (crash reporters show
+    a frame's locals by their repr)."""
+    body = response.body[:ERROR_BODY_LIMIT]
+    key = request.headers.get(API_KEY_HEADER, "").encode()
+    if key and key in body:  # a server that echoes the key must not put it in our errors
+        body = body.replace(key, b"<redacted>")
+    for value in _sent_strings(request.body):  # nor a label or tag value it echoes back
+        if value in body:
+            body = body.replace(value, b"<redacted>")
+    return personal_bytes(body)
+
+
+def _sent_strings(body: object) -> list[bytes]:
+    """The personal values of a JSON request body (the user label, the date of birth, tag
+    values), longest first, as the raw and the JSON-escaped bytes an echo could hold; []
+    for no JSON body. Error path only: an error's rendered detail goes into its message,
+    where health data must never be."""
+    if not isinstance(body, bytes) or not body:
+        return []
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return []
+    found: set[bytes] = set()
+    stack = [payload]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for name, value in item.items():
+                if name in _PERSONAL_FIELDS and isinstance(value, str) and value:
+                    found.add(value.encode())
+                    found.add(json.dumps(value)[1:-1].encode())
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+    return sorted(found, key=len, reverse=True)
 
 
 def decode(response: ApiResponse, request: ApiRequest, cls: type[T]) -> T:
@@ -242,7 +284,7 @@ def decode_upload(response: ApiResponse, request: ApiRequest, *, model_run_id: s
     the error, where known.
     """
     del request  # judged by its status alone; kept for the decoders' one shape
-    status, body = response.status, response.body[:ERROR_BODY_LIMIT]
+    status, body = response.status, personal_bytes(response.body[:ERROR_BODY_LIMIT])
     if 200 <= status < 300:
         return
     if 300 <= status < 400:

@@ -8,28 +8,19 @@ made: a create whose ``on_response`` hook raised still carries its run's id.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import attrs
 
-from ._errors import HookError
+from ._errors import HookError, InvalidInputError
 from ._model_methods import ModelMethods
 from ._models import ModelRun
 
 __all__ = ["Hooks", "RequestEvent", "ResponseEvent", "RetryEvent"]
 
-
-def without_personal_data(run: ModelRun, *, keep_label: bool = False) -> ModelRun:
-    """``run`` as ``on_poll`` sees it: no transcript and no ``raw`` JSON (which holds the
-    label, the transcript and any tags), and no user label unless ``keep_label``
-    (``Telemetry(include_labels=True)``)."""
-    results = run.results
-    if results is not None:
-        sections = tuple(attrs.evolve(section, transcript="") for section in results.sections)
-        results = attrs.evolve(results, sections=sections)
-    label = run.user_label if keep_label else ""
-    return attrs.evolve(run, user_label=label, results=results, raw={})
+T = TypeVar("T")
 
 
 @attrs.frozen(kw_only=True, eq=False, repr=False)
@@ -87,6 +78,22 @@ class RetryEvent(ModelMethods):
     """What made the attempt fail."""
 
 
+def _plain_function(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A hook is None or a plain (not async) callable: a coroutine function would be called
+    and never awaited, its work silently skipped."""
+    if value is None:
+        return
+    field = f"hooks.{attribute.name}"
+    if not callable(value):
+        raise InvalidInputError(field, f"must be a function, not {type(value).__name__}")
+    if inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(value.__call__):
+        raise InvalidInputError(
+            field,
+            "must be a plain function, not a coroutine function: hooks are called inline "
+            "and never awaited (start a task from a plain function if you need to await)",
+        )
+
+
 @attrs.frozen(kw_only=True, eq=False, repr=False)
 class Hooks(ModelMethods):
     """Callbacks a :class:`~helios_async.HeliosClient` calls as it works.
@@ -94,29 +101,41 @@ class Hooks(ModelMethods):
     For one wellness check they fire in this order: ``on_request`` and ``on_response`` for the
     create POST; ``on_request``, ``on_upload_progress`` (once per chunk, with bytes sent so
     far and the total in bytes) and ``on_response`` for the upload PUT; then, per poll,
-    ``on_request``, ``on_response`` and ``on_poll`` (with the run seen, its transcripts and
-    ``raw`` JSON blanked, and its user label unless ``Telemetry(include_labels=True)``).
-    ``on_retry`` fires
+    ``on_request``, ``on_response`` and ``on_poll`` (with the run seen, as decoded: a hook is
+    the caller's own code, so it gets the label and transcripts; telemetry's privacy rules
+    are for what leaves the process). ``on_retry`` fires
     between a failed attempt and its retry (after its ``on_response``, if a response came);
     a retried upload resends every byte, so its progress starts again from the first chunk.
     The requests are those of https://helios-async.readthedocs.io/helios/#endpoints
 
     Each hook is a plain function called inline; an exception it raises reaches the caller
-    as :class:`~helios_async.HookError` and is not retried. ``on_response`` runs before the
-    response is judged, and a failure of it does not stop that: the error's ``result`` and
-    ``model_run_id`` keep what the request made (``run_wellness_check`` still calls
-    ``on_created`` with a run whose create's hook raised).
+    as :class:`~helios_async.HookError` and is not retried. Anything else (a coroutine
+    function, which would never be awaited, or a value that is not callable) is refused
+    here with :class:`~helios_async.InvalidInputError` naming the hook. ``on_response`` runs
+    before the response is judged, and a failure of it does not stop that: the error's
+    ``result`` and ``model_run_id`` keep what the request made (``run_wellness_check`` still
+    calls ``on_created`` with a run whose create's hook raised).
     """
 
-    on_request: Callable[[RequestEvent], None] | None = None
+    on_request: Callable[[RequestEvent], None] | None = attrs.field(
+        default=None, validator=_plain_function
+    )
     """Called before each attempt is sent."""
-    on_response: Callable[[ResponseEvent], None] | None = None
+    on_response: Callable[[ResponseEvent], None] | None = attrs.field(
+        default=None, validator=_plain_function
+    )
     """Called when an attempt's response has been read, whatever its status."""
-    on_retry: Callable[[RetryEvent], None] | None = None
+    on_retry: Callable[[RetryEvent], None] | None = attrs.field(
+        default=None, validator=_plain_function
+    )
     """Called between a failed attempt and its retry."""
-    on_poll: Callable[[ModelRun], None] | None = None
+    on_poll: Callable[[ModelRun], None] | None = attrs.field(
+        default=None, validator=_plain_function
+    )
     """Called with the run seen after each poll of ``wait_for_model_run``."""
-    on_upload_progress: Callable[[int, int], None] | None = None
+    on_upload_progress: Callable[[int, int], None] | None = attrs.field(
+        default=None, validator=_plain_function
+    )
     """Called as each chunk of an upload is sent, with the bytes sent so far and the total."""
 
 
@@ -128,3 +147,21 @@ def call_hook(
         hook(*args)
     except Exception as exc:
         raise HookError(name, operation, exc, result=result) from exc
+
+
+def reporting_failures(
+    name: str, operation: str, callback: Callable[[T], Awaitable[None] | None]
+) -> Callable[[T], Awaitable[None]]:
+    """``callback`` (a function or coroutine function) as a coroutine function whose
+    exception becomes a HookError naming it, its argument (a ``ModelRunCreated``) as the
+    error's ``result``, so the error carries the run's ``model_run_id``."""
+
+    async def call(argument: T) -> None:
+        try:
+            returned = callback(argument)
+            if inspect.isawaitable(returned):
+                await returned
+        except Exception as exc:
+            raise HookError(name, operation, exc, result=argument) from exc
+
+    return call

@@ -21,7 +21,7 @@ from ._errors import (
     TransientAPIError,
     TransportError,
 )
-from ._hooks import call_hook, without_personal_data
+from ._hooks import call_hook
 from ._models import Account, ActivityRunCreated, ModelRun, ModelRunCreated, ModelRunRequest
 from ._polling import PollPolicy, wait_until_finished
 from ._protocol import ApiRequest, ApiResponse, Endpoints
@@ -106,7 +106,6 @@ class Operations:
         """
         on_poll = self.sender.hooks.on_poll
         telemetry = self.sender.telemetry
-        labelled = telemetry.include_labels
         polls = 0
 
         async def look() -> ModelRun:
@@ -117,9 +116,8 @@ class Operations:
                 traced.seen(run)
             if seen is not None:
                 seen(run)
-            if on_poll is not None:
-                seen_run = without_personal_data(run, keep_label=labelled)
-                call_hook("on_poll", "get_model_run", on_poll, seen_run, result=run)
+            if on_poll is not None:  # the caller's own code: the run as decoded
+                call_hook("on_poll", "get_model_run", on_poll, run, result=run)
             return run
 
         return await wait_until_finished(

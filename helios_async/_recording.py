@@ -170,10 +170,19 @@ def _prepare(
 ) -> PreparedRecording:
     with opener() as stream:
         size = _remaining_size(stream)
-        if size == 0:
-            raise RecordingError("recording", f"{name} is empty")
         start = stream.tell()
-        head = stream.read(SNIFF_BYTES)
+        try:
+            head = stream.read(SNIFF_BYTES)  # an OSError here is "cannot be read", not "empty"
+        except UnicodeDecodeError:  # a text stream of another kind, decoding as it reads
+            raise RecordingError(
+                "recording", f"{name} is open in text mode; open it with 'rb'"
+            ) from None
+        if size == 0 or not head:
+            if head:
+                raise RecordingError(
+                    "recording", f"{name} has data but its seek(0, SEEK_END) gives no size"
+                )
+            raise RecordingError("recording", f"{name} is empty")
         if not isinstance(head, bytes):
             raise RecordingError("recording", f"{name} is open in text mode; open it with 'rb'")
         fmt = sniff_format(head)
@@ -238,6 +247,9 @@ def _opener(source: RecordingSource) -> tuple[Callable[[], BinaryIO], str]:
         return (lambda: path.open("rb")), str(path)
     if hasattr(source, "read") and hasattr(source, "seek"):
         stream = source
+        if isinstance(stream, io.TextIOBase):
+            # A text stream decodes as it reads: refused before anything is read or sent.
+            raise RecordingError("recording", "the file is open in text mode; open it with 'rb'")
         if not stream.seekable():
             raise RecordingError(
                 "recording",

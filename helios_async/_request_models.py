@@ -47,8 +47,9 @@ class User(ModelMethods):
     """
 
     user_label: str = attrs.field(converter=check.check_user_label, repr=hidden)
-    """Your own identifier for the person: 1 to 50 characters, not blank, no personal data.
-    The same label means the same person."""
+    """Your own identifier for the person: 1 to 50 characters, not blank, no personal data,
+    no control characters and no whitespace at either end. The same label means the same
+    person."""
     date_of_birth: dt.date = attrs.field(converter=check.check_date_of_birth, repr=hidden)
     """A ``datetime.date`` in 1900 or later, not in the future; use day or month 1 where
     it is unknown."""

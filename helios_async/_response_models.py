@@ -97,7 +97,11 @@ class Section(_WireForm):
     The five bucketed scores (``distress``, ``stress``, ``exhaustion``, ``sleep_propensity``,
     ``low_self_esteem``) each take one of 0.0, 0.33, 0.66, 1.0, compared with people of the
     same age, birth sex and language; ``mental_strain`` and the ``uniform_*`` scores are
-    continuous in [0, 1]. On the wire each is ``{"value": x}``. The repr hides the
+    continuous in [0, 1]. A bucketed score the API sends between the buckets is kept as
+    sent (and logged once per field, without its value); any score outside [0, 1] makes
+    the response a DecodeError (see
+    https://helios-async.readthedocs.io/helios/#score-values). On the wire each is
+    ``{"value": x}``. The repr hides the
     transcript (``transcript=<redacted>``) and shows the rest.
 
     See https://helios-async.readthedocs.io/helios/#results-and-scores

@@ -41,9 +41,9 @@ class Telemetry(ModelMethods):
     proxies: an SDK set up after the client was made is used from then on).
     ``poll_spans=True`` makes each poll of a wait a span of its own instead of an event on
     the wait span. ``include_labels=True`` is the one switch that lets user labels out: the
-    ``helios.user.label`` attribute on each check's span, and the label of the run the
-    ``on_poll`` hook gets. Transcripts and tags never go out, and labels never become
-    metric attributes.
+    ``helios.user.label`` attribute on each check's span. Transcripts and tags never go
+    out, and labels never become metric attributes. Hooks are not governed by it: they are
+    the caller's own code and get what the client decoded.
 
     While enabled, the client's spans stand for its HTTP requests: it marks the context so
     that an HTTP-client instrumentation (such as opentelemetry-instrumentation-aiohttp-client)
@@ -59,7 +59,7 @@ class Telemetry(ModelMethods):
     poll_spans: bool = False
     """Each poll a ``helios.poll`` span of its own, instead of an event on the wait span."""
     include_labels: bool = False
-    """Let user labels out: on each check's span and in the ``on_poll`` hook's run."""
+    """Let user labels out: on each check's span."""
 
 
 # -- the scopes: what the core calls; these null ones do nothing -------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -120,11 +121,22 @@ def check_upload_url(value: object) -> str:
 
 
 def check_user_label(value: object) -> str:
-    """A user label: a non-blank string of at most 50 characters."""
+    """A user label: a non-blank string of at most 50 characters, without control characters
+    (NUL, tab, newline, any other C0 or C1 code, DEL) and without whitespace at either end
+    (``" a "`` and ``"a"`` would name two people). The message never shows the label."""
     if not isinstance(value, str):
         raise InvalidInputError("user.user_label", f"must be a string, not {type(value).__name__}")
     if not value.strip():
         raise InvalidInputError("user.user_label", "must not be empty or blank")
+    if not value.isprintable() and any(unicodedata.category(char) == "Cc" for char in value):
+        raise InvalidInputError(
+            "user.user_label", "must not hold control characters (NUL, tab, newline, ...)"
+        )
+    if value != value.strip():
+        raise InvalidInputError(
+            "user.user_label",
+            "must not begin or end with whitespace (a padded label would name another person)",
+        )
     if len(value) > USER_LABEL_MAX:
         raise InvalidInputError(
             "user.user_label", f"must be at most {USER_LABEL_MAX} characters, got {len(value)}"

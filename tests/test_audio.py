@@ -158,6 +158,14 @@ def test_probe_duration_counts_only_wav_data_present() -> None:
     assert probe_duration(io.BytesIO(bytes(data)), AudioFormat.WAV) == pytest.approx(1.0)
 
 
+def test_a_wav_whose_riff_and_data_sizes_are_zero_counts_the_data_present() -> None:
+    """A streaming writer may leave both sizes 0 (unknown), like 0xFFFFFFFF: the duration
+    is the sample bytes actually present, not 0.0 s."""
+    data = bytearray(pcm_wav(bytes(16000)))  # 1 s of 8 kHz 16-bit
+    data[4:8] = data[40:44] = bytes(4)
+    assert probe_duration(io.BytesIO(bytes(data)), AudioFormat.WAV) == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize("fmt", list(AudioFormat))
 @pytest.mark.parametrize(
     "payload",

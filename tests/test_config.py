@@ -188,13 +188,36 @@ def test_refusing_a_base_url_never_shows_its_user_or_password(given):
     assert "gw.example" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "given",
+    ["https://api.thymia.ai/v1", "https://api.thymia.ai/v1/", "https://gw.example/helios/V1"],
+)
+def test_a_base_url_ending_in_v1_is_refused_saying_to_drop_it(given):
+    """Every path the client sends starts with /v1: a base URL ending in /v1 would send
+    /v1/v1/... and meet 404s. Refused when the client is made, with the URL to use."""
+    with pytest.raises(InvalidInputError, match="must not end with /v1") as caught:
+        HeliosClient("key", base_url=given)
+    assert caught.value.field == "base_url"
+    assert "drop it" in str(caught.value)
+    assert repr(given.rstrip("/")[:-3]) in str(caught.value)
+    with pytest.raises(InvalidInputError, match="/v1"):
+        resolve_base_url(None, None, {"THYMIA_BASE_URL": given})
+
+
 def test_a_base_url_that_is_not_a_string_is_refused():
     with pytest.raises(InvalidInputError, match="must be a string"):
         resolve_base_url(b"https://api.thymia.ai", None, {})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
-    "given", ["http://[::1]:8080", "https://gw.example/helios", "http://localhost:0"]
+    "given",
+    [
+        "http://[::1]:8080",
+        "https://gw.example/helios",
+        "http://localhost:0",
+        "https://gw.example/v1x",
+        "https://gw.example/v1/helios",
+    ],
 )
 def test_well_formed_base_urls_with_ports_ipv6_hosts_and_prefixes_are_kept(given):
     assert resolve_base_url(given, None, {}) == given

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import logging
 import subprocess
 import sys
 from typing import Any
@@ -266,17 +267,61 @@ def test_a_null_or_missing_status_is_absent_not_an_error(examples):
     [
         ("mentalStrain", 7.5),
         ("uniformStress", -0.2),
-        ("distress", 0.5),
-        ("lowSelfEsteem", 0.9),
+        ("distress", 1.5),
+        ("lowSelfEsteem", -0.1),
+        ("stress", 1.005),
     ],
 )
 def test_a_score_outside_its_d6_range_is_a_decode_error(examples, field, value):
-    """D6: bucketed scores are one of 0.0, 0.33, 0.66, 1.0; continuous ones lie in [0, 1]."""
+    """D6: every score, bucketed or continuous, is a finite number in [0, 1]."""
     payload = copy.deepcopy(examples["run_complete_ok"])
     payload["results"]["sections"][0][field] = {"value": value}
     with pytest.raises(DecodeError, match=r"score (lies in|is one of)") as caught:
         structure(payload, ModelRun)
     assert str(value) in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "0.33", True, None])
+def test_a_bucketed_score_that_is_not_a_finite_number_is_a_decode_error(examples, value):
+    payload = copy.deepcopy(examples["run_complete_ok"])
+    payload["results"]["sections"][0]["stress"] = {"value": value}
+    with pytest.raises(DecodeError, match="stress"):
+        structure(payload, ModelRun)
+
+
+@pytest.fixture
+def off_bucket_logged(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """A fresh record of the bucketed fields already logged off their buckets."""
+    logged: set[str] = set()
+    monkeypatch.setattr(converter_module, "_off_bucket_fields", logged)
+    return logged
+
+
+@pytest.mark.parametrize("path", ["one-pass", "detailed"])
+def test_a_bucketed_score_off_the_buckets_is_kept_and_logged_once_per_field(
+    examples, caplog, off_bucket_logged, path
+):
+    """D6 decision: the buckets are inferred from thymia's examples, so a bucketed score in
+    [0, 1] between them (stress 0.5) is kept as sent, not a DecodeError losing a billed run,
+    and logged at WARNING once per field name; the log names the field, never the value."""
+    caplog.set_level(logging.WARNING, logger="helios_async")
+    payload = copy.deepcopy(examples["run_complete_ok"])
+    section = payload["results"]["sections"][0]
+    section["stress"] = {"value": 0.5}
+    section["exhaustion"] = {"value": 0.8125}
+    for _ in range(3):
+        if path == "one-pass":
+            run = structure(payload, ModelRun)
+        else:
+            run = converter_module._detailed().structure(payload, ModelRun)
+        assert run.section is not None
+        assert (run.section.stress, run.section.exhaustion) == (0.5, 0.8125)
+    lines = [r.getMessage() for r in caplog.records if r.name == "helios_async"]
+    assert len(lines) == 2 and all(r.levelno == logging.WARNING for r in caplog.records)
+    assert any(" stress " in line for line in lines)
+    assert any(" exhaustion " in line for line in lines)
+    assert not any("0.5" in line or "0.8125" in line for line in lines)
+    assert off_bucket_logged == {"stress", "exhaustion"}
 
 
 @pytest.mark.parametrize(("field", "value"), [("userLabel", 7), ("errorReason", 42)])
@@ -517,7 +562,7 @@ def test_orjson_is_imported_by_the_first_body_decoded_then_called_directly():
     assert result.stdout == "ok\n"
 
 
-@pytest.mark.parametrize("hook_name", ["_parse_continuous", "_parse_bucketed"])
+@pytest.mark.parametrize("hook_name", ["_parse_continuous", "_bucketed"])
 @pytest.mark.parametrize(
     "value",
     [
@@ -554,7 +599,8 @@ def test_the_inline_score_check_gives_the_hook_s_answer(hook_name, value):
     same and return the same."""
     from helios_async import _converter
 
-    parse = getattr(_converter, hook_name)
+    parse = _converter._parse_continuous if hook_name == "_parse_continuous" else None
+    parse = parse or _converter._bucketed("stress")
 
     def hook(v: object) -> object:
         try:

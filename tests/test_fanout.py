@@ -459,3 +459,31 @@ async def test_one_retry_after_pauses_every_task_of_the_client(
         waits = [secs for t, op, secs in after[:i] if t == task and op == "sleep"]
         jitter = RetryPolicy().cooldown_jitter  # each waiter resumes at its own moment
         assert waits and 29.0 <= waits[-1] <= 30.0 + jitter, f"{task} sent before the cool-down"
+
+
+async def test_a_text_mode_file_is_its_own_job_s_failure_and_the_others_complete(
+    client: HeliosClient, sandbox: Sandbox, tmp_path: Any
+) -> None:
+    """``open(path, "r")`` as one job's recording: that job's outcome is a RecordingError
+    ("open it with 'rb'") before any request; the iterator goes on with the others."""
+    path = tmp_path / "speech.wav"
+    path.write_bytes(recordings.recording("speech-en.wav").read_bytes())
+    with path.open("r") as text:
+        outcomes = await collect(client, [job("text", recording=text), job("a"), job("b")])
+    by_key = {outcome.key: outcome for outcome in outcomes}
+    assert sorted(by_key) == ["a", "b", "text"]
+    assert isinstance(by_key["text"].error, RecordingError)
+    assert "open it with 'rb'" in str(by_key["text"].error)
+    assert by_key["text"].model_run_id is None
+    assert by_key["a"].ok and by_key["b"].ok
+    assert sandbox.runs_created() == 2
+
+
+async def test_run_wellness_check_refuses_a_text_mode_file_before_sending(tmp_path: Any) -> None:
+    transport = MockTransport(lambda _request: mock_response(500))
+    path = tmp_path / "speech.wav"
+    path.write_bytes(recordings.recording("speech-en.wav").read_bytes())
+    async with HeliosClient("hk-key", transport=transport) as c:
+        with path.open("r") as text, pytest.raises(RecordingError, match="open it with 'rb'"):
+            await c.run_wellness_check(text, user=person(), language="en-GB")
+    assert transport.requests == []

@@ -5,6 +5,7 @@ keep their own hooks and policies on the parent's session."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import math
 import re
@@ -24,6 +25,7 @@ from helios_async import (
     HeliosClient,
     HookError,
     Hooks,
+    InvalidInputError,
     ModelRun,
     ModelRunStatus,
     PollPolicy,
@@ -32,11 +34,11 @@ from helios_async import (
     ResponseEvent,
     RetryEvent,
     RetryPolicy,
+    Telemetry,
     TransientAPIError,
     UploadError,
     User,
 )
-from helios_async._hooks import without_personal_data
 from helios_async._recording import CHUNK_BYTES
 from helios_async.testing import Sandbox
 
@@ -212,12 +214,30 @@ async def test_a_wellness_check_fires_every_hook_in_the_documented_order(
     assert all(p.id == run.id for p in polled)
     assert [p.is_finished for p in polled] == [False] * (len(polled) - 1) + [True]
     assert run.status is ModelRunStatus.COMPLETE_OK
-    # By default on_poll sees the run without personal data (Telemetry(include_labels=True)).
-    assert polled[-1] == without_personal_data(run)
-    assert polled[-1].user_label == "" and run.user_label == USER.user_label
-    assert polled[-1].section is not None and polled[-1].section.transcript == ""
-    assert polled[-1].section.scores == run.section.scores  # type: ignore[union-attr]
+    # on_poll is the caller's own code: it sees the run as decoded, label and transcript.
+    assert polled[-1] == run and polled[-1].user_label == USER.user_label
     assert recorder.of("retry") == []
+
+
+@pytest.mark.parametrize("include_labels", [False, True])
+async def test_on_poll_gets_the_run_as_decoded_whatever_the_telemetry(
+    sandbox: Sandbox, include_labels: bool
+) -> None:
+    """``Telemetry(include_labels=...)`` governs what leaves the process (spans, metrics),
+    not what the caller's own hook is handed: the label and transcripts are there."""
+    polled: list[ModelRun] = []
+    async with HeliosClient(
+        sandbox.api_key,
+        base_url=sandbox.base_url,
+        poll=FAST_POLL,
+        hooks=Hooks(on_poll=polled.append),
+        telemetry=Telemetry(include_labels=include_labels),
+    ) as client:
+        run = await client.run_wellness_check(RECORDING, user=USER, language="en-GB")
+    assert polled[-1] == run
+    assert polled[-1].user_label == USER.user_label
+    assert polled[-1].section is not None and polled[-1].section.transcript != ""
+    assert polled[-1].raw == run.raw != {}
 
 
 async def test_a_failed_poll_fires_retry_between_its_attempts(sandbox: Sandbox) -> None:
@@ -375,3 +395,75 @@ async def test_a_view_keeps_its_own_hooks_and_policies_on_the_parents_session(
             assert (await view.get_account()).id
         with pytest.raises(ClientClosedError):
             await view.get_account()  # the parent's close did
+
+
+# -- what a hook may be ---------------------------------------------------------------------
+
+
+async def _async_hook(_event: object) -> None:
+    """A coroutine function: called inline it would only make a coroutine, never awaited."""
+
+
+class _AsyncCallable:
+    async def __call__(self, _event: object) -> None:
+        """An object whose call is a coroutine: the same mistake."""
+
+
+@pytest.mark.parametrize(
+    "name", ["on_request", "on_response", "on_retry", "on_poll", "on_upload_progress"]
+)
+@pytest.mark.parametrize(
+    ("hook", "rule"),
+    [
+        (_async_hook, "not a coroutine function"),
+        (_AsyncCallable(), "not a coroutine function"),
+        (5, "must be a function, not int"),
+        ("print", "must be a function, not str"),
+    ],
+)
+def test_a_hook_that_is_async_or_not_callable_is_refused_when_the_hooks_are_made(
+    name: str, hook: object, rule: str
+) -> None:
+    """Hooks are called inline and never awaited: a coroutine function (which would be
+    skipped, with only a RuntimeWarning) and a value that is not callable are refused at
+    once, the error naming the hook."""
+    with pytest.raises(InvalidInputError, match=rule) as caught:
+        Hooks(**{name: hook})  # type: ignore[arg-type]
+    assert caught.value.field == f"hooks.{name}"
+
+
+def test_plain_callables_are_accepted_as_hooks() -> None:
+    seen: list[object] = []
+    hooks = Hooks(on_request=seen.append, on_poll=functools.partial(seen.append))
+    assert hooks.on_request is not None and hooks.on_poll is not None
+
+
+@pytest.mark.parametrize("kind", ["function", "coroutine function"])
+async def test_an_on_created_that_raises_is_a_hook_error_carrying_the_run_id(
+    sandbox: Sandbox, kind: str
+) -> None:
+    """Like every other hook's failure: HookError, the exception its cause, the run it was
+    handed on ``model_run_id``; the check stops there, nothing uploaded."""
+    created: list[str] = []
+
+    def broken(run: Any) -> None:
+        created.append(run.id)
+        raise RuntimeError("db down")
+
+    async def broken_async(run: Any) -> None:
+        broken(run)
+
+    async with HeliosClient(
+        sandbox.api_key, base_url=sandbox.base_url, poll=FAST_POLL, retry=FAST_RETRY
+    ) as client:
+        with pytest.raises(HookError) as caught:
+            await client.run_wellness_check(
+                RECORDING,
+                user=USER,
+                language="en-GB",
+                on_created=broken if kind == "function" else broken_async,
+            )
+    error = caught.value
+    assert error.hook == "on_created" and error.model_run_id == created[0]
+    assert isinstance(error.__cause__, RuntimeError)
+    assert not [r for r in sandbox.requests if r.host == "storage"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import re
 import traceback
@@ -48,6 +49,7 @@ from helios_async._models import SCORE_NAMES
 from helios_async._protocol import Endpoints
 from helios_async.cli._manifest import ManifestRow
 from helios_async.testing import (
+    ErrorStatus,
     FaultPlan,
     MalformedJson,
     MockTransport,
@@ -279,6 +281,136 @@ async def test_a_failed_create_s_traceback_with_its_locals_shows_no_personal_dat
     text = "".join(exception.format())
     assert f"in {create.__name__}" in text and "<redacted>" in text
     for secret in [TB_LABEL, TAG_VALUE, *BIRTH_SHOWN]:
+        assert secret not in text, f"{secret!r} in the traceback"
+
+
+UNKNOWN_RUN = "ddebd75b-99b3-42b4-ac65-5ce852c688e9"
+
+
+def _assert_no_locals_leak(error: BaseException, secrets: list[str]) -> None:
+    """The error's traceback, formatted with its frames' locals, shows none of ``secrets``
+    and no raw body (a ``bytes`` repr), and did capture the error path's frames."""
+    exception = traceback.TracebackException.from_exception(error, capture_locals=True)
+    text = "".join(exception.format())
+    assert "in raise_for_status" in text and "_failing" in text  # frames and locals captured
+    for secret in secrets:
+        leaks = [line for line in text.splitlines() if secret in line]
+        assert not leaks, f"{secret!r} in the traceback: {leaks[0]}"
+    raw = [line for line in text.splitlines() if re.search(r"= b['\"]", line)]
+    assert not raw, f"a raw body in the traceback: {raw[0]}"
+
+
+def _status_of(error: BaseException | None) -> int | None:
+    """The HTTP status of the error or of the first error it was raised from."""
+    while error is not None and getattr(error, "status", None) is None:
+        error = error.__cause__
+    return getattr(error, "status", None)
+
+
+@pytest.mark.parametrize("status", [401, 404, 422, 500])
+async def test_an_error_status_from_the_sandbox_leaves_no_key_in_the_traceback(
+    status: int,
+) -> None:
+    """Every non-2xx answer goes through ``raise_for_status``: its frame (and every other on
+    the way up) holds neither the key nor the raw error body as a local."""
+    async with Sandbox() as sandbox:
+        key = sandbox.api_key if status != 401 else "hk-a-wrong-key-9d2f"
+        if status == 422:
+            sandbox.faults.add("create", ErrorStatus(422), rate=1.0)
+        if status == 500:
+            sandbox.faults.add("get", ErrorStatus(500), rate=1.0)
+        async with HeliosClient(
+            key, base_url=sandbox.base_url, retry=RETRY, poll=POLL, timeouts=TIMEOUTS
+        ) as client:
+            check = (
+                client.get_model_run(UNKNOWN_RUN)
+                if status == 404
+                else client.run_wellness_check(
+                    sample_recording(), user=_user(TB_LABEL), language="en-GB"
+                )
+            )
+            error = await _failing(check)
+    assert _status_of(error) == status, repr(error)
+    _assert_no_locals_leak(error, [key, sandbox.api_key, TB_LABEL, *BIRTH_SHOWN])
+
+
+@pytest.mark.parametrize("status", [401, 404, 422, 500])
+async def test_an_error_body_that_echoes_the_key_and_a_label_stays_out_of_the_traceback(
+    status: int,
+) -> None:
+    """A server whose error body echoes the key and the label (a FastAPI 422's ``input``):
+    neither shows among any frame's locals; the body on the error is held redacted."""
+    key = "hk-echoed-key-51ce"
+    body = {"detail": [{"loc": ["body", "user", "userLabel"], "msg": "bad", "input": TB_LABEL}]}
+    body["key"] = key  # type: ignore[assignment]
+
+    def answer(request: Any) -> ApiResponse:
+        return mock_response(status, json=body)
+
+    transport = MockTransport(answer)
+    async with HeliosClient(key, transport=transport, retry=RETRY, poll=POLL) as client:
+        check = (
+            client.get_model_run(UNKNOWN_RUN)
+            if status != 422
+            else client.create_model_run(user=_user(TB_LABEL), language="en-GB")
+        )
+        error = await _failing(check)
+    assert getattr(error, "status", None) == status, repr(error)
+    assert key.encode() not in getattr(error, "body", b"")
+    _assert_no_locals_leak(error, [key, TB_LABEL, *BIRTH_SHOWN])
+
+
+@pytest.mark.parametrize("status", [400, 500])
+async def test_an_error_body_echoing_the_label_tags_and_birth_date_keeps_them_out_of_the_message(
+    status: int,
+) -> None:
+    """A server whose plain-text error body echoes what the create sent (the label, a tag
+    value, the date of birth, raw or JSON-escaped): the error's message and its body show
+    ``<redacted>`` in their place; the rest of the text stays, to help the reader."""
+    label = 'tb-"quoted"-label'
+    echo = f"upstream oops for {label} / {json_escaped(label)} tag=site-secret-7 born 1987-11-23"
+
+    def answer(request: Any) -> ApiResponse:
+        return mock_response(status, body=echo.encode(), headers={"Content-Type": "text/plain"})
+
+    async with HeliosClient(
+        "hk-key", transport=MockTransport(answer), retry=RETRY, poll=POLL
+    ) as client:
+        error = await _failing(
+            client.create_model_run(
+                user=_user(label), language="en-GB", tags={"site": "site-secret-7"}
+            )
+        )
+    shown = str(error) + repr(error) + bytes(getattr(error, "body", b"")).decode()
+    for secret in (label, json_escaped(label), "site-secret-7", "1987-11-23"):
+        assert secret not in shown, secret
+    assert "upstream oops for <redacted>" in str(error)
+
+
+def json_escaped(text: str) -> str:
+    """``text`` as it appears inside a JSON string."""
+    return json.dumps(text)[1:-1]
+
+
+async def test_a_refused_upload_leaves_no_raw_storage_body_in_the_traceback() -> None:
+    """Object storage's error body (S3 XML can echo the signature it was given) is held
+    redacted in ``decode_upload``'s frame too."""
+    async with Sandbox() as sandbox:
+        sandbox.faults.add("upload", ErrorStatus(500), rate=1.0)
+        async with HeliosClient(
+            sandbox.api_key, base_url=sandbox.base_url, retry=RETRY, timeouts=TIMEOUTS
+        ) as client:
+            error = await _failing(
+                client.run_wellness_check(
+                    sample_recording(), user=_user(TB_LABEL), language="en-GB"
+                )
+            )
+        secrets = _secrets(sandbox, [TB_LABEL])
+    assert _status_of(error) == 500, repr(error)
+    text = "".join(traceback.TracebackException.from_exception(error, capture_locals=True).format())
+    assert "in decode_upload" in text
+    assert not [line for line in text.splitlines() if re.search(r"= b['\"]", line)]
+    for secret in secrets:
         assert secret not in text, f"{secret!r} in the traceback"
 
 

@@ -326,3 +326,46 @@ async def test_a_small_recording_is_prepared_in_place_a_large_one_in_a_thread(
     assert hops == [large_file]
     with pytest.raises(RecordingError, match="does not exist"):
         await prepare_recording_async(tmp_path / "missing.wav")
+
+
+# --- text-mode files, failing reads, streamed WAV sizes ----------------------------------------
+
+
+def test_a_text_mode_file_is_refused_with_open_it_with_rb(audio_dir):
+    """``open(path, "r")`` decodes as it reads: a RecordingError, not UnicodeDecodeError."""
+    with (audio_dir / "speech-en.wav").open("r") as text:
+        error = refused(text)
+    assert "open it with 'rb'" in str(error)
+
+
+class _Unreadable(io.RawIOBase):
+    """A seekable binary file object whose every read fails, and whose seek says 0."""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return 0
+
+    def tell(self) -> int:
+        return 0
+
+    def readinto(self, buffer: object) -> int:
+        raise OSError("disk on fire")
+
+
+def test_a_file_object_whose_read_fails_is_reported_as_unreadable_not_empty():
+    error = refused(_Unreadable())
+    assert "cannot be read: disk on fire" in str(error)
+    assert "empty" not in str(error)
+
+
+def test_a_wav_whose_riff_and_data_sizes_are_zero_is_as_long_as_its_data():
+    """A streaming writer leaves both sizes 0: read as unknown, the bytes present count."""
+    data = bytearray(wav_bytes(12.0))
+    data[4:8] = data[40:44] = bytes(4)
+    prepared = prepare_recording(bytes(data))
+    assert prepared.duration == pytest.approx(12.0)

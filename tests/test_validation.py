@@ -38,7 +38,7 @@ def a_request(**changes: object) -> ModelRunRequest:
 # --- §6.1 user label ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("label", ["a", "operator-1234", "x" * 50, " padded label "])
+@pytest.mark.parametrize("label", ["a", "operator-1234", "x" * 50, "two words", "zoë-7"])
 def test_user_labels_of_one_to_fifty_characters_are_accepted(label):
     """§6.1: the label is your own identifier, at most 50 characters."""
     assert a_user(user_label=label).user_label == label
@@ -51,6 +51,16 @@ def test_user_labels_of_one_to_fifty_characters_are_accepted(label):
         ("   ", "empty or blank"),
         ("\t\n", "empty or blank"),
         ("x" * 51, "at most 50 characters, got 51"),
+        ("a\x00b", "control characters"),
+        ("a\tb", "control characters"),
+        ("a\nb", "control characters"),
+        ("a\x1bb", "control characters"),
+        ("a\x7fb", "control characters"),
+        ("a\x85b", "control characters"),  # C1
+        ("a\x9fb", "control characters"),
+        (" a ", "begin or end with whitespace"),
+        ("a ", "begin or end with whitespace"),
+        ("\u00a0a", "begin or end with whitespace"),
         (None, "must be a string"),
         (1234, "must be a string"),
     ],
@@ -301,7 +311,16 @@ def test_every_bad_request_field_raises_invalid_input_error_naming_it(field, val
 
 
 def test_check_user_label_returns_the_label_unchanged():
-    assert check_user_label(" a ") == " a "
+    assert check_user_label("a b") == "a b"
+
+
+@pytest.mark.parametrize("label", ["SECRET-7\x00x", " SECRET-7 ", "SECRET-7\r\n"])
+def test_a_refused_user_label_is_never_echoed(label):
+    """The message names the field and the rule, never the label (personal data)."""
+    with pytest.raises(InvalidInputError) as caught:
+        a_user(user_label=label)
+    assert caught.value.field == "user.user_label"
+    assert "SECRET" not in str(caught.value) and "SECRET" not in repr(caught.value)
 
 
 @pytest.mark.parametrize(("given", "meant"), [("en-gb", "en-GB"), ("EN_GB", "en-GB")])

@@ -31,14 +31,32 @@ DEFAULT_CONCURRENCY = 10
 for ``HeliosClient.run_wellness_checks`` too)."""
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_HAS_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+_ARGUMENT = re.compile(r"argument ([^\s:/]+)")
+
+
+class UsageError(SystemExit):
+    """A command line argparse refused: exit status 2, its one line already on stderr.
+
+    ``message`` is argparse's; ``field`` the option it names (``--deadline``), or None.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(EXIT_INVALID)
+        self.message = message
+        named = _ARGUMENT.match(message)
+        self.field = named.group(1) if named is not None else None
 
 
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr, like every other error here."""
+    """An argument parser whose errors are one line on stderr, like every other error here
+    (raised as :class:`UsageError`, so ``--json`` can answer with an error object too)."""
 
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: {message} (see --help)", file=sys.stderr)
-        raise SystemExit(2)
+        raise UsageError(message)
 
 
 def parse_date(text: str) -> dt.date:
@@ -55,8 +73,18 @@ def parse_date(text: str) -> dt.date:
 def date_arg(text: str) -> dt.date:
     try:
         return parse_date(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
+    except ValueError:  # the text is not echoed: a date of birth is personal data
+        raise argparse.ArgumentTypeError("not a YYYY-MM-DD date (such as 1990-08-24)") from None
+
+
+def datetime_arg(text: str) -> str:
+    """A naive ISO datetime with its time (``2026-03-26T09:30:00``), kept as written for
+    ``_manifest.create_fields``; a bare date is refused, not taken for midnight."""
+    if not _HAS_TIME.match(text):
+        raise argparse.ArgumentTypeError(
+            f"not a date and time such as 2026-03-26T09:30:00: {text!r}"
+        )
+    return text
 
 
 def seconds_arg(text: str) -> float:
@@ -114,6 +142,7 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
         fields.add_argument(
             f"--{name}-time",
             metavar="DATETIME",
+            type=datetime_arg,
             help=f"local {name} time, naive ISO such as 2026-03-26T09:30:00",
         )
     fields.add_argument(
@@ -123,7 +152,7 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
         "--data-to-delete",
         action="append",
         metavar="ITEM",
-        help="what --delete-data deletes; repeat, or join several with ';'",
+        help="with --delete-data: what it deletes; repeat, or join several with ';'",
     )
 
 
@@ -164,5 +193,23 @@ def add_target(parser: argparse.ArgumentParser, *, sandbox: bool = True) -> None
     parser.add_argument("--region", choices=["default", "ca", "us"], help="API region")
     if sandbox:
         parser.add_argument(
-            "--sandbox", action="store_true", help="use an embedded local sandbox, not the real API"
+            "--sandbox",
+            action="store_true",
+            help="use an embedded local sandbox, not the real API (THYMIA_API_KEY, "
+            "THYMIA_BASE_URL and THYMIA_REGION are then ignored; not with --base-url or --region)",
         )
+
+
+def refuse_conflicts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Options that make no sense together, refused as usage errors (exit 2) rather than
+    silently ignored: ``--sandbox`` with ``--base-url`` or ``--region``, ``--timeout``
+    without ``--wait``, ``--data-to-delete`` without ``--delete-data``."""
+    if getattr(args, "sandbox", False):
+        for option in ("base_url", "region"):
+            if getattr(args, option, None) is not None:
+                name = "--" + option.replace("_", "-")
+                parser.error(f"argument {name}: not allowed with --sandbox")
+    if getattr(args, "timeout", None) is not None and not getattr(args, "wait", True):
+        parser.error("argument --timeout: goes with --wait")
+    if getattr(args, "data_to_delete", None) and not getattr(args, "delete_data", False):
+        parser.error("argument --data-to-delete: goes with --delete-data")

@@ -66,6 +66,7 @@ __all__ = ["batch_command", "run_batch"]
 
 SANDBOX_POLL = PollPolicy(first_interval=0.2, interval=0.5)
 _UNDECIDED = (JobState.UNKNOWN, JobState.CREATING)  # a create whose outcome is unknown
+_REFUSED_LOCALLY = frozenset({"InvalidInputError", "RecordingError"})  # with no run made
 
 
 async def run_batch(
@@ -88,6 +89,20 @@ async def run_batch(
     check_options(options)
     if options.retry_unknown and not options.resume:
         raise InvalidInputError("--retry-unknown", "goes with --resume")
+    with contextlib.ExitStack() as held:
+        journal = None
+        if journal_path(options.out).exists():  # in use by another batch: refused first
+            journal = held.enter_context(FileJournal(journal_path(options.out)))
+        return await _run_batch(options, notes, out, client, journal)
+
+
+async def _run_batch(
+    options: BatchOptions,
+    notes: TextIO,
+    out: TextIO,
+    client: HeliosClient | None,
+    journal: FileJournal | None,
+) -> int:
     manifest = Manifest(options.manifest)
     recorded = recorded_before(options, manifest)
     stats = BatchStats(repaired=recorded.repaired)
@@ -121,7 +136,9 @@ async def run_batch(
     stop = DrainOnSignal(asyncio.current_task())
     cancelled = False
     try:
-        await _run(options, manifest, recorded, stats, stop, err=notes, client=client)
+        await _run(
+            options, manifest, recorded, stats, stop, err=notes, client=client, journal=journal
+        )
     except asyncio.CancelledError:
         if stop.reason is None or _uncancel() > 0:
             cancelled = True
@@ -166,13 +183,15 @@ async def _run(
     *,
     err: TextIO,
     client: HeliosClient | None,
+    journal: FileJournal | None,
 ) -> None:
     running: set[asyncio.Task[dict[str, Any]]] = set()
     in_flight: dict[str, str] = {}  # journal key -> run id, while its check runs
     async with contextlib.AsyncExitStack() as stack:
         if client is None:
             client = await stack.enter_async_context(_make_client(options, stats))
-        journal = stack.enter_context(FileJournal(journal_path(options.out)))
+        if journal is None:
+            journal = stack.enter_context(FileJournal(journal_path(options.out)))
         results = stack.enter_context(
             ResultsFile(options.out, format=options.format, manifest_columns=manifest.columns)
         )
@@ -278,6 +297,9 @@ def _count(stats: BatchStats, record: dict[str, Any]) -> None:
     error = record["error"]
     if error is None:
         stats.ok += 1
+        return
+    if record["model_run_id"] is None and error["type"] in _REFUSED_LOCALLY:
+        stats.bad += 1  # a missing or too-short recording: refused locally, as a bad cell is
         return
     code = error.get("code")
     stats.failures[error["type"] + (f" {code}" if code else "")] += 1

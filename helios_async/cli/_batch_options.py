@@ -21,6 +21,7 @@ __all__ = [
     "check_options",
     "journal_path",
     "options_from",
+    "output_format",
     "recorded_before",
     "to_run",
 ]
@@ -66,8 +67,14 @@ def options_from(args: argparse.Namespace) -> BatchOptions:
         deadline=args.deadline,
         check_duration=args.check_duration,
         progress=args.progress,
-        format=args.format,
+        format=args.format or output_format(args.out),
     )
+
+
+def output_format(out: Path) -> str:
+    """The format an ``--out`` without ``--format`` gets: ``csv`` for a name ending ``.csv``
+    (any case), else ``jsonl``."""
+    return "csv" if out.suffix.lower() == ".csv" else "jsonl"
 
 
 def to_run(status: str, options: BatchOptions) -> bool:

@@ -21,7 +21,7 @@ from helios_async import HeliosError, InvalidInputError, ModelRunFailedError
 from helios_async._logs import enable as enable_logging
 from helios_async._logs import verbosity_level
 
-from ._args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID
+from ._args import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, UsageError, refuse_conflicts
 from ._fleet import run_fleet
 from ._one_check import check_command, get_command, print_interrupted
 from ._output import error_fields
@@ -79,9 +79,19 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     quietly with status 1 (see ``_streams``).
     """
     stream: TextIO = out if out is not None else sys.stdout
+    words = list(sys.argv[1:] if argv is None else argv)
     with forgiving_streams():
         try:
-            status = _main(build_parser().parse_args(argv), stream)
+            try:
+                parser = build_parser()
+                args = parser.parse_args(words)
+                refuse_conflicts(parser, args)
+            except UsageError as exc:
+                if _wants_json(words):
+                    _print_json_error(exc.field, "UsageError", exc.message, stream)
+                    stream.flush()
+                raise
+            status = _main(args, stream)
             stream.flush()
         except BrokenPipeError:
             drop_stdout()
@@ -95,7 +105,11 @@ def _main(args: argparse.Namespace, out: TextIO) -> int:
         enable_logging(level)
     try:
         return asyncio.run(_run(args, out))
-    except KeyboardInterrupt:  # before a command caught the signal: nothing to pick up
+    except KeyboardInterrupt:
+        answered = getattr(args, "interrupted_status", None)
+        if answered is not None:  # a second signal after the command said how it stopped
+            return int(answered)
+        # before a command caught the signal: nothing to pick up
         if getattr(args, "json", False):
             print_interrupted(out, "Ctrl-C")
         print("helios-async: interrupted", file=sys.stderr)
@@ -112,18 +126,47 @@ def _main(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_FAILED
     except HeliosError as exc:
         _print_error(args, exc, out)
-        print(f"helios-async: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"helios-async: {type(exc).__name__}: {_cli_text(exc)}", file=sys.stderr)
         return EXIT_FAILED
 
 
+def _wants_json(words: list[str]) -> bool:
+    """Whether a command line argparse refused asked for ``--json`` (before any ``--``)."""
+    before = words[: words.index("--")] if "--" in words else words
+    return "--json" in before
+
+
+def _print_json_error(field: str | None, kind: str, message: str, out: TextIO) -> None:
+    fields = {"type": kind, "message": message, "code": None, "http_status": None}
+    print(json.dumps({"error": {**fields, "field": field}}, indent=2), file=out)
+
+
 def _print_error(args: argparse.Namespace, error: HeliosError, out: TextIO) -> None:
-    """With ``--json``, stdout still gets a JSON document: ``{"error": {...}}`` (the fields
-    of ``batch``'s error objects, plus ``field`` for input refused locally)."""
+    """With ``--json``, stdout still gets a JSON document: ``{"error": {...}}``, the fields
+    of ``batch``'s error objects (``type``, ``message``, ``code``, ``http_status``,
+    ``field``, each always present)."""
     if getattr(args, "json", False):
-        fields = error_fields(error)
+        fields = {**error_fields(error), "message": _cli_text(error)}
         if isinstance(error, InvalidInputError):
-            fields = {**fields, "message": _cli_message(args, error), "field": error.field}
+            fields = {**fields, "message": _cli_message(args, error)}
         print(json.dumps({"error": fields}, indent=2), file=out)
+
+
+# The library's pointers to an attribute, as a command-line user reads them.
+_ATTRIBUTE_WORDING = (
+    (" (its user label is on .user_label)", " (for the --user-label given)"),
+    ("for this user label (.user_label)", "for this --user-label"),
+    (".user_label", "the --user-label"),
+)
+
+
+def _cli_text(error: HeliosError) -> str:
+    """An error's message, its pointers to Python attributes (``.user_label``) put in
+    command-line terms: the label itself is not printed (labels stay out of messages)."""
+    text = str(error)
+    for library, cli in _ATTRIBUTE_WORDING:
+        text = text.replace(library, cli)
+    return text
 
 
 def _cli_message(args: argparse.Namespace, error: InvalidInputError) -> str:

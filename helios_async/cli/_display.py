@@ -42,7 +42,7 @@ class BatchStats:
     changed: int = 0  # recorded rows whose cells changed since: checked again
     ok: int = 0
     failures: Counter[str] = attrs.field(factory=Counter)  # "Type CODE" -> rows
-    bad: int = 0  # rows refused before sending anything
+    bad: int = 0  # rows refused before sending anything: bad cells, unusable recordings
     abandoned: list[str] = attrs.field(factory=list)  # run ids in flight when cancelled
     unknown: list[str] = attrs.field(factory=list)  # rows whose create's outcome is unknown
     picked_up: int = 0  # rows resumed on a run the journal had, instead of a new one
@@ -191,7 +191,7 @@ def print_summary(
     for label, count in sorted(stats.failures.items()):
         table.add_row(f"checked now: {label}", str(count), style="red")
     if stats.bad:
-        table.add_row("bad rows (nothing sent)", str(stats.bad), style="red")
+        table.add_row("refused locally (nothing sent)", str(stats.bad), style="red")
     table.add_row("not done yet", str(stats.remaining), style="yellow" if stats.remaining else "")
     rate = stats.done / stats.elapsed if stats.elapsed > 0 else 0.0
     table.add_row("elapsed", f"{stats.elapsed:.1f} s")

@@ -9,6 +9,7 @@ The header names the columns, in any order, case-insensitively:
   ``2026-03-26T09:30:00``), ``tags`` (``name=value;name=value``), ``delete_data``
   (``true``/``false``, ``yes``/``no``, ``1``/``0``), ``data_to_delete`` (``a;b``).
 
+A cell holds at most 131072 characters (``MAX_CELL``): a row with a longer one is a bad row.
 An optional ``key`` column gives each row a stable identity of your choosing (unique in the
 manifest, at most 200 characters): a resumed batch then knows its rows by key, not by line,
 so rows may be reordered, inserted or removed between runs. It is not sent.
@@ -25,6 +26,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
@@ -58,6 +60,11 @@ OPTIONAL_COLUMNS = (
 )
 KEY_COLUMN = "key"
 MAX_KEY_LENGTH = 200
+MAX_CELL = 131_072
+"""The longest cell a row may have, in characters (csv's default field limit); a row with a
+longer one is a bad row."""
+_READ_LIMIT = 16 * 1024 * 1024  # characters of one cell read at most, to report its row
+_HAS_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0", ""})
 
@@ -101,7 +108,7 @@ class Manifest:
             with self._open() as stream:
                 header = next(csv.reader(stream), None)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise InvalidInputError("manifest", f"cannot read {path}: {exc}") from exc
+            raise InvalidInputError("manifest", _unreadable(path, exc)) from exc
         if not header:
             raise InvalidInputError("manifest", f"{path} is empty: it needs a header row")
         self.columns = tuple(name.strip().lower() for name in header)
@@ -130,6 +137,10 @@ class Manifest:
         Raises:
             InvalidInputError: the file stopped being readable as CSV text part way.
         """
+        # Cells up to _READ_LIMIT are read, so a row with one over MAX_CELL is a bad row with
+        # its line number, not the end of the batch (csv's own limit is MAX_CELL).
+        limit = csv.field_size_limit(_READ_LIMIT)
+        ended = 1
         try:
             with self._open() as stream:
                 reader = csv.reader(stream)
@@ -140,8 +151,13 @@ class Manifest:
                     if not fields:
                         continue
                     yield self._row(line, fields)
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise InvalidInputError("manifest", f"cannot read {self.path}: {exc}") from exc
+        except csv.Error as exc:
+            where = f"{self.path}, line {ended + 1}"
+            raise InvalidInputError("manifest", _unreadable(where, exc)) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInputError("manifest", _unreadable(self.path, exc)) from exc
+        finally:
+            csv.field_size_limit(limit)
 
     def _row(self, line: int, fields: list[str]) -> ManifestRow:
         error = None
@@ -150,7 +166,15 @@ class Manifest:
             error = f"has {len(fields)} fields but the header has {len(self.columns)}"
         elif len(cells.get(KEY_COLUMN, "")) > MAX_KEY_LENGTH:
             error = f"its key is longer than {MAX_KEY_LENGTH} characters"
+        elif long := [name for name, text in cells.items() if len(text) > MAX_CELL]:
+            error = f"its {long[0]} cell is longer than {MAX_CELL} characters"
+            cells = {name: text[:MAX_CELL] for name, text in cells.items()}
         return ManifestRow(line=line, digest=row_digest(fields), cells=cells, error=error)
+
+
+def _unreadable(where: object, error: Exception) -> str:
+    hint = "; save it as UTF-8 (in Excel: CSV UTF-8)" if isinstance(error, UnicodeError) else ""
+    return f"cannot read {where}: {error}{hint}"
 
 
 def row_digest(fields: list[str]) -> str:
@@ -193,11 +217,11 @@ def create_fields(cells: Mapping[str, str]) -> CreateFields:
     them; a missing or empty text leaves the field out. ``check``'s options use this too.
 
     * ``accent``: as written;
-    * ``sleep_time``, ``wake_time``, ``recording_time``: naive ISO datetimes
-      (``2026-03-26T09:30:00``);
+    * ``sleep_time``, ``wake_time``, ``recording_time``: naive ISO datetimes with a time
+      (``2026-03-26T09:30:00``; a bare date is refused, not taken for midnight);
     * ``tags``: ``name=value;name=value`` (names unique);
     * ``delete_data``: ``true``/``yes``/``y``/``1`` or ``false``/``no``/``n``/``0``;
-    * ``data_to_delete``: items separated by ``;``.
+    * ``data_to_delete``: items separated by ``;``, only with ``delete_data`` true.
 
     Raises:
         InvalidInputError: a text breaks its field's rule; the error names the column.
@@ -218,6 +242,10 @@ def create_fields(cells: Mapping[str, str]) -> CreateFields:
         fields["delete_data"] = True
     data_to_delete = _list(cells.get("data_to_delete", ""))
     if data_to_delete is not None:
+        if not fields.get("delete_data"):
+            raise InvalidInputError(
+                "data_to_delete", "goes with delete_data: set it true, or leave this empty"
+            )
         fields["data_to_delete"] = data_to_delete
     return fields
 
@@ -226,18 +254,23 @@ def _date(column: str, text: str) -> dt.date:
     try:
         return parse_date(text)
     except ValueError:
-        raise InvalidInputError(column, f"must be a YYYY-MM-DD date; got {text!r}") from None
+        # The text is not echoed: a date of birth is personal data (and ends up in the output).
+        raise InvalidInputError(column, "must be a YYYY-MM-DD date such as 1990-08-24") from None
 
 
 def _datetime(column: str, text: str) -> dt.datetime | None:
     if not text:
         return None
     try:
-        return dt.datetime.fromisoformat(text)
+        value = dt.datetime.fromisoformat(text) if _HAS_TIME.match(text) else None
     except ValueError:
+        value = None
+    if value is None:  # a bare date is not taken for midnight
         raise InvalidInputError(
-            column, f"must be a naive ISO datetime such as 2026-03-26T09:30:00; got {text!r}"
-        ) from None
+            column,
+            f"must be a naive ISO date and time such as 2026-03-26T09:30:00; got {text!r}",
+        )
+    return value
 
 
 def _tags(text: str) -> dict[str, str] | None:

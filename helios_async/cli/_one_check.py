@@ -143,6 +143,7 @@ def _interrupted(name: str, run_id: str | None, args: argparse.Namespace, out: T
         )
     if args.json:
         print_interrupted(out, name, run_id=run_id, resume=resume)
+    args.interrupted_status = exit_status(name)  # answered: a later signal adds nothing
     return exit_status(name)
 
 

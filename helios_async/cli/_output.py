@@ -10,12 +10,13 @@ Each line is one JSON object::
 ``key`` is the row's ``key`` cell, or null; ``status`` is the run's last status seen
 (docs/helios.md#statuses), or null when no run was seen; ``scores`` are the eleven scores
 (docs/helios.md#results-and-scores) by their snake_case names, or null; ``error`` is null on
-``COMPLETE_OK``, else ``{"type", "message", "code", "http_status"}``: the error's class, its
-message, the ``errorCode`` (docs/helios.md#error-codes) where there is one and the HTTP status
-of an API or storage refusal. ``journal`` is the row's state in the run journal when the line
-was written (``done``, ``unknown``; ``created`` or ``uploaded`` if the check stopped with a
-run to pick up again; null if no run was made). ``seconds`` is how long the check took; a
-bad row has 0.
+``COMPLETE_OK``, else ``{"type", "message", "code", "http_status", "field"}``: the error's
+class, its message, the ``errorCode`` (docs/helios.md#error-codes) where there is one, the HTTP
+status of an API or storage refusal, and the input (column or option) refused locally; each
+key is always present, null where it does not apply. ``journal`` is the row's state in the
+run journal when the line was written (``done``, ``unknown``; ``created`` or ``uploaded``
+if the check stopped with a run to pick up again; null if no run was made). ``seconds`` is
+how long the check took; a bad row has 0.
 
 With ``--format csv`` each record is one CSV line instead, of the same fields, flat
 (``_csv_output``). Every line is written whole, with one unbuffered write, so a reader never
@@ -52,6 +53,7 @@ from ._manifest import ManifestRow
 
 __all__ = [
     "FORMATS",
+    "OUTPUT_MODE",
     "Recorded",
     "ResultsFile",
     "bad_row_record",
@@ -75,7 +77,7 @@ def entry_record(row: ManifestRow, entry: JournalEntry, *, seconds: float) -> di
         status=run.status.value if run is not None and run.status else None,
         scores=section.scores if section is not None else None,
         warnings=list(run.warnings) if run is not None else [],
-        error=dict(entry.error) if entry.error is not None else None,
+        error={"field": None, **entry.error} if entry.error is not None else None,
         journal=entry.state.value,
         seconds=seconds,
     )
@@ -147,7 +149,9 @@ def _record(
 
 
 def error_fields(error: BaseException) -> dict[str, Any]:
-    """``{"type", "message", "code", "http_status"}`` of an error, for the output."""
+    """``{"type", "message", "code", "http_status", "field"}`` of an error, for the output:
+    each key always there, null where it does not apply (``field``: the input an
+    :class:`InvalidInputError` names)."""
     code = None
     if isinstance(error, ModelRunFailedError | RecordingError) and error.error_code is not None:
         code = error.error_code.value
@@ -157,12 +161,16 @@ def error_fields(error: BaseException) -> dict[str, Any]:
         "message": str(error),
         "code": code,
         "http_status": status,
+        "field": error.field if isinstance(error, InvalidInputError) else None,
     }
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
+
+OUTPUT_MODE = 0o600
+"""The mode a new output is created with: it holds labels, dates of birth and scores."""
 
 FORMATS = ("jsonl", "csv")
 """The output formats: JSON Lines (this module's docstring) and CSV (``_csv_output``)."""
@@ -172,7 +180,9 @@ class ResultsFile:
     """The output, opened for appending; each :meth:`write` is one whole line, at once in
     the file (unbuffered: no flush needed). Closing syncs it to disk.
 
-    ``format`` is ``"jsonl"`` or ``"csv"``; a CSV output gets the header of ``csv_header``
+    A new file is created with mode 0600 (``OUTPUT_MODE``: the owner only, as the journal
+    beside it); an existing one keeps its mode. ``format`` is ``"jsonl"`` or ``"csv"``; a CSV
+    output gets the header of ``csv_header``
     (the manifest's columns) when the file is empty.
 
     Raises:
@@ -183,7 +193,10 @@ class ResultsFile:
         self, path: Path, *, format: str = "jsonl", manifest_columns: tuple[str, ...] = ()
     ) -> None:
         self.path = path
-        self._file = path.open("ab", buffering=0)
+        # Created 0600, like the journal beside it: the lines hold labels, dates of birth and
+        # scores. An existing file (--resume) keeps the mode it has: its owner chose it.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, OUTPUT_MODE)
+        self._file = os.fdopen(fd, "ab", buffering=0)
         self.written = 0
         self._columns = csv_columns(manifest_columns) if format == "csv" else None
         if self._columns is not None and self._file.tell() == 0:

@@ -111,8 +111,9 @@ def _add_batch_parser(commands: Any) -> None:
     batch.add_argument(
         "--format",
         choices=["jsonl", "csv"],
-        default="jsonl",
-        help="jsonl: one JSON object a line (default); csv: one flat row a check",
+        default=None,
+        help="jsonl: one JSON object a line; csv: one flat row a check (default: csv for an "
+        "--out ending .csv, else jsonl)",
     )
     batch.add_argument(
         "--concurrency",

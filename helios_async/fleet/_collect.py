@@ -12,6 +12,7 @@ nothing new arrives for ``idle`` seconds; with it, once the batch is complete.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 from collections.abc import Callable
@@ -40,6 +41,16 @@ class CollectStats:
     repaired: int = 0
 
 
+OUTPUT_MODE = 0o600
+"""A new output's mode: the owner only, as ``batch``'s (the lines hold labels, dates of birth
+and scores). An existing file keeps the mode its owner gave it."""
+
+
+def _open_output(out: Path) -> io.FileIO:
+    fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, OUTPUT_MODE)
+    return os.fdopen(fd, "ab", buffering=0)
+
+
 async def collect(
     redis: Any,
     names: BatchNames,
@@ -60,7 +71,7 @@ async def collect(
     stats = CollectStats()
     try:
         stats.repaired, last = _repair(out)
-        with out.open("ab", buffering=0) as stream:
+        with _open_output(out) as stream:
             leftovers = await reader.unacknowledged()
             identities = [identity(entry.record) for entry in leftovers]
             if last is not None and last in identities:

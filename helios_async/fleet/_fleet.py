@@ -28,8 +28,8 @@ class FleetOutcome:
     The properties read ``record``: ``key`` (the job's; for a manifest row without a ``key``
     cell, ``LINE-ROWHASH``), ``ok`` (ended ``COMPLETE_OK``), ``model_run_id``, ``status``
     (the run's last status seen, or None), ``scores`` (name -> value, on success) and
-    ``error`` (``{"type", "message", "code", "http_status"}`` or None). ``unknown`` is True
-    when a create's outcome is unknown (docs/helios.md#retries-and-idempotency): see
+    ``error`` (``{"type", "message", "code", "http_status", "field"}`` or None). ``unknown``
+    is True when a create's outcome is unknown (docs/helios.md#retries-and-idempotency): see
     ``Fleet.unknown()``.
     """
 

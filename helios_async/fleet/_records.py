@@ -1,11 +1,11 @@
 """A finished fleet job as one JSON record: the line ``helios-async batch`` writes.
 
 ``{"line", "key", "row_hash", "row", "model_run_id", "status", "scores", "warnings",
-"error", "journal", "seconds", "finished_at"}``, as in batch's output (see the README's
-batch section): for a manifest row, ``line``, ``row_hash`` and ``row`` describe it and
+"error", "journal", "seconds", "finished_at"}``, as in batch's output (see the "Command line"
+guide): for a manifest row, ``line``, ``row_hash`` and ``row`` describe it and
 ``key`` is its ``key`` cell or null; for a job submitted from Python, ``key`` is the job's
 and the row fields are null. ``error`` is null on ``COMPLETE_OK``, else ``{"type",
-"message", "code", "http_status"}``; ``journal`` is the job's state in the run journal when
+"message", "code", "http_status", "field"}``; ``journal`` is the job's state in the run journal when
 the record was made (``done``, ``unknown``; ``created`` or ``uploaded`` with a run left to
 pick up; null when no run was made).
 """
@@ -19,6 +19,7 @@ from typing import Any
 from helios_async import (
     APIError,
     HeliosError,
+    InvalidInputError,
     ModelRun,
     ModelRunFailedError,
     RecordingError,
@@ -66,7 +67,7 @@ def job_record(
         "status": run.status.value if run is not None else None,
         "scores": section.scores if section is not None else None,
         "warnings": list(run.warnings) if run is not None else [],
-        "error": dict(error) if error is not None else None,
+        "error": {"field": None, **error} if error is not None else None,
         "journal": journal,
         "seconds": round(seconds, 3),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -74,7 +75,8 @@ def job_record(
 
 
 def error_fields(error: BaseException) -> dict[str, Any]:
-    """``{"type", "message", "code", "http_status"}`` of an error."""
+    """``{"type", "message", "code", "http_status", "field"}`` of an error, as ``batch``
+    writes them (``field``: the input an ``InvalidInputError`` names, else None)."""
     code = None
     if isinstance(error, ModelRunFailedError | RecordingError) and error.error_code is not None:
         code = error.error_code.value
@@ -84,4 +86,5 @@ def error_fields(error: BaseException) -> dict[str, Any]:
         "message": str(error) if isinstance(error, HeliosError) else type(error).__name__,
         "code": code,
         "http_status": status,
+        "field": error.field if isinstance(error, InvalidInputError) else None,
     }

@@ -11,6 +11,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from helios_async._redaction import PersonalBytes, redact_url
 from helios_async.testing._faults import INJECTED_FAULT, UNANSWERED, Fault
 from helios_async.testing._wire import hang_up
 
@@ -28,6 +29,28 @@ RECORDED_BODY_LIMIT: typing.Final[int] = 1 << 20
 # A handler that streams its body itself (the storage PUT) leaves what it read here.
 BODY_HEAD: typing.Final = web.RequestKey("helios_sandbox_body_head", bytes)
 BODY_SIZE: typing.Final = web.RequestKey("helios_sandbox_body_size", int)
+
+_SECRET_HEADERS: typing.Final = frozenset({"x-api-key", "authorization", "cookie"})
+
+
+def _shown_url(url: str) -> str:
+    """The URL without its query string (a presigned URL's signature and credential)."""
+    return repr(redact_url(url))
+
+
+def _shown_headers(headers: CIMultiDictProxy[str]) -> str:
+    """The headers with the key's (and any credential's) value hidden."""
+    shown = {
+        name: "<redacted>" if name.lower() in _SECRET_HEADERS else value
+        for name, value in headers.items()
+    }
+    return repr(shown)
+
+
+def _shown_body(body: bytes) -> str:
+    """Only the size: a create's body holds the user label and tags."""
+    return repr(PersonalBytes(body))
+
 
 Host = typing.Literal["api", "storage"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -48,6 +71,10 @@ class RecordedRequest:
     into this request, if any; ``status`` is None when it was left unanswered on purpose
     (:class:`~helios_async.testing.Reset`, or a :class:`~helios_async.testing.Slow` pause cut
     short by closing) or the client went away. A response cut short records its status.
+
+    The repr hides what a test log must not show: the URL without its query string (a
+    presigned URL's signature), the ``x-api-key`` header's value as ``<redacted>``, the
+    body by its size only. The attributes hold everything as received.
     """
 
     host: Host
@@ -56,11 +83,11 @@ class RecordedRequest:
     """The HTTP method."""
     path: str
     """The decoded path, without the query."""
-    url: str
+    url: str = attrs.field(repr=_shown_url)
     """``scheme://host:port`` and the raw request target."""
-    headers: CIMultiDictProxy[str]
+    headers: CIMultiDictProxy[str] = attrs.field(repr=_shown_headers)
     """A case-insensitive copy of the request headers."""
-    body: bytes
+    body: bytes = attrs.field(repr=_shown_body)
     """The first 1 MiB of the body read (empty with ``record_bodies=False``)."""
     body_size: int
     """Every body byte read, counted."""

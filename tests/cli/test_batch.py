@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -113,6 +114,82 @@ def test_a_batch_writes_one_line_per_row_with_scores_or_errors(tmp_path: Path) -
     assert "has 2 fields" in by_line[6]["error"]["message"]
     assert by_line[7]["status"] == "COMPLETE_OK"
     assert sandbox_runs(summary) == 3  # short and the bad rows never reached the API
+    for record in by_line.values():  # the documented keys, null where they do not apply
+        if record["error"] is not None:
+            assert set(record["error"]) == {"type", "message", "code", "http_status", "field"}
+    assert by_line[5]["error"]["field"] == "date_of_birth"
+    assert "1990-02-30" not in by_line[5]["error"]["message"]  # personal data: not echoed
+    # Refused locally, the too-short recording is counted with the bad rows, not as checked.
+    assert re.search(r"refused locally \(nothing sent\)\D+3", summary), summary
+    assert "checked now: RecordingError" not in summary
+
+
+def test_a_new_output_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """Labels, dates of birth and scores: a new output (JSON Lines or CSV) is created 0600,
+    like its journal; an existing one keeps the mode its owner gave it on --resume."""
+    manifest = speech_manifest(tmp_path, 1)
+    for name, form in (("out.jsonl", "jsonl"), ("out.csv", "csv")):
+        out = tmp_path / name
+        argv = ("batch", manifest, "--out", out, "--format", form, "--sandbox")
+        assert cli(*argv, "--sandbox-delay", "0")[0] == EXIT_OK
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+        out.chmod(0o640)
+        assert cli(*argv, "--sandbox-delay", "0", "--resume")[0] == EXIT_OK
+        assert stat.S_IMODE(out.stat().st_mode) == 0o640
+
+
+def test_a_cell_over_the_limit_is_a_bad_row_by_line_and_the_batch_goes_on(
+    tmp_path: Path,
+) -> None:
+    """A cell longer than 131072 characters: that row is a bad row named by its line, the
+    others are checked."""
+    wav = shutil.copy(sample_recording(), tmp_path / "a.wav")
+    rows = [
+        [str(wav), "x" * 200_000, "1990-08-24", "MALE", "en-GB"],
+        [str(wav), "ok", "1990-08-24", "MALE", "en-GB"],
+    ]
+    manifest, out = write_csv(tmp_path / "m.csv", rows), tmp_path / "out.jsonl"
+    status, _ = cli("batch", manifest, "--out", out, "--sandbox", "--sandbox-delay", "0")
+    assert status == EXIT_SOME_FAILED
+    by_line = {record["line"]: record for record in records(out)}
+    assert "user_label cell is longer than 131072" in by_line[2]["error"]["message"]
+    assert by_line[3]["status"] == "COMPLETE_OK"
+
+
+def test_a_manifest_not_in_utf8_is_refused_with_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_bytes(b"recording,user_label,date_of_birth,birth_sex,language\n")
+    with manifest.open("ab") as stream:
+        stream.write("a.wav,Zoë,1990-08-24,MALE,en-GB\n".encode("latin-1"))
+    status, _ = cli("batch", manifest, "--out", tmp_path / "o.jsonl", "--sandbox")
+    assert status == EXIT_INVALID
+    assert "save it as UTF-8" in capsys.readouterr().err
+
+
+def test_an_out_ending_csv_gets_csv_unless_format_says_otherwise(tmp_path: Path) -> None:
+    """``--out results.csv`` without ``--format``: CSV, not JSON Lines in a .csv file."""
+    manifest = speech_manifest(tmp_path, 1)
+    out = tmp_path / "results.CSV"
+    assert cli("batch", manifest, "--out", out, "--sandbox", "--sandbox-delay", "0")[0] == EXIT_OK
+    assert out.read_text().startswith("line,row_hash,")
+    other = tmp_path / "results.csv"
+    argv = ("batch", manifest, "--out", other, "--format", "jsonl", "--sandbox")
+    assert cli(*argv, "--sandbox-delay", "0")[0] == EXIT_OK
+    assert records(other)[0]["status"] == "COMPLETE_OK"
+
+
+def test_a_second_batch_on_an_output_in_use_is_refused_before_any_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another batch holds the output's journal: refused at once (exit 2), no summary."""
+    manifest, out = speech_manifest(tmp_path, 1), tmp_path / "out.jsonl"
+    with FileJournal(journal_path(out)):
+        status, summary = cli("batch", manifest, "--out", out, "--resume", "--sandbox")
+    assert status == EXIT_INVALID
+    assert summary == ""
+    assert "in use by another process" in capsys.readouterr().err
 
 
 def test_an_all_good_batch_exits_0_and_resuming_a_finished_one_does_nothing(

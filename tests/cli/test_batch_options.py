@@ -160,5 +160,5 @@ def test_resuming_an_output_in_the_other_format_is_refused(tmp_path: Path) -> No
     json.loads(out.read_text())
     csv_out = tmp_path / "out.csv"
     shell("batch", manifest, "--out", csv_out, "--format", "csv", *SANDBOX)
-    done = shell("batch", manifest, "--out", csv_out, *SANDBOX, "--resume")
+    done = shell("batch", manifest, "--out", csv_out, "--format", "jsonl", *SANDBOX, "--resume")
     assert_refused_before_anything(done, csv_out, "--format csv")

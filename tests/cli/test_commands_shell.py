@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cli_helpers import ashell, shell, shell_env
 
-from helios_async.testing import Sandbox, sample_recording
+from helios_async.testing import Reset, Sandbox, sample_recording
 
 PERSON = [
     "--user-label",
@@ -132,3 +132,22 @@ def test_account_prints_a_table_and_json_with_json() -> None:
     payload = json.loads(as_json.stdout)
     assert set(payload) == {"id", "features"}
     assert payload["features"] == ["mental-wellness", "mental-wellness-activity"]
+
+
+async def test_a_create_whose_outcome_is_unknown_is_worded_for_the_command_line() -> None:
+    """A create that may or may not have made a run (the connection reset after the API
+    made it): the message speaks of ``--user-label``, not the library's ``.user_label``
+    attribute, and names no label; exit 1, with the JSON error object under ``--json``."""
+    async with Sandbox(record_bodies=False) as sandbox:
+        sandbox.faults.add("create", Reset(after_handler=True), times=1)
+        env = shell_env(
+            THYMIA_BASE_URL=sandbox.base_url, THYMIA_API_KEY=sandbox.api_key, THYMIA_REGION=None
+        )
+        status, out, err = await ashell("check", sample_recording(), *PERSON, "--json", env=env)
+    assert status == 1, err
+    error = json.loads(out)["error"]
+    assert error["type"] == "OutcomeUnknownError"
+    for text in (error["message"], err):
+        assert ".user_label" not in text
+        assert "shell-user" not in text
+    assert "--user-label" in err

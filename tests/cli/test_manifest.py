@@ -74,19 +74,24 @@ def test_a_row_to_a_job_with_every_optional_field(tmp_path: Path) -> None:
         ("delete_data", "maybe", "delete_data"),
         ("sleep_time", "yesterday", "sleep_time"),
         ("sleep_time", "2026-03-25T23:10:00+01:00", "sleep_time"),  # aware: refused (D8)
+        ("sleep_time", "2026-03-25", "sleep_time: must be a naive ISO date and time"),
+        ("data_to_delete", "recording", "data_to_delete: goes with delete_data"),
+        ("date_of_birth", "1990-02-30", "date_of_birth: must be a YYYY-MM-DD date such as"),
     ],
 )
 def test_a_bad_cell_is_refused_naming_its_column(
     tmp_path: Path, column: str, value: str, message: str
 ) -> None:
-    header = [*HEADER, "tags", "delete_data", "sleep_time"]
+    header = [*HEADER, "tags", "delete_data", "sleep_time", "data_to_delete"]
     cells = dict.fromkeys(header, "")
     cells.update(recording="a.wav", user_label="u1", date_of_birth="1990-08-24")
     cells.update(birth_sex="MALE", language="en-GB")
     cells[column] = value
     manifest = Manifest(write_csv(tmp_path / "m.csv", [[cells[h] for h in header]], header))
-    with pytest.raises(InvalidInputError, match=message):
+    with pytest.raises(InvalidInputError, match=message) as caught:
         row_to_job(next(manifest.rows()), manifest.folder)
+    if column == "date_of_birth":  # personal data: not echoed
+        assert value not in str(caught.value)
 
 
 def test_the_row_hash_changes_when_the_row_is_edited(tmp_path: Path) -> None:

@@ -155,3 +155,44 @@ def test_a_ctrl_c_before_any_run_still_answers_json_with_nothing_to_pick_up(
         "interrupted": {"signal": "SIGINT", "model_run_id": None, "resume": None}
     }
     assert capsys.readouterr().err == "helios-async: interrupted\n"
+
+
+class _SecondSignalAfterTheAnswer(io.StringIO):
+    """stdout that, as the interrupted answer is written, queues a second SIGINT to arrive
+    once the command has returned: the second of two signals sent together (GNU ``timeout``
+    signals the child and its group) landing after the command's handlers were restored."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queued = False
+
+    def write(self, text: str) -> int:
+        if '"interrupted"' in text and not self.queued:
+            self.queued = True
+            asyncio.get_running_loop().call_soon(signal.raise_signal, signal.SIGINT)
+        return super().write(text)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_two_ctrl_cs_together_give_one_json_answer_the_one_with_the_run_id(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``check --json`` sent SIGINT twice: exactly one JSON document on stdout, naming the
+    run; exit 130. (The first SIGINT is raised as the run is created, the second once the
+    command has answered: no timing involved.)"""
+    from helios_async.cli import _one_check
+
+    created = _one_check._Progress.created
+
+    def created_then_ctrl_c(self: Any, run: Any) -> None:
+        created(self, run)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(_one_check._Progress, "created", created_then_ctrl_c)
+    out = _SecondSignalAfterTheAnswer()
+    argv = ["check", str(sample_recording()), *PERSON, "--language", "en-GB", "--sandbox"]
+    assert main([*argv, "--json"], out=out) == EXIT_INTERRUPTED
+    answer = json.loads(out.getvalue())  # one document: a second would not parse
+    run_id = answer["interrupted"]["model_run_id"]
+    assert run_id is not None
+    assert f"created model run {run_id}" in capsys.readouterr().err

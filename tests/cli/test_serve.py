@@ -131,7 +131,7 @@ async def test_a_port_in_use_is_one_line_and_exit_1() -> None:
     assert b"cannot start the sandbox" in err
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/guides/testing.md"])
+@pytest.mark.parametrize("page", ["docs/guides/testing.md"])
 def test_the_docker_compose_example_runs_a_command_the_parser_takes(page: str) -> None:
     """The documented service's command is one this program accepts, with the flags meant."""
     import re

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import stat
 from pathlib import Path
 
 from helios_async.fleet._collect import collect
@@ -38,6 +39,19 @@ async def test_each_result_is_written_once_in_order_then_deleted_from_redis(
         await emit(engine, "k7")
         assert (await collect(redis, names, out)).written == 1
     assert keys_in(out) == [f"k{i}" for i in range(8)]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # labels and scores: the owner only
+
+
+async def test_an_existing_output_keeps_the_mode_its_owner_gave_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    out = tmp_path / "results.jsonl"
+    out.touch(mode=0o640)
+    out.chmod(0o640)
+    await emit(engine, "k0")
+    async with engine.redis() as redis:
+        assert (await collect(redis, engine.names.batch("b"), out)).written == 1
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
 
 
 async def test_a_collector_killed_after_writing_resumes_without_gaps_or_repeats(

@@ -6,6 +6,7 @@ Each test names the behaviour and the section of helios-api.md it follows.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import re
 import wave
@@ -17,6 +18,7 @@ import pytest
 from recordings import recording
 from sandbox_helpers import START, Api, FakeClock
 
+from helios_async import HeliosClient, User
 from helios_async.testing import RecordedRequest, Sandbox, sample_recording
 
 BUCKETED = ("distress", "stress", "exhaustion", "sleepPropensity", "lowSelfEsteem")
@@ -484,3 +486,28 @@ async def test_requests_are_recorded_in_order_on_both_hosts(api: Api) -> None:
     assert get.received_at == START
     api.sandbox.requests.clear()
     assert api.sandbox.requests == []
+
+
+async def test_a_recorded_request_s_repr_hides_the_key_the_signature_and_the_body() -> None:
+    """A test that prints ``sandbox.requests`` (or a failing assert that shows one) shows
+    no API key, no presigned signature and no body (a create's holds the label); the
+    attributes keep everything as received."""
+    user = User(user_label="repr-label-4k2", date_of_birth=dt.date(1990, 1, 1), birth_sex="MALE")
+    async with Sandbox() as sandbox:
+        async with HeliosClient(sandbox.api_key, base_url=sandbox.base_url) as client:
+            await client.run_wellness_check(sample_recording(), user=user, language="en-GB")
+        create = next(r for r in sandbox.requests if r.method == "POST")
+        upload = next(r for r in sandbox.requests if r.host == "storage")
+    assert create.headers["x-api-key"] == sandbox.api_key  # the attributes are untouched
+    assert b"repr-label-4k2" in create.body
+    query = upload.url.partition("?")[2]
+    assert "Signature=" in query
+    signature = re.search(r"Signature=([^&]+)", query)
+    assert signature is not None
+    for request in (create, upload):
+        shown = repr(request)
+        assert sandbox.api_key not in shown and "<redacted>" in shown
+        assert signature.group(1) not in shown and query not in shown
+        assert "repr-label-4k2" not in shown
+        assert f"<{len(request.body)} bytes, redacted>" in shown
+    assert "x-api-key" in repr(create)  # the header is named, its value hidden
