@@ -15,7 +15,11 @@ fresh child process; sizes alternate in order from round to round.
 Telemetry is off (``Telemetry(enabled=False)``) unless ``--telemetry``: its spans are not
 the fan-out's machinery. Prints one line: CPU per job at each size (median over rounds, with
 the range), and the ratio of the largest to the smallest (target <= 1.5: CPU per job flat in
-concurrency).
+concurrency); then, per size, what CPython's cyclic garbage collector took of it (its CPU
+per job, timed by ``gc.callbacks``, and its full collections), the CPU per job without it,
+and the GC-tracked objects per check in flight (``gc.get_objects()`` counted once, half-way,
+against the count before the fan-out started; that count's own CPU is not charged). The
+collector's thresholds are never changed: a library must not.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import gc
 import json
 import statistics
 import time
@@ -72,6 +77,7 @@ async def child(size: int, jobs: int, latency: float, telemetry: bool) -> None:
             yield WellnessJob(recording=recording, user=user, language="en-GB", key=number)
 
     ok = 0
+    collector = Collector()
     poll = PollPolicy(first_interval=0.05, interval=0.1)
     async with HeliosClient(
         "stub-key",
@@ -79,13 +85,46 @@ async def child(size: int, jobs: int, latency: float, telemetry: bool) -> None:
         poll=poll,
         telemetry=Telemetry(enabled=telemetry),
     ) as client:
+        tracked_before = len(gc.get_objects())
+        per_check, sampling = 0.0, 0.0
         cpu_before, started = own_cpu_seconds(), time.perf_counter()
+        collector.start()
         async with client.run_wellness_checks(work(), concurrency=size) as outcomes:
             async for outcome in outcomes:
                 ok += outcome.ok
-        cpu, elapsed = own_cpu_seconds() - cpu_before, time.perf_counter() - started
+                if ok == jobs // 2:  # half-way: as many in flight as ever
+                    sample_started = own_cpu_seconds()
+                    per_check = (len(gc.get_objects()) - tracked_before) / outcomes.in_flight
+                    sampling = own_cpu_seconds() - sample_started
+        collector.stop()
+        cpu = own_cpu_seconds() - cpu_before - sampling
+        elapsed = time.perf_counter() - started
     assert ok == jobs, f"{jobs - ok} jobs failed"
-    report(size=size, jobs=jobs, cpu=cpu, elapsed=elapsed)
+    report(size=size, jobs=jobs, cpu=cpu, elapsed=elapsed, gc_cpu=collector.cpu,
+           full_collections=collector.full, objects_per_check=per_check)  # fmt: skip
+
+
+class Collector:
+    """The CPU the cyclic garbage collector takes (``gc.callbacks``), and its full
+    collections, between ``start()`` and ``stop()``."""
+
+    def __init__(self) -> None:
+        self.cpu = 0.0
+        self.full = 0
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.thread_time()
+            return
+        self.cpu += time.thread_time() - self._began
+        self.full += info["generation"] == 2
+
+    def start(self) -> None:
+        gc.callbacks.append(self)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self)
 
 
 def main() -> None:
@@ -104,6 +143,7 @@ def main() -> None:
         return
     sizes = [int(size) for size in args.in_flight.split(",")]
     per_job: dict[int, list[float]] = {size: [] for size in sizes}
+    collected: dict[int, list[dict[str, float]]] = {size: [] for size in sizes}
     for number in range(args.rounds):
         for size in sizes if number % 2 == 0 else sizes[::-1]:
             figures = run_child(
@@ -111,6 +151,7 @@ def main() -> None:
                 "--latency", str(args.latency), *(["--telemetry"] if args.telemetry else []),
             )  # fmt: skip
             per_job[size].append(figures["cpu"] / figures["jobs"] * 1e6)
+            collected[size].append(figures)
     medians = {size: statistics.median(values) for size, values in per_job.items()}
     shown = ", ".join(
         f"{size} in flight {medians[size]:.0f} us ({min(v):.0f} to {max(v):.0f})"
@@ -122,6 +163,18 @@ def main() -> None:
         f"rounds: CPU per job {shown}; max/min "
         f"{max(medians.values()) / min(medians.values()):.2f} (target <= 1.5); {load()}"
     )
+    parts = []
+    for size, rounds in collected.items():
+        gc_us = statistics.median(r["gc_cpu"] / r["jobs"] * 1e6 for r in rounds)
+        rest = statistics.median((r["cpu"] - r["gc_cpu"]) / r["jobs"] * 1e6 for r in rounds)
+        parts.append(
+            f"{size} in flight: GC {gc_us:.0f} us/job "
+            f"({statistics.median(r['full_collections'] for r in rounds):.0f} full collections), "
+            f"without GC {rest:.0f} us/job, "
+            f"{statistics.median(r['objects_per_check'] for r in rounds):.0f} tracked objects "
+            "per check in flight"
+        )
+    print("machinery, garbage collector: " + "; ".join(parts))
 
 
 if __name__ == "__main__":

@@ -320,7 +320,8 @@ class HeliosClient:
         Polls back off from ``poll.first_interval`` to about every ``poll.interval`` seconds
         (3 s by default) with jitter. ``timeout`` (seconds, finite and above 0; default
         ``poll.timeout``) bounds the whole wait, requests included: the wait never runs past
-        it, and gives up as soon as the next pause would cross it.
+        it; when the next look would fall past it, one last look is timed to end by it, and
+        the error comes once the time has run out, never before.
 
         Raises:
             DeadlineExceededError: the run did not finish in time; ``last_run`` is the last seen.

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import inspect
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, Self
@@ -34,15 +33,14 @@ from ._recording import RecordingSource
 from ._redaction import hidden
 from ._runner import run_bounded
 from ._validation import check_seconds
-from ._workflow import CheckOperations, run_check
+from ._workflow import CheckOperations, OnCreated, run_check
 
 __all__ = ["WellnessChecks", "WellnessJob", "WellnessOutcome"]
 
 DEFAULT_CONCURRENCY = 10
 
 OnJobCreated = Callable[["WellnessJob", ModelRunCreated], Awaitable[None] | None]
-OnRunCreated = Callable[[ModelRunCreated], Awaitable[None]]
-RunJob = Callable[["WellnessJob", OnRunCreated], Awaitable[ModelRun]]
+RunJob = Callable[["WellnessJob", OnCreated], Awaitable[ModelRun]]
 """Runs one job's whole check, calling back with each run it creates (see job_runner)."""
 
 
@@ -107,13 +105,14 @@ class WellnessJob:
 def job_runner(operations: CheckOperations, *, poll_timeout: float) -> RunJob:
     """What the fan-out runs per job: that job's whole check on ``operations``.
 
-    A job's fields are checked here, inside its check, so a bad one ends as that job's
-    outcome; its ``deadline`` was checked when the job was made.
+    A job's fields are checked here, when the fan-out's task for it calls this, so a bad one
+    ends as that job's outcome; its ``deadline`` was checked when the job was made. Returns
+    the check's own coroutine, with no wrapper of its own around it.
     """
 
-    async def run_job(job: WellnessJob, on_created: OnRunCreated) -> ModelRun:
+    def run_job(job: WellnessJob, on_created: OnCreated) -> Awaitable[ModelRun]:
         body = ModelRunRequest(user=job.user, language=job.language, **job.create_fields())
-        return await run_check(
+        return run_check(
             operations,
             job.recording,
             body,
@@ -312,50 +311,69 @@ async def _outcomes(
             yield outcome
 
 
+class _Job:
+    """One job in flight: what its outcome needs besides the check's result. The check's
+    ``on_created`` is the instance itself, so a job keeps one small object alive, not a
+    closure and its cells."""
+
+    __slots__ = ("created_id", "job", "loop", "on_created", "started")
+
+    def __init__(
+        self, job: WellnessJob, on_created: OnJobCreated | None, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.job = job
+        self.on_created = on_created
+        self.loop = loop
+        self.started = loop.time()
+        self.created_id: str | None = None  # the last run created for the job
+
+    def __call__(self, run: ModelRunCreated) -> Awaitable[None] | None:
+        self.created_id = run.id
+        return None if self.on_created is None else self.on_created(self.job, run)
+
+    def outcome(
+        self, run: ModelRun | None, error: HeliosError | None, run_id: str | None
+    ) -> WellnessOutcome:
+        return WellnessOutcome(
+            job=self.job,
+            run=run,
+            error=error,
+            model_run_id=run_id or self.created_id,
+            elapsed=self.loop.time() - self.started,
+        )
+
+
 async def _check(
     run_job: RunJob,
     job: WellnessJob,
     on_created: OnJobCreated | None,
     counters: _Counters,
 ) -> WellnessOutcome:
-    """Run one job to its outcome; a :class:`HeliosError` becomes the outcome's ``error``."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    created_ids: list[str] = []
+    """Run one job to its outcome; a :class:`HeliosError` becomes the outcome's ``error``.
 
-    async def created(run: ModelRunCreated) -> None:
-        created_ids.append(run.id)
-        if on_created is not None:
-            returned = on_created(job, run)
-            if inspect.isawaitable(returned):
-                await returned
-
-    def ended(
-        run: ModelRun | None, error: HeliosError | None, run_id: str | None
-    ) -> WellnessOutcome:
-        return WellnessOutcome(
-            job=job,
-            run=run,
-            error=error,
-            model_run_id=run_id or (created_ids[-1] if created_ids else None),
-            elapsed=loop.time() - started,
-        )
-
+    Each outcome is made inside its ``except`` clause, so this frame (which the error's
+    traceback holds) keeps no reference to the error: no cycle for the collector to find.
+    """
+    state = _Job(job, on_created, asyncio.get_running_loop())
     counters.in_flight += 1
     try:
-        run = await run_job(job, created)
+        run = await run_job(job, state)
     except ModelRunFailedError as exc:
-        return ended(exc.run, exc, exc.model_run_id)
+        return state.outcome(exc.run, exc, exc.model_run_id)
     except DeadlineExceededError as exc:
-        return ended(exc.last_run, exc, exc.model_run_id)
+        return state.outcome(exc.last_run, exc, exc.model_run_id)
     except ClientClosedError:
         raise  # the client is gone: the fan-out stops once, not job after job
     except HeliosError as exc:
-        return ended(None, exc, None)
+        return state.outcome(None, exc, None)
     except OSError as exc:  # the recording vanished or became unreadable after its checks
-        error = RecordingError("recording", f"could not be read while uploading: {exc}")
-        error.__cause__ = exc
-        return ended(None, error, None)
+        return state.outcome(None, _unreadable(exc), None)
     finally:
         counters.in_flight -= 1
-    return ended(run, None, run.id)
+    return state.outcome(run, None, run.id)
+
+
+def _unreadable(exc: OSError) -> RecordingError:
+    error = RecordingError("recording", f"could not be read while uploading: {exc}")
+    error.__cause__ = exc
+    return error

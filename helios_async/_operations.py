@@ -8,7 +8,8 @@ already checked where the user gave them, and are never checked again here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import attrs
 
@@ -91,36 +92,21 @@ class Operations:
 
         await self.sender.send(request, judge)
 
-    async def wait(
+    def wait(
         self,
         model_run_id: str,
         *,
         deadline: float,
         timeout: float,
         seen: Callable[[ModelRun], None] | None = None,
-    ) -> ModelRun:
+    ) -> Coroutine[Any, Any, ModelRun]:
         """Poll until the run finishes, by ``deadline`` (event-loop time).
 
         ``timeout`` is the budget in seconds the deadline came from (for the error); ``seen``
         sees every run polled, before the ``on_poll`` hook.
         """
-        on_poll = self.sender.hooks.on_poll
-        telemetry = self.sender.telemetry
-        polls = 0
-
-        async def look() -> ModelRun:
-            nonlocal polls
-            polls += 1
-            with telemetry.poll(polls) as traced:  # an event on the wait span, or a span
-                run = await self.get_model_run(model_run_id)
-                traced.seen(run)
-            if seen is not None:
-                seen(run)
-            if on_poll is not None:  # the caller's own code: the run as decoded
-                call_hook("on_poll", "get_model_run", on_poll, run, result=run)
-            return run
-
-        return await wait_until_finished(
+        look = _Look(self, model_run_id, seen)
+        return wait_until_finished(  # its coroutine, with no wrapper of ours around it
             look, self.poll, deadline=deadline, timeout=timeout, model_run_id=model_run_id
         )
 
@@ -134,3 +120,36 @@ class Operations:
     def telemetry(self) -> Runtime:
         """The spans and metrics of this client's calls (``_telemetry.NULL``: none)."""
         return self.sender.telemetry
+
+
+class _Look:
+    """One look of a wait: the GET, its telemetry, ``seen``, then the ``on_poll`` hook. A
+    slotted callable rather than a closure: a waiting check keeps one object alive here, not
+    a function with seven cells (with thousands waiting, the garbage collector walks each)."""
+
+    __slots__ = ("_model_run_id", "_operations", "_polls", "_seen")
+
+    def __init__(
+        self,
+        operations: Operations,
+        model_run_id: str,
+        seen: Callable[[ModelRun], None] | None,
+    ) -> None:
+        self._operations = operations
+        self._model_run_id = model_run_id
+        self._seen = seen
+        self._polls = 0
+
+    async def __call__(self) -> ModelRun:
+        self._polls += 1
+        sender = self._operations.sender
+        telemetry = sender.telemetry
+        with telemetry.poll(self._polls) as traced:  # an event on the wait span, or a span
+            run = await self._operations.get_model_run(self._model_run_id)
+            traced.seen(run)
+        if self._seen is not None:
+            self._seen(run)
+        on_poll = sender.hooks.on_poll
+        if on_poll is not None:  # the caller's own code: the run as decoded
+            call_hook("on_poll", "get_model_run", on_poll, run, result=run)
+        return run

@@ -3,9 +3,10 @@
 tenacity makes each decision of a wait: whether the run seen calls for another look (its
 ``retry`` strategy on the result), how long to pause (its ``wait`` strategy: the policy's
 backoff with jitter) and whether that pause would end past the deadline (its ``stop``
-strategy). A policy builds its strategies once, and a wait drives them itself, one
-``RetryCallState`` per wait, rather than through a controller per wait that re-inspects its
-callbacks on every attempt.
+strategy; the wait then cuts the pause for one last look that ends by the deadline). A
+policy builds its strategies once, and a wait drives them itself, one ``RetryCallState`` per
+wait, rather than through a controller per wait that re-inspects its callbacks on every
+attempt.
 """
 
 from __future__ import annotations
@@ -49,12 +50,14 @@ class _PastDeadline(stop_base):
     """tenacity's stop strategy for one wait: stop before a pause that would end at or past
     ``deadline`` (event-loop time)."""
 
+    __slots__ = ("_deadline", "_loop")  # one small object per wait, no dict, no bound method
+
     def __init__(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
-        self._time = loop.time
+        self._loop = loop
         self._deadline = deadline
 
     def __call__(self, retry_state: RetryCallState) -> bool:
-        return self._time() + (retry_state.upcoming_sleep or 0.0) >= self._deadline
+        return self._loop.time() + (retry_state.upcoming_sleep or 0.0) >= self._deadline
 
 
 @attrs.frozen(kw_only=True)
@@ -81,7 +84,8 @@ class PollPolicy:
     interval: float = attrs.field(default=3.0, validator=policy_number(above=0))
     """The steady wait between polls, in seconds (thymia recommends 3)."""
     first_interval: float = attrs.field(default=1.0, validator=policy_number(above=0))
-    """The wait after the first poll, in seconds (the first poll comes at once)."""
+    """The wait after the first poll, in seconds; the first poll itself comes after a pause
+    of at most ``first_interval * jitter`` (none without jitter)."""
     multiplier: float = attrs.field(default=1.5, validator=policy_number(at_least=1))
     """How much longer each wait is than the one before, up to ``interval``."""
     jitter: float = attrs.field(default=0.1, validator=policy_number(at_least=0, below=1))
@@ -161,7 +165,11 @@ async def wait_until_finished(
     included) and stops the pauses; ``timeout`` is the budget in seconds it came from, for
     the error. A deadline already past raises at once, without a look. The first look comes
     after ``policy.first_delay()``; then tenacity's strategies, built once per policy, decide
-    each next step (see the module docstring).
+    each next step (see the module docstring). When the policy's next look would fall past
+    the deadline, the pause is cut so that one last look, as long as the one before, ends
+    by the deadline; if that look still sees the run unfinished (or no look fits), the wait
+    sleeps out the time left: ``DeadlineExceededError`` is raised once the deadline has
+    passed, never before.
 
     Raises:
         DeadlineExceededError: ``phase == "poll"``, with the last run seen.
@@ -174,25 +182,40 @@ async def wait_until_finished(
     retry, wait, sleep = strategies.retry, strategies.wait, policy.sleep
     stop = _PastDeadline(loop, deadline)
     last: ModelRun | None = None
-    scope = asyncio.timeout_at(deadline)
-    try:
-        async with scope:
-            first = policy.first_delay()
-            if first > 0.0:
-                await sleep(first)
-            state = RetryCallState(strategies, None, (), {})
-            while True:
+    first = policy.first_delay()
+    if first > 0.0:
+        await sleep(min(first, deadline - loop.time()))
+    state = RetryCallState(strategies, None, (), {})
+    last_chance = False
+    while loop.time() < deadline:
+        began = loop.time()
+        # The deadline bounds each look (its requests included); the pauses end before it by
+        # their own arithmetic. A scope per look, not per wait: a waiting check keeps no
+        # timer alive through its pauses.
+        scope = asyncio.timeout_at(deadline)
+        try:
+            async with scope:
                 last = await look()
-                state.set_result(last)
-                if not retry(state):
-                    return last
-                state.upcoming_sleep = pause = wait(state)
-                if stop(state):
-                    break
-                await sleep(pause)
-                state.idle_for += pause
-                state.prepare_for_next_attempt()
-    except TimeoutError:
-        if not scope.expired():
-            raise
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            break
+        state.set_result(last)
+        if not retry(state):
+            return last
+        state.upcoming_sleep = pause = wait(state)
+        if stop(state):  # the policy's next look would fall past the deadline
+            left = deadline - loop.time()
+            room = left - (loop.time() - began)  # for a look as long as this one
+            if last_chance or room <= 0.0:
+                if left > 0.0:
+                    await sleep(left)  # the error comes once the deadline has passed
+                break
+            last_chance = True  # one last look, timed to end by the deadline
+            state.upcoming_sleep = pause = room
+        # As tenacity does, before the pause: its outcome (a concurrent.futures.Future and
+        # its lock) is not kept alive, nor walked by the collector, while asleep.
+        state.idle_for += pause
+        state.prepare_for_next_attempt()
+        await sleep(pause)
     raise DeadlineExceededError("poll", timeout=timeout, model_run_id=model_run_id, last_run=last)

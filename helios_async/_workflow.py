@@ -13,8 +13,8 @@ import asyncio
 import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
 from ._errors import (
     CreateDeadlineExceededError,
@@ -46,20 +46,20 @@ class CheckOperations(Protocol):
 
     async def get_model_run(self, model_run_id: str) -> ModelRun: ...
 
-    async def wait(
+    def wait(
         self,
         model_run_id: str,
         *,
         deadline: float,
         timeout: float,
         seen: Callable[[ModelRun], None] | None = None,
-    ) -> ModelRun: ...
+    ) -> Coroutine[Any, Any, ModelRun]: ...  # a coroutine function, or one returning its own
 
     @property
     def telemetry(self) -> Runtime: ...
 
 
-async def run_check(
+def run_check(
     operations: CheckOperations,
     recording: RecordingSource,
     body: ModelRunRequest,
@@ -69,63 +69,82 @@ async def run_check(
     on_created: OnCreated | None = None,
     check_duration: bool = True,
     expired_url_restarts: int = 1,
-) -> ModelRun:
+) -> Coroutine[Any, Any, ModelRun]:
     """Check the recording locally, then run the whole check (see ``run_wellness_check``).
 
     ``deadline`` is seconds, already checked by the caller; ``poll_timeout`` bounds the
-    poll phase when there is no deadline.
+    poll phase when there is no deadline. Returns the coroutine of :meth:`WellnessCheck.run`
+    (one coroutine per check, not a wrapper around it: with thousands of checks in flight,
+    every object each one keeps alive is one more for the garbage collector to walk).
     """
-    with operations.telemetry.check() as traced:  # the check's span, its metrics
-        traced.user(body.user.user_label)
-        prepared = await prepare_recording_async(recording, check_duration=check_duration)
-        traced.recording(prepared)
-        check = WellnessCheck(
-            operations,
-            body,
-            prepared,
-            deadline=deadline,
-            poll_timeout=poll_timeout,
-            on_created=on_created,
-            traced=traced,
-        )
-        run = await check.run(expired_url_restarts=expired_url_restarts)
-        traced.finished(run)
-        return run
+    check = WellnessCheck(
+        operations,
+        body,
+        recording,
+        deadline=deadline,
+        poll_timeout=poll_timeout,
+        on_created=on_created,
+        check_duration=check_duration,
+    )
+    return check.run(expired_url_restarts=expired_url_restarts)
 
 
 class WellnessCheck:
     """The state of one check: its phases, their timings and the run it created.
 
     Phases are ``"create"``, ``"upload"`` and ``"poll"``; ``phase_seconds`` holds the
-    seconds each took so far, so a deadline error can say where the time went.
+    seconds each took so far, so a deadline error can say where the time went. Slotted, and
+    its callbacks are its own methods, so a check in flight keeps few objects alive.
     """
+
+    __slots__ = (
+        "_body",
+        "_check_duration",
+        "_create_sent",
+        "_deadline",
+        "_ends_at",
+        "_loop",
+        "_mark",
+        "_on_created",
+        "_operations",
+        "_poll_timeout",
+        "_prepared",
+        "_recording",
+        "_run_id",
+        "_started",
+        "_traced",
+        "last_run",
+        "phase",
+        "phase_seconds",
+    )
 
     def __init__(
         self,
         operations: CheckOperations,
         body: ModelRunRequest,
-        recording: PreparedRecording,
+        recording: RecordingSource,
         *,
         deadline: float | None,
         poll_timeout: float,
         on_created: OnCreated | None,
-        traced: CheckScope = NULL_CHECK,
+        check_duration: bool = True,
     ) -> None:
         self._operations = operations
-        self._traced = traced
+        self._traced: CheckScope = NULL_CHECK
         self._body = body
         self._recording = recording
+        self._prepared: PreparedRecording | None = None  # from the local checks to the upload
+        self._check_duration = check_duration
         self._deadline = deadline
         self._poll_timeout = poll_timeout
         self._on_created = on_created
         self._loop = asyncio.get_running_loop()
-        self._started = self._loop.time()
+        self._started = self._mark = 0.0
         # The one clock: loop time when the check must end (None: only the poll is bounded).
-        self._ends_at = None if deadline is None else self._started + deadline
-        self._mark = self._started
+        self._ends_at: float | None = None
         self.phase = "create"
         self.phase_seconds: dict[str, float] = {}
-        self.created: ModelRunCreated | None = None
+        self._run_id: str | None = None  # the run created last
         self.last_run: ModelRun | None = None
         self._create_sent = False  # a create POST went out and has not been answered
 
@@ -136,28 +155,49 @@ class WellnessCheck:
         self.phase = phase
 
     async def run(self, *, expired_url_restarts: int) -> ModelRun:
-        """Run the check; see ``HeliosClient.run_wellness_check`` for what it raises."""
-        scope = asyncio.timeout_at(self._ends_at)
-        try:
-            async with scope:
-                run = await self._steps(expired_url_restarts)
-        except DeadlineExceededError as exc:  # the poll ran out of the time it was given
-            raise self._deadline_error(exc.timeout, exc.last_run) from None
-        except TimeoutError:
-            if not scope.expired() or self._deadline is None:
-                raise
-            raise self._deadline_error(self._deadline, None) from None
-        if run.status == ModelRunStatus.COMPLETE_OK and run.section is None:
-            raise DecodeError(
-                f"model run {run.id} is COMPLETE_OK but carries no results",
-                body=json.dumps(dict(run.raw)).encode(),
+        """Run the check; see ``HeliosClient.run_wellness_check`` for what it raises.
+
+        The deadline's clock starts once the recording has passed its local checks."""
+        with self._operations.telemetry.check() as traced:  # the check's span, its metrics
+            self._traced = traced
+            traced.user(self._body.user.user_label)
+            self._prepared = await prepare_recording_async(
+                self._recording, check_duration=self._check_duration
             )
-        if not run.succeeded:
-            raise ModelRunFailedError(run)
-        return run
+            traced.recording(self._prepared)
+            self._started = self._mark = self._loop.time()
+            if self._deadline is not None:
+                self._ends_at = self._started + self._deadline
+            scope: asyncio.Timeout | None = None
+            try:
+                if self._ends_at is None:  # no clock of its own: no timer, no scope
+                    run = await self._steps(expired_url_restarts)
+                else:
+                    async with asyncio.timeout_at(self._ends_at) as scope:
+                        run = await self._steps(expired_url_restarts)
+            except DeadlineExceededError as exc:  # the poll ran out of the time it was given
+                raise self._deadline_error(exc.timeout, exc.last_run) from None
+            except TimeoutError:
+                if scope is None or not scope.expired() or self._deadline is None:
+                    raise
+                raise self._deadline_error(self._deadline, None) from None
+            if run.status == ModelRunStatus.COMPLETE_OK and run.section is None:
+                raise DecodeError(
+                    f"model run {run.id} is COMPLETE_OK but carries no results",
+                    body=json.dumps(dict(run.raw)).encode(),
+                )
+            if not run.succeeded:
+                raise ModelRunFailedError(run)
+            traced.finished(run)
+            return run
 
     async def _steps(self, expired_url_restarts: int) -> ModelRun:
+        """Create and upload (starting over on an expired URL), then poll. While polling, the
+        check keeps neither the recording nor the created run (only its id): thousands of
+        checks in flight spend most of their time polling."""
         operations = self._operations
+        recording = self._prepared
+        assert recording is not None
         restarts_left = expired_url_restarts
         while True:
             self._enter("create")
@@ -169,7 +209,7 @@ class WellnessCheck:
                     if not isinstance(exc.result, ModelRunCreated):
                         raise
                     created, hook_failure = exc.result, exc
-            self.created = created
+            self._run_id = created.id
             self._create_sent = False
             self._traced.created(created)
             await self._announce(created)
@@ -179,7 +219,7 @@ class WellnessCheck:
             with self._traced.phase("upload"):
                 try:
                     await operations.upload(
-                        created.recording_upload_url, self._recording, model_run_id=created.id
+                        created.recording_upload_url, recording, model_run_id=created.id
                     )
                 except UploadURLExpiredError:
                     if await self._recording_arrived(created):
@@ -193,15 +233,16 @@ class WellnessCheck:
                     )
                 else:
                     break
+        run_id = created.id
+        del created, recording
+        self._prepared = None
         self._enter("poll")
         if self._ends_at is None:
             ends_at, timeout = self._loop.time() + self._poll_timeout, self._poll_timeout
         else:
             ends_at, timeout = self._ends_at, self._deadline or 0.0
         with self._traced.phase("wait"):
-            return await operations.wait(
-                created.id, deadline=ends_at, timeout=timeout, seen=self._seen
-            )
+            return await operations.wait(run_id, deadline=ends_at, timeout=timeout, seen=self._seen)
 
     async def _announce(self, created: ModelRunCreated) -> None:
         if self._on_created is not None:
@@ -241,6 +282,6 @@ class WellnessCheck:
             phase,
             timeout=timeout,
             phase_seconds=self.phase_seconds,
-            model_run_id=self.created.id if self.created else None,
+            model_run_id=self._run_id,
             last_run=last_run or self.last_run,
         )

@@ -461,6 +461,40 @@ async def test_one_retry_after_pauses_every_task_of_the_client(
         assert waits and 29.0 <= waits[-1] <= 30.0 + jitter, f"{task} sent before the cool-down"
 
 
+async def test_a_failed_job_leaves_no_reference_cycle_behind(
+    client: HeliosClient, sandbox: Sandbox
+) -> None:
+    """An outcome and its error die by reference counting once dropped: nothing of a job
+    (its outcome, its error, the check's state) waits for the cyclic garbage collector,
+    which with thousands of checks in flight walks every object still alive."""
+    import gc
+
+    from helios_async import HeliosError
+    from helios_async._fanout import _Job
+    from helios_async._workflow import WellnessCheck
+
+    sandbox.set_outcome("doomed", "ERR_INTERNAL")
+    jobs = [
+        job("internal", label="doomed"),
+        job("bad-language", language="english"),
+        job("missing", recording="/nonexistent/recording.wav"),
+        job("ok"),
+    ]
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        outcomes = await collect(client, jobs, concurrency=2)
+        assert sorted(outcome.ok for outcome in outcomes) == [False, False, False, True]
+        del outcomes
+        gc.collect()
+        ours = (WellnessOutcome, HeliosError, _Job, WellnessCheck)
+        left = [type(thing).__name__ for thing in gc.garbage if isinstance(thing, ours)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert left == []
+
+
 async def test_a_text_mode_file_is_its_own_job_s_failure_and_the_others_complete(
     client: HeliosClient, sandbox: Sandbox, tmp_path: Any
 ) -> None:

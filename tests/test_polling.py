@@ -214,20 +214,80 @@ async def test_a_wait_builds_no_tenacity_controller(monkeypatch: pytest.MonkeyPa
     assert getter.calls == 3
 
 
-async def test_a_wait_pauses_by_the_policy_and_stops_before_the_deadline(
+class SlowRuns(Runs):
+    """Each look takes ``seconds`` of virtual time."""
+
+    def __init__(self, clock: Clock, seconds: float, *runs: ModelRun) -> None:
+        super().__init__(*runs)
+        self.clock, self.seconds = clock, seconds
+
+    async def __call__(self) -> ModelRun:
+        self.clock.now += self.seconds
+        return await super().__call__()
+
+
+async def test_a_wait_pauses_by_the_policy_then_looks_once_more_by_the_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ):
-    """Looks at 0, 1, ..., 5 s; a sixth pause would end past 5.5 s: DeadlineExceededError
+    """Looks of 0.25 s, 1 s apart, ending at 0.25, 1.5, ..., 5.25 s; the policy's next look
+    would end at 6.5 s, past the 5.9 s deadline, so the pause is cut to 0.4 s for one last
+    look ending at 5.9 s; still running, so DeadlineExceededError, raised at the deadline,
     with the last run seen."""
     clock = Clock(monkeypatch)
+    deadline = clock.now + 5.9
     policy = PollPolicy(first_interval=1.0, interval=1.0, jitter=0.0, sleep=clock)
-    getter = Runs(a_run("RUNNING"))
+    getter = SlowRuns(clock, 0.25, a_run("RUNNING"))
     with pytest.raises(DeadlineExceededError) as caught:
-        await wait(getter, policy, 5.5)
+        await wait(getter, policy, 5.9)
     assert getter.calls == 6
-    assert clock.sleeps == [1.0] * 5
+    assert clock.sleeps == [1.0] * 4 + [pytest.approx(0.4)]
+    assert clock.now == pytest.approx(deadline)
     assert caught.value.last_run is not None
     assert caught.value.last_run.status is ModelRunStatus.RUNNING
+
+
+async def test_the_last_look_before_the_deadline_can_still_see_the_run_finish(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """A run that finishes between the policy's last look and the deadline is returned,
+    not reported as out of time."""
+    clock = Clock(monkeypatch)
+    policy = PollPolicy(first_interval=1.0, interval=1.0, jitter=0.0, sleep=clock)
+    getter = SlowRuns(clock, 0.25, *[a_run("RUNNING")] * 5, a_run("COMPLETE_OK"))
+    assert (await wait(getter, policy, 5.9)).status is ModelRunStatus.COMPLETE_OK
+    assert getter.calls == 6
+
+
+async def test_the_last_look_is_timed_to_end_by_the_deadline(monkeypatch: pytest.MonkeyPatch):
+    """Looks taking 0.2 s: the last pause leaves room for one more look as long, so it
+    ends by the deadline (here, exactly at it)."""
+    clock = Clock(monkeypatch)
+    deadline = clock.now + 2.0
+    policy = PollPolicy(first_interval=1.0, interval=1.0, jitter=0.0, sleep=clock)
+    getter = SlowRuns(clock, 0.2, a_run("RUNNING"))
+    with pytest.raises(DeadlineExceededError):
+        await wait(getter, policy, 2.0)
+    # looks end at 0.2 and 1.4; the next would end at 2.6: a 0.4 s pause, a look ending at 2.0
+    assert clock.sleeps == [1.0, pytest.approx(0.4)]
+    assert getter.calls == 3
+    assert clock.now == pytest.approx(deadline)
+
+
+async def test_with_no_room_for_a_last_look_the_wait_sleeps_out_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Looks taking 0.3 s and 0.2 s left after one: no look could end by the deadline, so
+    none is made, and the error comes at the deadline, not 0.2 s before it."""
+    clock = Clock(monkeypatch)
+    deadline = clock.now + 1.8
+    policy = PollPolicy(first_interval=1.0, interval=1.0, jitter=0.0, sleep=clock)
+    getter = SlowRuns(clock, 0.3, a_run("RUNNING"))
+    with pytest.raises(DeadlineExceededError) as caught:
+        await wait(getter, policy, 1.8)
+    assert getter.calls == 2  # looks end at 0.3 and 1.6
+    assert clock.sleeps == [1.0, pytest.approx(0.2)]
+    assert clock.now == pytest.approx(deadline)
+    assert "deadline of 1.8 s exceeded in the poll phase" in str(caught.value)
 
 
 async def test_the_first_look_of_a_wait_is_jittered(monkeypatch: pytest.MonkeyPatch):
@@ -253,3 +313,26 @@ async def test_a_deadline_already_past_raises_without_a_look():
     with pytest.raises(DeadlineExceededError):
         await wait(getter, FAST, -1)
     assert getter.calls == 0
+
+
+async def test_a_look_still_in_flight_at_the_deadline_is_cut_there():
+    """The deadline bounds each look, requests included: a look that never answers ends in
+    DeadlineExceededError carrying the run the look before it saw."""
+    calls = 0
+
+    async def getter() -> ModelRun:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            await asyncio.Event().wait()  # never answers
+        return a_run("RUNNING")
+
+    policy = PollPolicy(first_interval=0.001, interval=0.001, jitter=0.0)
+    deadline = asyncio.get_running_loop().time() + 0.05
+    with pytest.raises(DeadlineExceededError) as caught:
+        await wait_until_finished(
+            getter, policy, deadline=deadline, timeout=0.05, model_run_id="run"
+        )
+    assert calls == 2
+    assert caught.value.last_run is not None
+    assert caught.value.last_run.status is ModelRunStatus.RUNNING

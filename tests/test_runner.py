@@ -119,8 +119,14 @@ async def test_results_come_in_the_order_their_tasks_ended_whatever_the_concurre
     """Each task reports its own end, so the runner never scans the tasks in flight: the
     results come exactly in the order the tasks ended."""
     gates = [asyncio.Event() for _ in range(50)]
+    waiting = 0
+    all_waiting = asyncio.Event()
 
     async def work(i: int) -> int:
+        nonlocal waiting
+        waiting += 1
+        if waiting == 50:
+            all_waiting.set()
         await gates[i].wait()
         return i
 
@@ -128,7 +134,7 @@ async def test_results_come_in_the_order_their_tasks_ended_whatever_the_concurre
     results = run_bounded(range(50), work, concurrency=50, name="t")
     async with contextlib.aclosing(results):
         pending = asyncio.ensure_future(anext(results))
-        await asyncio.sleep(0)
+        await all_waiting.wait()  # all started (a few loop turns: see BURST) and waiting
         seen = []
         for i in order:
             gates[i].set()
@@ -136,3 +142,37 @@ async def test_results_come_in_the_order_their_tasks_ended_whatever_the_concurre
         seen.append(await pending)
         seen += [result async for result in results]
     assert seen == order
+
+
+async def test_a_large_concurrency_fills_up_over_several_loop_turns():
+    """No more than BURST tasks are started before the event loop turns: the first task's
+    first step comes after BURST starts, not after all of them; every slot still fills."""
+    from helios_async import _runner
+
+    started = 0
+    seen_at_first_step: list[int] = []
+    release = asyncio.Event()
+    all_started = asyncio.Event()
+
+    def source() -> Iterator[int]:
+        nonlocal started
+        for i in range(5 * _runner.BURST):
+            started += 1
+            yield i
+
+    async def work(i: int) -> int:
+        seen_at_first_step.append(started)
+        if len(seen_at_first_step) == 5 * _runner.BURST:
+            all_started.set()
+        await release.wait()
+        return i
+
+    results = run_bounded(source(), work, concurrency=5 * _runner.BURST, name="t")
+    async with contextlib.aclosing(results):
+        first = asyncio.ensure_future(anext(results))
+        await all_started.wait()
+        release.set()
+        assert await first in range(5 * _runner.BURST)
+        rest = [result async for result in results]
+    assert seen_at_first_step[0] == _runner.BURST
+    assert len(rest) == 5 * _runner.BURST - 1
