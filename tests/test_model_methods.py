@@ -23,6 +23,7 @@ from helios_async import (
     ModelRunCreated,
     ModelRunRequest,
     ModelRunResults,
+    PollPolicy,
     RecordingBody,
     RecordingInfo,
     RequestEvent,
@@ -34,10 +35,13 @@ from helios_async import (
     Telemetry,
     Timeouts,
     User,
+    WellnessJob,
+    WellnessOutcome,
 )
 from helios_async._connection import Connection
 from helios_async._converter import structure
 from helios_async._model_methods import ModelMethods
+from helios_async._operations import Operations
 from helios_async._protocol import Endpoints
 from helios_async._recording import PreparedRecording
 from helios_async._sending import Sender
@@ -54,6 +58,8 @@ MODELS = [
     ModelRunCreated,
     ModelRunRequest,
     ModelRunResults,
+    Operations,
+    PollPolicy,
     PreparedRecording,
     RecordingBody,
     RecordingInfo,
@@ -67,6 +73,8 @@ MODELS = [
     Telemetry,
     Timeouts,
     User,
+    WellnessJob,
+    WellnessOutcome,
 ]
 
 
@@ -141,6 +149,7 @@ def samples(examples: dict[str, dict[str, Any]]) -> list[Any]:
         Telemetry(enabled=False),
         *options_and_events(),
         *requests_and_responses(),
+        *policies_jobs_and_outcomes(user, ok),
     ]
 
 
@@ -209,6 +218,28 @@ def requests_and_responses() -> list[Any]:
         ApiResponse(status=200, headers=headers, body=b"{}"),
         ApiResponse(status=200, headers=headers, body=b"{}"),
         ApiResponse(status=429, headers=headers, body=b"{}"),
+    ]
+
+
+def policies_jobs_and_outcomes(user: User, run: ModelRun) -> list[Any]:
+    """Poll policies, fan-out jobs and outcomes, and a client's operations."""
+    job = WellnessJob(recording=b"RIFF", user=user, language="en-GB", tags=(("a", "b"),), key=1)
+    endpoints = Endpoints(base_url="https://h.example", api_key="k", user_agent="ua")
+    connection = Connection(MockTransport(lambda request: None), needs_open=False)
+    sender = Sender(connection=connection, timeouts=Timeouts(), retry=RetryPolicy(), hooks=Hooks())
+    operations = Operations(endpoints=endpoints, sender=sender, poll=PollPolicy())
+    return [
+        PollPolicy(),
+        PollPolicy(interval=5.0),
+        PollPolicy(sleep=print),  # eq=False field
+        PollPolicy(jitter=0.0),
+        job,
+        attrs.evolve(job, key=2),
+        attrs.evolve(job, recording=b"other"),  # compared, though not shown
+        WellnessOutcome(job=job, run=run, error=None, model_run_id=run.id, elapsed=1.5),
+        WellnessOutcome(job=job, run=None, error=None, model_run_id=None, elapsed=float("nan")),
+        operations,
+        attrs.evolve(operations, poll=PollPolicy(interval=5.0)),
     ]
 
 
