@@ -15,6 +15,7 @@ import attrs
 from yarl import URL
 
 from ._errors import InvalidInputError
+from ._model_methods import ModelMethods
 from ._redaction import Secret
 from ._validation import policy_number
 from ._version import __version__
@@ -92,12 +93,13 @@ def resolve_base_url(
     return check_base_url(base_url)
 
 
-_USERINFO = re.compile(r"(?<=//)[^/?#]*@")  # a user and password before the host
+# A user and password before the host (compiled by re on first use: only errors show it).
+_USERINFO = r"(?<=//)[^/?#]*@"
 
 
 def _shown(base_url: str) -> str:
     """``base_url`` as an error message may show it: without a user or password."""
-    return _USERINFO.sub("", base_url, count=1)
+    return re.sub(_USERINFO, "", base_url, count=1)
 
 
 def check_base_url(base_url: str) -> str:
@@ -144,8 +146,8 @@ def check_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-@attrs.frozen(kw_only=True)
-class Timeouts:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class Timeouts(ModelMethods):
     """Per-attempt time limits, in seconds (``upload_min_rate`` in bytes per second).
 
     An API call (account, create, get) waits at most ``pool`` for a free connection of the

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import html
 import json
 import re
 from collections.abc import Mapping
@@ -44,8 +43,10 @@ ACTIVITY_LINK_FIELDS = ("activityLink", "activityUrl", "link", "url")
 REQUEST_ID_HEADERS = ("x-request-id", "x-amzn-requestid", "x-amz-request-id", "apigw-requestid")
 _DETAIL_EXCERPT = 300  # characters of an error body shown in a message
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error body kept on the error
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
-_SPACES = re.compile(r"\s+")
+# Compiled by re on first use (only an error body is rendered), and kept in its cache.
+_TAG = r"<(script|style)\b.*?</\1\s*>|<[^>]*>"
+_TAG_FLAGS = re.IGNORECASE | re.DOTALL
+_SPACES = r"\s+"
 
 
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
@@ -134,7 +135,9 @@ def render_detail(body: bytes) -> str:
     except (ValueError, UnicodeDecodeError, RecursionError):
         text = body[:ERROR_BODY_LIMIT].decode("utf-8", "replace")
         if text.lstrip().startswith("<"):
-            text = html.unescape(_TAG.sub(" ", text))
+            import html  # here: only an HTML error page needs it (about 1 ms to import)
+
+            text = html.unescape(re.sub(_TAG, " ", text, flags=_TAG_FLAGS))
         return _bounded(text)
     detail = payload.get("detail", payload.get("message")) if isinstance(payload, dict) else None
     if isinstance(detail, str):
@@ -159,7 +162,7 @@ def render_detail(body: bytes) -> str:
 
 def _bounded(text: str) -> str:
     """``text`` on one line, at most 300 characters (an ellipsis marks a cut)."""
-    line = _SPACES.sub(" ", text[: _DETAIL_EXCERPT * 4]).strip()
+    line = re.sub(_SPACES, " ", text[: _DETAIL_EXCERPT * 4]).strip()
     return line if len(line) <= _DETAIL_EXCERPT else line[: _DETAIL_EXCERPT - 1].rstrip() + "…"
 
 

@@ -28,6 +28,7 @@ from ._errors import (
     ModelRunFailedError,
     RecordingError,
 )
+from ._model_methods import ModelMethods
 from ._models import ModelRun, ModelRunCreated, ModelRunRequest, TagsInput, User
 from ._recording import RecordingSource
 from ._redaction import hidden
@@ -48,8 +49,8 @@ def _check_deadline(value: object) -> float | None:
     return check_seconds("deadline", value)
 
 
-@attrs.frozen(kw_only=True)
-class WellnessJob:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class WellnessJob(ModelMethods):
     """One wellness check to run among many (the arguments of ``run_wellness_check``).
 
     Nothing is validated here: a job whose fields break a rule ends as an outcome carrying
@@ -125,8 +126,8 @@ def job_runner(operations: CheckOperations, *, poll_timeout: float) -> RunJob:
     return run_job
 
 
-@attrs.frozen(kw_only=True)
-class WellnessOutcome:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class WellnessOutcome(ModelMethods):
     """How one job of ``run_wellness_checks`` ended: a run, or the typed error that ended it.
 
     ``ok`` says whether it ended ``COMPLETE_OK``, but as a property it cannot narrow ``run``
@@ -169,7 +170,7 @@ class WellnessOutcome:
         return self.run
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, eq=False, repr=False)  # never compared nor shown
 class _Counters:
     """Shared by a :class:`WellnessChecks` and its generator (never the generator itself,
     so dropping the iterator frees the generator at once and asyncio closes it)."""

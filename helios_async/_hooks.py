@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import attrs
 
 from ._errors import HookError, InvalidInputError
+from ._model_methods import ModelMethods
 from ._models import ModelRun
 
 __all__ = ["Hooks", "RequestEvent", "ResponseEvent", "RetryEvent"]
@@ -22,8 +23,8 @@ __all__ = ["Hooks", "RequestEvent", "ResponseEvent", "RetryEvent"]
 T = TypeVar("T")
 
 
-@attrs.frozen(kw_only=True)
-class RequestEvent:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class RequestEvent(ModelMethods):
     """A request about to be sent. It never carries the API key or any header."""
 
     operation: str
@@ -37,8 +38,8 @@ class RequestEvent:
     """Which attempt this is, from 1."""
 
 
-@attrs.frozen(kw_only=True)
-class ResponseEvent:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class ResponseEvent(ModelMethods):
     """A response received, whatever its status: the request's fields and what came back."""
 
     operation: str
@@ -59,8 +60,8 @@ class ResponseEvent:
     none); quote it to thymia support."""
 
 
-@attrs.frozen(kw_only=True)
-class RetryEvent:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class RetryEvent(ModelMethods):
     """A retry scheduled after a failed attempt.
 
     See https://helios-async.readthedocs.io/helios/#retries-and-idempotency
@@ -93,8 +94,8 @@ def _plain_function(_instance: object, attribute: attrs.Attribute[Any], value: o
         )
 
 
-@attrs.frozen(kw_only=True)
-class Hooks:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class Hooks(ModelMethods):
     """Callbacks a :class:`~helios_async.HeliosClient` calls as it works.
 
     For one wellness check they fire in this order: ``on_request`` and ``on_response`` for the

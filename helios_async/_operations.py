@@ -23,6 +23,7 @@ from ._errors import (
     TransportError,
 )
 from ._hooks import call_hook
+from ._model_methods import ModelMethods
 from ._models import Account, ActivityRunCreated, ModelRun, ModelRunCreated, ModelRunRequest
 from ._polling import PollPolicy, wait_until_finished
 from ._protocol import ApiRequest, ApiResponse, Endpoints
@@ -31,8 +32,8 @@ from ._sending import Decoder, Sender, T
 from ._telemetry import Runtime
 
 
-@attrs.frozen(kw_only=True)
-class Operations:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class Operations(ModelMethods):
     """Every call of one client (or ``with_options`` view), on its endpoints and sender."""
 
     endpoints: Endpoints

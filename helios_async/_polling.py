@@ -4,7 +4,8 @@ tenacity makes each decision of a wait: whether the run seen calls for another l
 ``retry`` strategy on the result), how long to pause (its ``wait`` strategy: the policy's
 backoff with jitter) and whether that pause would end past the deadline (its ``stop``
 strategy; the wait then cuts the pause for one last look that ends by the deadline). A
-policy builds its strategies once, and a wait drives them itself, one ``RetryCallState`` per
+policy builds its strategies once, at its first wait (which imports tenacity: a program
+that never waits never does), and a wait drives them itself, one ``RetryCallState`` per
 wait, rather than through a controller per wait that re-inspects its callbacks on every
 attempt.
 """
@@ -14,17 +15,18 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-from tenacity import AsyncRetrying, RetryCallState, retry_if_result
-from tenacity.stop import stop_base
-from tenacity.wait import wait_base
 
 from ._errors import DeadlineExceededError
+from ._model_methods import ModelMethods
 from ._models import ModelRun
 from ._retry import Sleep
 from ._validation import policy_callable, policy_number
+
+if TYPE_CHECKING:  # tenacity is imported by a policy's first wait, not before
+    from tenacity import AsyncRetrying, RetryCallState
 
 __all__ = ["PollPolicy"]
 
@@ -33,11 +35,11 @@ def _unfinished(run: ModelRun) -> bool:
     return not run.is_finished
 
 
-_UNFINISHED = retry_if_result(_unfinished)
+class _Backoff:
+    """tenacity's wait strategy for a policy (any callable of the state): ``delay`` of the
+    attempt number."""
 
-
-class _Backoff(wait_base):
-    """tenacity's wait strategy for a policy: ``delay`` of the attempt number."""
+    __slots__ = ("_delay",)
 
     def __init__(self, delay: Callable[[int], float]) -> None:
         self._delay = delay
@@ -46,9 +48,9 @@ class _Backoff(wait_base):
         return self._delay(retry_state.attempt_number)
 
 
-class _PastDeadline(stop_base):
-    """tenacity's stop strategy for one wait: stop before a pause that would end at or past
-    ``deadline`` (event-loop time)."""
+class _PastDeadline:
+    """tenacity's stop strategy for one wait (any callable of the state): stop before a pause
+    that would end at or past ``deadline`` (event-loop time)."""
 
     __slots__ = ("_deadline", "_loop")  # one small object per wait, no dict, no bound method
 
@@ -60,8 +62,8 @@ class _PastDeadline(stop_base):
         return self._loop.time() + (retry_state.upcoming_sleep or 0.0) >= self._deadline
 
 
-@attrs.frozen(kw_only=True)
-class PollPolicy:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class PollPolicy(ModelMethods):
     """How the client polls a model run until it finishes.
 
     The first wait is ``first_interval`` seconds; each next one is ``multiplier`` times longer
@@ -96,18 +98,8 @@ class PollPolicy:
         default=asyncio.sleep, eq=False, repr=False, validator=policy_callable
     )
     """How the waits are slept (``asyncio.sleep``); tests inject one that returns at once."""
-    _strategies: AsyncRetrying = attrs.field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=attrs.Factory(
-            lambda self: AsyncRetrying(
-                retry=_UNFINISHED, wait=_Backoff(self.delay), sleep=self.sleep, reraise=True
-            ),
-            takes_self=True,
-        ),
-    )
-    """tenacity's strategies for this policy (its retry and wait), built once with it."""
+    _strategies: _Strategies | None = attrs.field(init=False, default=None, eq=False, repr=False)
+    """tenacity's strategies for this policy, built at its first wait (``_strategies_of``)."""
 
     def delay(self, poll_number: int) -> float:
         """Seconds to wait after poll ``poll_number`` (1-based) before the next."""
@@ -123,32 +115,67 @@ class PollPolicy:
         of ``first_interval * jitter``."""
         return random.uniform(0.0, self.first_interval * self.jitter) if self.jitter else 0.0
 
-    def controller(
-        self,
-        *,
-        timeout: float | None = None,
-        deadline: float | None = None,
-        before_sleep: Callable[[RetryCallState], Any] | None = None,
-    ) -> AsyncRetrying:
-        """A fresh controller that calls a ``ModelRun`` getter until the run is finished.
 
-        It gives up, returning the last unfinished run, when the next wait would pass the
-        ``deadline`` (event-loop time), or ``timeout`` seconds from now; errors from the getter
-        propagate at once. Call it inside a running event loop.
-        """
-        loop = asyncio.get_running_loop()
-        if deadline is None:
-            deadline = loop.time() + (self.timeout if timeout is None else timeout)
-        strategies = self._strategies
-        return AsyncRetrying(
-            retry=strategies.retry,
-            wait=strategies.wait,
-            stop=_PastDeadline(loop, deadline),
-            sleep=self.sleep,
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
-            before_sleep=before_sleep,
+class _Strategies:
+    """tenacity's strategies for one policy: an ``AsyncRetrying`` holding its retry (the run
+    seen is unfinished) and wait (``_Backoff``), to which each wait's ``RetryCallState``
+    refers, and that state's class."""
+
+    __slots__ = ("retry", "retrying", "state", "wait")
+
+    def __init__(self, policy: PollPolicy) -> None:
+        from tenacity import AsyncRetrying, RetryCallState, retry_if_result
+
+        self.retrying = AsyncRetrying(
+            retry=retry_if_result(_unfinished),
+            wait=_Backoff(policy.delay),
+            sleep=policy.sleep,
             reraise=True,
         )
+        self.retry = self.retrying.retry
+        self.wait = self.retrying.wait
+        self.state = RetryCallState
+
+
+def _strategies_of(policy: PollPolicy) -> _Strategies:
+    """``policy``'s strategies, built at its first wait and kept on it."""
+    strategies = policy._strategies
+    if strategies is None:
+        strategies = _Strategies(policy)
+        object.__setattr__(policy, "_strategies", strategies)  # frozen, but for this cache
+    return strategies
+
+
+def controller(
+    policy: PollPolicy,
+    *,
+    timeout: float | None = None,
+    deadline: float | None = None,
+    before_sleep: Callable[[RetryCallState], Any] | None = None,
+) -> AsyncRetrying:
+    """A fresh tenacity controller that calls a ``ModelRun`` getter until the run is finished,
+    with ``policy``'s strategies.
+
+    It gives up, returning the last unfinished run, when the next wait would pass the
+    ``deadline`` (event-loop time), or ``timeout`` seconds from now; errors from the getter
+    propagate at once. Call it inside a running event loop. (A wait drives the strategies
+    itself, ``wait_until_finished``, without a controller.)
+    """
+    from tenacity import AsyncRetrying
+
+    loop = asyncio.get_running_loop()
+    if deadline is None:
+        deadline = loop.time() + (policy.timeout if timeout is None else timeout)
+    strategies = _strategies_of(policy)
+    return AsyncRetrying(
+        retry=strategies.retry,
+        wait=strategies.wait,
+        stop=_PastDeadline(loop, deadline),
+        sleep=policy.sleep,
+        retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
 
 
 async def wait_until_finished(
@@ -178,14 +205,14 @@ async def wait_until_finished(
     loop = asyncio.get_running_loop()
     if deadline <= loop.time():
         raise DeadlineExceededError("poll", timeout=timeout, model_run_id=model_run_id)
-    strategies = policy._strategies
+    strategies = policy._strategies or _strategies_of(policy)
     retry, wait, sleep = strategies.retry, strategies.wait, policy.sleep
     stop = _PastDeadline(loop, deadline)
     last: ModelRun | None = None
     first = policy.first_delay()
     if first > 0.0:
         await sleep(min(first, deadline - loop.time()))
-    state = RetryCallState(strategies, None, (), {})
+    state = strategies.state(strategies.retrying, None, (), {})
     last_chance = False
     while loop.time() < deadline:
         began = loop.time()

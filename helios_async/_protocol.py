@@ -19,6 +19,7 @@ from yarl import URL
 
 from ._converter import unstructure
 from ._errors import InsecureUploadError, InvalidInputError
+from ._model_methods import ModelMethods
 from ._models import ModelRunRequest
 from ._recording import PreparedRecording, RecordingBody
 from ._redaction import personal_bytes
@@ -32,8 +33,8 @@ UPLOAD = "upload_recording"
 _KEPT_RUNS = 1_024  # GET requests kept per client, one per run id polled (about 0.3 MB)
 
 
-@attrs.frozen(kw_only=True)
-class ApiRequest:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class ApiRequest(ModelMethods):
     """One HTTP request, ready to send: to the API, or the recording upload to storage.
 
     Headers may carry the key, and the URL a presigned signature, so neither is in the repr.
@@ -60,8 +61,8 @@ class ApiRequest:
     its own time limit, and its 429s pause nobody else."""
 
 
-@attrs.frozen(kw_only=True)
-class ApiResponse:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class ApiResponse(ModelMethods):
     """A whole HTTP response: status, case-insensitive headers and the full body (bytes).
 
     ``headers`` must look names up case-insensitively (a ``multidict.CIMultiDict``, as
@@ -77,8 +78,8 @@ class ApiResponse:
     (an API body holds labels and transcripts), so no traceback's locals show it."""
 
 
-@attrs.frozen(kw_only=True)
-class Endpoints:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class Endpoints(ModelMethods):
     """Builds the API's requests for one base URL and key (docs/helios.md#endpoints)."""
 
     base_url: str

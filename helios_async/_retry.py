@@ -1,4 +1,5 @@
-"""Retrying one request through transient failures, with tenacity.
+"""Retrying one request through transient failures: the policy (``_retrying`` drives the
+retries with tenacity, imported by the first retry).
 
 Retrying is about one request; waiting for a model run to finish is ``_polling``'s job.
 """
@@ -7,19 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections.abc import Awaitable, Callable
-from functools import partial
 
 import attrs
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
-)
-from tenacity.stop import stop_base
 
 from ._errors import (
     ConnectError,
@@ -35,16 +26,6 @@ from ._model_methods import ModelMethods
 from ._validation import policy_callable, policy_int, policy_number
 
 __all__ = ["RetryPolicy", "Sleep"]
-
-
-class stop_when(stop_base):  # tenacity's naming
-    """Stop when ``condition(state)`` holds."""
-
-    def __init__(self, condition: Callable[[RetryCallState], bool]) -> None:
-        self._condition = condition
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return self._condition(retry_state)
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -76,7 +57,8 @@ class RetryPolicy(ModelMethods):
     - the create POST, which is not idempotent: only a failure that proves the server never
       acted on it, a connection that could not be opened or a 429.
 
-    ``RetryPolicy.disabled()`` tries once. A fresh tenacity controller is built per request.
+    ``RetryPolicy.disabled()`` tries once. tenacity drives the retries of a request whose
+    first try failed, with a fresh controller (a request that succeeds at once builds none).
     ``sleep`` (default ``asyncio.sleep``) is how the waits are slept, the client-wide 429
     cool-down included: tests inject one that records the delays and returns at once.
     thymia documents no retry behaviour; these rules are the client's.
@@ -135,41 +117,3 @@ class RetryPolicy(ModelMethods):
         """Seconds to wait before retry ``retry_number`` (1-based), full jitter."""
         ceiling = min(self.backoff_max, self.backoff_initial * 2 ** (retry_number - 1))
         return random.uniform(0.0, ceiling)
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome is not None else None
-        retry_after = getattr(exc, "retry_after", None)
-        if isinstance(retry_after, float | int) and retry_after > 0:
-            return float(retry_after)
-        return self.backoff(state.attempt_number)  # none, or "no wait": the backoff floor
-
-    def controller(
-        self,
-        *,
-        idempotent: bool,
-        before_sleep: Callable[[RetryCallState], None] | None = None,
-        sleep: Sleep | None = None,
-        started: float | None = None,
-    ) -> AsyncRetrying:
-        """A fresh tenacity controller for one request; ``sleep`` replaces the policy's.
-
-        ``started`` (``time.monotonic()``) is when the request's first try began, if before
-        the controller: ``total_timeout`` counts from it, not from the controller's start.
-        """
-        budget: stop_base
-        if started is None:
-            budget = stop_before_delay(self.total_timeout)
-        else:
-            budget = stop_when(
-                lambda state: (
-                    time.monotonic() - started + (state.upcoming_sleep or 0.0) >= self.total_timeout
-                )
-            )
-        return AsyncRetrying(
-            retry=retry_if_exception(partial(self.should_retry, idempotent=idempotent)),
-            wait=self._wait,
-            stop=stop_after_attempt(self.attempts) | budget,
-            before_sleep=before_sleep,
-            sleep=sleep or self.sleep,
-            reraise=True,
-        )

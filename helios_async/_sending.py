@@ -10,20 +10,23 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import attrs
-from tenacity import RetryCallState
 
 from ._config import Timeouts
 from ._connection import Connection
 from ._decoding import parse_retry_after, request_id
 from ._errors import HookError
 from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent, call_hook
+from ._model_methods import ModelMethods
 from ._protocol import ApiRequest, ApiResponse, redact_url
 from ._recording import RecordingBody
 from ._retry import RetryPolicy
 from ._telemetry import NULL, Runtime
+
+if TYPE_CHECKING:  # tenacity is imported by the first retry (``_retrying``)
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 logger = logging.getLogger("helios_async")
@@ -31,8 +34,8 @@ logger = logging.getLogger("helios_async")
 Decoder = Callable[[ApiResponse], T]
 
 
-@attrs.frozen(kw_only=True)
-class Sender:
+@attrs.frozen(kw_only=True, eq=False, repr=False)
+class Sender(ModelMethods):
     """Sends a client's requests with its timeouts, retry policy, hooks and telemetry."""
 
     connection: Connection
@@ -206,13 +209,16 @@ class Sender:
                 raise first_failure
             return await once()
 
-        controller = self.retry.controller(
+        from ._retrying import controller  # here: tenacity is imported by the first retry
+
+        retrying = controller(
+            self.retry,
             idempotent=request.idempotent,
             before_sleep=self._on_retry(request.operation),
             sleep=lambda seconds: self.connection.sleep(self.retry.sleep, seconds),
             started=started,
         )
-        return await controller(attempt)
+        return await retrying(attempt)
 
     def _on_retry(self, operation: str) -> Callable[[RetryCallState], None]:
         def retrying(state: RetryCallState) -> None:

@@ -18,7 +18,8 @@ from ._errors import ConnectError, HeliosError, RequestTimeoutError, TransportEr
 from ._protocol import ApiRequest
 from ._redaction import drop_inner_frames, redact_url
 
-_QUERY = re.compile(r"\?[^\s'\")]+")  # a query string inside an error's text
+# A query string inside an error's text (compiled by re on first use: errors only).
+_QUERY = r"\?[^\s'\")]+"
 
 
 def reraise(
@@ -54,7 +55,7 @@ def fail(
     so a presigned signature never shows in a traceback either."""
     drop_inner_frames(exc)
     error = cls(message, method=request.method, url=redact_url(request.url))
-    if _QUERY.search(str(exc)):
+    if re.search(_QUERY, str(exc)):
         raise error from None
     raise error from exc
 
@@ -70,4 +71,4 @@ def raise_failure(failure: HeliosError) -> NoReturn:
 def describe(exc: BaseException) -> str:
     """An aiohttp error as text, with any presigned signature in it redacted."""
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return _QUERY.sub("?<redacted>", text)
+    return re.sub(_QUERY, "?<redacted>", text)

@@ -65,6 +65,17 @@ def test_a_public_name_s_module_is_imported_when_the_name_is_first_read() -> Non
     assert not lazy & client
 
 
+def test_the_first_use_leaves_what_only_a_retry_a_wait_or_a_failure_needs_unimported() -> None:
+    """``from helios_async import HeliosClient`` imports no tenacity (a request's first retry
+    imports it, with the retry controller ``_retrying``, or a poll policy's first wait), and
+    no ``html`` (the first HTML error page does)."""
+    modules = loaded_after("from helios_async import HeliosClient")
+    assert "helios_async._client" in modules  # the import really ran
+    assert not under(modules, "tenacity")
+    assert "helios_async._retrying" not in modules
+    assert "html" not in modules
+
+
 def test_redis_journal_is_public_in_the_fleet_package() -> None:
     """``from helios_async.fleet import RedisJournal``: the store the fleet's workers use."""
     from helios_async._journal_redis import RedisJournal

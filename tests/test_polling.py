@@ -7,6 +7,7 @@ import datetime as dt
 
 import attrs
 import pytest
+import tenacity
 
 from helios_async import (
     DeadlineExceededError,
@@ -103,7 +104,7 @@ FAST = PollPolicy(first_interval=0.001, interval=0.001, timeout=2)
 
 async def test_polls_until_the_run_is_complete_ok():
     getter = Runs(a_run("CREATED"), a_run("RUNNING"), a_run("RUNNING"), a_run("COMPLETE_OK"))
-    run = await FAST.controller(timeout=2)(getter)
+    run = await polling.controller(FAST, timeout=2)(getter)
     assert run.status is ModelRunStatus.COMPLETE_OK
     assert getter.calls == 4
 
@@ -111,7 +112,7 @@ async def test_polls_until_the_run_is_complete_ok():
 async def test_complete_error_also_ends_the_wait():
     """§3.1: COMPLETE_ERROR is terminal too; deciding what it means is the caller's job."""
     getter = Runs(a_run("RUNNING"), a_run("COMPLETE_ERROR"))
-    run = await FAST.controller(timeout=2)(getter)
+    run = await polling.controller(FAST, timeout=2)(getter)
     assert run.status is ModelRunStatus.COMPLETE_ERROR
     assert getter.calls == 2
 
@@ -119,7 +120,7 @@ async def test_complete_error_also_ends_the_wait():
 async def test_an_unknown_status_keeps_polling_until_completed_at_is_set():
     """D11: PROCESSING waits; completedAt set means finished."""
     getter = Runs(a_run("PROCESSING"), a_run("PROCESSING"), a_run("PROCESSING", completed=True))
-    run = await FAST.controller(timeout=2)(getter)
+    run = await polling.controller(FAST, timeout=2)(getter)
     assert run.status.value == "PROCESSING"
     assert run.is_finished
     assert getter.calls == 3
@@ -141,7 +142,7 @@ async def test_when_time_runs_out_the_last_unfinished_run_is_returned(
 
     getter = Runs(a_run("RUNNING"))
     policy = PollPolicy(first_interval=1.0, interval=1.0, jitter=0.0, sleep=sleep)
-    run = await policy.controller(timeout=5.5)(getter)
+    run = await polling.controller(policy, timeout=5.5)(getter)
     assert run.status is ModelRunStatus.RUNNING
     assert not run.is_finished
     assert getter.calls == 6  # looks at 0, 1, ..., 5 s; a sixth wait would end past 5.5 s
@@ -156,7 +157,7 @@ async def test_an_error_from_the_getter_propagates_at_once():
         raise NotFoundError(404)
 
     with pytest.raises(NotFoundError):
-        await FAST.controller(timeout=2)(getter)
+        await polling.controller(FAST, timeout=2)(getter)
     assert calls == 1
 
 
@@ -164,8 +165,8 @@ async def test_the_before_sleep_hook_sees_each_wait():
     waits: list[float] = []
     getter = Runs(a_run("CREATED"), a_run("RUNNING"), a_run("COMPLETE_OK"))
     policy = PollPolicy(first_interval=0.002, interval=0.004, multiplier=2.0, jitter=0.0)
-    await policy.controller(
-        timeout=2, before_sleep=lambda state: waits.append(state.next_action.sleep)
+    await polling.controller(
+        policy, timeout=2, before_sleep=lambda state: waits.append(state.next_action.sleep)
     )(getter)
     assert waits == [0.002, 0.004]
 
@@ -201,17 +202,31 @@ async def wait(getter: Runs, policy: PollPolicy, timeout: float) -> ModelRun:
 
 
 async def test_a_wait_builds_no_tenacity_controller(monkeypatch: pytest.MonkeyPatch):
-    """Per look, the policy's strategies (built with the policy) decide; no controller is
+    """Per look, the policy's strategies (built at its first wait) decide; no controller is
     built per wait, so nothing re-inspects callbacks on every attempt."""
     policy = PollPolicy(first_interval=0.001, interval=0.001, jitter=0.0)
+    assert (await wait(Runs(a_run("COMPLETE_OK")), policy, 2)).is_finished  # the first wait
 
     def no_controller(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a controller was built during the wait")
 
-    monkeypatch.setattr(polling, "AsyncRetrying", no_controller)
+    monkeypatch.setattr(tenacity, "AsyncRetrying", no_controller)
     getter = Runs(a_run("CREATED"), a_run("RUNNING"), a_run("COMPLETE_OK"))
     assert (await wait(getter, policy, 2)).status is ModelRunStatus.COMPLETE_OK
     assert getter.calls == 3
+
+
+async def test_a_policy_builds_its_strategies_at_its_first_wait_and_keeps_them():
+    """Not before (a policy made, a client built, import tenacity not), and once: each later
+    wait reuses them; a policy derived with ``attrs.evolve`` builds its own."""
+    policy = PollPolicy(first_interval=0.001, interval=0.001, jitter=0.0)
+    assert policy._strategies is None
+    await wait(Runs(a_run("RUNNING"), a_run("COMPLETE_OK")), policy, 2)
+    built = policy._strategies
+    assert built is not None
+    await wait(Runs(a_run("COMPLETE_OK")), policy, 2)
+    assert policy._strategies is built
+    assert attrs.evolve(policy, interval=0.002)._strategies is None
 
 
 class SlowRuns(Runs):

@@ -75,8 +75,10 @@ def types_users_meet() -> set[type]:
             continue
         seen.add(cls)
         if attrs.has(cls):
-            for hint in typing.get_type_hints(cls).values():
-                pending |= package_types_in(hint) - seen
+            hints = typing.get_type_hints(cls)
+            for field in attrs.fields(cls):
+                if not field.name.startswith("_"):  # a private field is no user's to read
+                    pending |= package_types_in(hints[field.name]) - seen
     return seen
 
 
