@@ -190,18 +190,21 @@ def _error_body(response: ApiResponse, request: ApiRequest) -> PersonalBytes:
     frame on the error path holds the key or the raw body as a local (crash reporters show
     a frame's locals by their repr)."""
     body = response.body[:ERROR_BODY_LIMIT]
+    # A server that echoes the key, or a label or tag value the request sent, must not put
+    # it in our errors: all cut in one pass, longest first, so that no value is looked for
+    # inside another's cut or inside the marker.
     key = request.headers.get(API_KEY_HEADER, "").encode()
-    if key and key in body:  # a server that echoes the key must not put it in our errors
-        body = body.replace(key, b"<redacted>")
-    for value in _sent_strings(request.body):  # nor a label or tag value it echoes back
-        if value in body:
-            body = body.replace(value, b"<redacted>")
+    secrets = [value for value in (key, *_sent_strings(request.body)) if value and value in body]
+    if secrets:
+        secrets.sort(key=len, reverse=True)
+        body = re.sub(b"|".join(map(re.escape, secrets)), b"<redacted>", body)
     return personal_bytes(body)
 
 
 def _sent_strings(body: object) -> list[bytes]:
     """The personal values of a JSON request body (the user label, the date of birth, tag
-    values), longest first, as the raw and the JSON-escaped bytes an echo could hold; []
+    values) of three characters or more (a shorter one would cut letters out of any
+    message), longest first, as the raw and the JSON-escaped bytes an echo could hold; []
     for no JSON body. Error path only: an error's rendered detail goes into its message,
     where health data must never be."""
     if not isinstance(body, bytes) or not body:
@@ -218,7 +221,7 @@ def _sent_strings(body: object) -> list[bytes]:
             stack.extend(item)
         elif isinstance(item, dict):
             for name, value in item.items():
-                if name in _PERSONAL_FIELDS and isinstance(value, str) and value:
+                if name in _PERSONAL_FIELDS and isinstance(value, str) and len(value) >= 3:
                     found.add(value.encode())
                     found.add(json.dumps(value)[1:-1].encode())
                 elif isinstance(value, dict | list):

@@ -74,7 +74,10 @@ class Slots:
         try:
             await waiter
         except BaseException:
-            if waiter.cancelled():
+            # Not done: something else was thrown in (GeneratorExit when the coroutine is
+            # closed); cancelled: a timeout. Either way the turn is given up.
+            if not waiter.done() or waiter.cancelled():
+                waiter.cancel()
                 self._remove(waiter)
             elif waiter.exception() is None:  # handed a slot as the wait was cancelled:
                 self.release()  # the next waiter gets it

@@ -57,7 +57,13 @@ class LazyReadHandler(ResponseHandler):
             self.read_due = 0.0
             return
         due = self.read_due = self._loop.time() + timeout
-        if self._read_timeout_handle is None:
+        handle = self._read_timeout_handle
+        if handle is not None and handle.when() > due:
+            # A shorter read limit than the pending timer's (a with_options view on the
+            # same connection): the pending timer would fire late, so time this one afresh.
+            handle.cancel()
+            handle = None
+        if handle is None:
             self._read_timeout_handle = self._loop.call_at(due, self._read_timer_fired)
 
     def _drop_timeout(self) -> None:

@@ -110,6 +110,22 @@ async def test_a_timed_out_wait_gives_up_its_turn() -> None:
     assert slots.free == 1
 
 
+async def test_a_wait_closed_from_outside_raises_what_was_thrown_in_and_gives_up_its_turn() -> None:
+    """A waiting coroutine closed (``GeneratorExit`` thrown in, its future still pending)
+    raises that, not ``InvalidStateError`` from asking a pending future for its exception;
+    its turn is gone and the next release goes to ``free``."""
+    slots = Slots(1)
+    assert take(slots)
+    wait = slots.wait()
+    wait.send(None)  # suspended on its future, queued
+    assert slots.waiting == 1
+    with pytest.raises(GeneratorExit):
+        wait.throw(GeneratorExit)
+    assert slots.waiting == 0
+    slots.release()
+    assert slots.free == 1
+
+
 async def test_closing_fails_every_wait_with_its_own_error_and_loses_no_slot() -> None:
     slots = Slots(1)
     assert take(slots)

@@ -387,6 +387,25 @@ async def test_an_error_body_echoing_the_label_tags_and_birth_date_keeps_them_ou
     assert "upstream oops for <redacted>" in str(error)
 
 
+async def test_cutting_echoed_values_keeps_the_rest_of_the_message_readable() -> None:
+    """The cuts are made in one pass: a value is never looked for inside another's cut or
+    the marker, and values under three characters (a tag value ``"a"``) are not cut at all,
+    so the JSON detail still renders: a FastAPI 422 on the label reads as one."""
+    body = {"detail": [{"loc": ["body", "user", "userLabel"], "msg": "alice is invalid"}]}
+
+    def answer(request: Any) -> ApiResponse:
+        return mock_response(422, json=body)
+
+    async with HeliosClient(
+        "hk-key", transport=MockTransport(answer), retry=RETRY, poll=POLL
+    ) as client:
+        error = await _failing(
+            client.create_model_run(user=_user("alice"), language="en-GB", tags={"t": "a"})
+        )
+    assert "user.userLabel: <redacted> is invalid" in str(error), str(error)
+    assert "alice" not in str(error)
+
+
 def json_escaped(text: str) -> str:
     """``text`` as it appears inside a JSON string."""
     return json.dumps(text)[1:-1]

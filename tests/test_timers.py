@@ -70,6 +70,23 @@ async def test_a_wait_that_lasts_the_read_timeout_fails_with_aiohttps_read_timeo
     assert protocol._read_timeout_handle is None
 
 
+async def test_a_shorter_read_limit_on_a_reused_connection_is_timed_by_its_own_deadline() -> None:
+    """The connection's timer is still pending for a 30 s limit when the next request (a
+    ``with_options`` view with ``read=0.5``) starts its wait: the timer is re-armed for the
+    earlier deadline rather than left to fire 30 s on."""
+    protocol = connection(30.0)
+    protocol.connection_made(asyncio.Transport())  # a live connection, kept alive
+    protocol.start_timeout()
+    protocol.data_received(HEAD + b"abcdef")  # answered; the 30 s timer stays pending
+    assert protocol._read_timeout_handle is not None
+    protocol.set_response_params(read_timeout=0.5)
+    protocol.start_timeout()
+    timer = protocol._read_timeout_handle
+    assert timer is not None
+    assert timer.when() == pytest.approx(protocol.read_due)
+    assert timer.when() <= asyncio.get_running_loop().time() + 0.5
+
+
 async def test_a_connection_that_ends_cancels_its_pending_timer() -> None:
     protocol = connection(60.0)
     protocol.start_timeout()
