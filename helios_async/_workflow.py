@@ -132,7 +132,7 @@ class WellnessCheck:
         self._operations = operations
         self._traced: CheckScope = NULL_CHECK
         self._body = body
-        self._recording = recording
+        self._recording: RecordingSource | None = recording  # until its local checks pass
         self._prepared: PreparedRecording | None = None  # from the local checks to the upload
         self._check_duration = check_duration
         self._deadline = deadline
@@ -161,9 +161,12 @@ class WellnessCheck:
         with self._operations.telemetry.check() as traced:  # the check's span, its metrics
             self._traced = traced
             traced.user(self._body.user.user_label)
+            source, self._recording = self._recording, None  # the prepared one holds it now
+            assert source is not None, "a check runs once"
             self._prepared = await prepare_recording_async(
-                self._recording, check_duration=self._check_duration
+                source, check_duration=self._check_duration
             )
+            del source
             traced.recording(self._prepared)
             self._started = self._mark = self._loop.time()
             if self._deadline is not None:
