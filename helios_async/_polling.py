@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -26,7 +26,7 @@ from ._retry import Sleep
 from ._validation import policy_callable, policy_number
 
 if TYPE_CHECKING:  # tenacity is imported by a policy's first wait, not before
-    from tenacity import AsyncRetrying, RetryCallState
+    from tenacity import RetryCallState
 
 __all__ = ["PollPolicy"]
 
@@ -146,38 +146,6 @@ def _strategies_of(policy: PollPolicy) -> _Strategies:
     return strategies
 
 
-def controller(
-    policy: PollPolicy,
-    *,
-    timeout: float | None = None,
-    deadline: float | None = None,
-    before_sleep: Callable[[RetryCallState], Any] | None = None,
-) -> AsyncRetrying:
-    """A fresh tenacity controller that calls a ``ModelRun`` getter until the run is finished,
-    with ``policy``'s strategies.
-
-    It gives up, returning the last unfinished run, when the next wait would pass the
-    ``deadline`` (event-loop time), or ``timeout`` seconds from now; errors from the getter
-    propagate at once. Call it inside a running event loop. (A wait drives the strategies
-    itself, ``wait_until_finished``, without a controller.)
-    """
-    from tenacity import AsyncRetrying
-
-    loop = asyncio.get_running_loop()
-    if deadline is None:
-        deadline = loop.time() + (policy.timeout if timeout is None else timeout)
-    strategies = _strategies_of(policy)
-    return AsyncRetrying(
-        retry=strategies.retry,
-        wait=strategies.wait,
-        stop=_PastDeadline(loop, deadline),
-        sleep=policy.sleep,
-        retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
-        before_sleep=before_sleep,
-        reraise=True,
-    )
-
-
 async def wait_until_finished(
     look: Callable[[], Awaitable[ModelRun]],
     policy: PollPolicy,
@@ -205,7 +173,7 @@ async def wait_until_finished(
     loop = asyncio.get_running_loop()
     if deadline <= loop.time():
         raise DeadlineExceededError("poll", timeout=timeout, model_run_id=model_run_id)
-    strategies = policy._strategies or _strategies_of(policy)
+    strategies = _strategies_of(policy)
     retry, wait, sleep = strategies.retry, strategies.wait, policy.sleep
     stop = _PastDeadline(loop, deadline)
     last: ModelRun | None = None

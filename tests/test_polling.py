@@ -16,7 +16,6 @@ from helios_async import (
     NotFoundError,
     PollPolicy,
 )
-from helios_async import _polling as polling
 from helios_async._polling import wait_until_finished
 
 SAMPLES = 1000
@@ -97,55 +96,33 @@ def test_nonsensical_poll_policies_are_refused(fields):
         PollPolicy(**fields)
 
 
-# --- the controller ----------------------------------------------------------------------------
+# --- a wait's outcome ----------------------------------------------------------------------------
 
 FAST = PollPolicy(first_interval=0.001, interval=0.001, timeout=2)
 
 
 async def test_polls_until_the_run_is_complete_ok():
     getter = Runs(a_run("CREATED"), a_run("RUNNING"), a_run("RUNNING"), a_run("COMPLETE_OK"))
-    run = await polling.controller(FAST, timeout=2)(getter)
+    run = await wait(getter, FAST, 2)
     assert run.status is ModelRunStatus.COMPLETE_OK
     assert getter.calls == 4
 
 
 async def test_complete_error_also_ends_the_wait():
-    """§3.1: COMPLETE_ERROR is terminal too; deciding what it means is the caller's job."""
+    """COMPLETE_ERROR is terminal too; deciding what it means is the caller's job."""
     getter = Runs(a_run("RUNNING"), a_run("COMPLETE_ERROR"))
-    run = await polling.controller(FAST, timeout=2)(getter)
+    run = await wait(getter, FAST, 2)
     assert run.status is ModelRunStatus.COMPLETE_ERROR
     assert getter.calls == 2
 
 
 async def test_an_unknown_status_keeps_polling_until_completed_at_is_set():
-    """D11: PROCESSING waits; completedAt set means finished."""
+    """PROCESSING waits; completedAt set means finished."""
     getter = Runs(a_run("PROCESSING"), a_run("PROCESSING"), a_run("PROCESSING", completed=True))
-    run = await polling.controller(FAST, timeout=2)(getter)
+    run = await wait(getter, FAST, 2)
     assert run.status.value == "PROCESSING"
     assert run.is_finished
     assert getter.calls == 3
-
-
-async def test_when_time_runs_out_the_last_unfinished_run_is_returned(
-    monkeypatch: pytest.MonkeyPatch,
-):
-    """The controller gives up before a wait that would pass the deadline, returning the last
-    run seen (the client turns that into DeadlineExceededError). On a virtual clock: the
-    injected sleep moves the loop's time instead of waiting."""
-    loop = asyncio.get_running_loop()
-    now = loop.time()
-    monkeypatch.setattr(loop, "time", lambda: now)
-
-    async def sleep(seconds: float) -> None:
-        nonlocal now
-        now += seconds
-
-    getter = Runs(a_run("RUNNING"))
-    policy = PollPolicy(first_interval=1.0, interval=1.0, jitter=0.0, sleep=sleep)
-    run = await polling.controller(policy, timeout=5.5)(getter)
-    assert run.status is ModelRunStatus.RUNNING
-    assert not run.is_finished
-    assert getter.calls == 6  # looks at 0, 1, ..., 5 s; a sixth wait would end past 5.5 s
 
 
 async def test_an_error_from_the_getter_propagates_at_once():
@@ -157,18 +134,22 @@ async def test_an_error_from_the_getter_propagates_at_once():
         raise NotFoundError(404)
 
     with pytest.raises(NotFoundError):
-        await polling.controller(FAST, timeout=2)(getter)
+        await wait(getter, FAST, 2)
     assert calls == 1
 
 
-async def test_the_before_sleep_hook_sees_each_wait():
-    waits: list[float] = []
+async def test_the_pauses_between_looks_follow_the_policy():
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
     getter = Runs(a_run("CREATED"), a_run("RUNNING"), a_run("COMPLETE_OK"))
-    policy = PollPolicy(first_interval=0.002, interval=0.004, multiplier=2.0, jitter=0.0)
-    await polling.controller(
-        policy, timeout=2, before_sleep=lambda state: waits.append(state.next_action.sleep)
-    )(getter)
-    assert waits == [0.002, 0.004]
+    policy = PollPolicy(
+        first_interval=0.002, interval=0.004, multiplier=2.0, jitter=0.0, sleep=sleep
+    )
+    await wait(getter, policy, 2)
+    assert pauses == [0.002, 0.004]  # no pause before the first look without jitter
 
 
 def test_the_delay_stays_at_the_interval_however_many_polls_came_before():
