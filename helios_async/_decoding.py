@@ -11,8 +11,9 @@ import datetime as dt
 import email.utils
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from ._converter import structure_json
 from ._errors import (
@@ -194,11 +195,29 @@ def _error_body(response: ApiResponse, request: ApiRequest) -> PersonalBytes:
     # it in our errors: all cut in one pass, longest first, so that no value is looked for
     # inside another's cut or inside the marker.
     key = request.headers.get(API_KEY_HEADER, "").encode()
-    secrets = [value for value in (key, *_sent_strings(request.body)) if value and value in body]
-    if secrets:
-        secrets.sort(key=len, reverse=True)
-        body = re.sub(b"|".join(map(re.escape, secrets)), b"<redacted>", body)
-    return personal_bytes(body)
+    return personal_bytes(_cut(body, (key, *_sent_strings(request.body))))
+
+
+def _cut(body: bytes, secrets: Iterable[bytes]) -> bytes:
+    """``body`` with every one of ``secrets`` found in it replaced by ``<redacted>``."""
+    found = sorted((value for value in secrets if value and value in body), key=len, reverse=True)
+    if not found:
+        return body
+    return re.sub(b"|".join(map(re.escape, found)), b"<redacted>", body)
+
+
+def _signature_parts(url: str) -> list[bytes]:
+    """A presigned URL's query (its signature and credential) and each of its values of
+    three characters or more, as sent and percent-decoded: what a storage error that
+    echoes the URL could hold. Error path only."""
+    query = urlsplit(url).query
+    if not query:
+        return []
+    parts = [query.encode()]
+    for _name, value in parse_qsl(query, keep_blank_values=True):
+        if len(value) >= 3:
+            parts += [value.encode(), quote(value, safe="").encode()]
+    return parts
 
 
 def _sent_strings(body: object) -> list[bytes]:
@@ -286,10 +305,14 @@ def decode_upload(response: ApiResponse, request: ApiRequest, *, model_run_id: s
     ``is_transient`` tells the retry policy to try again. ``model_run_id`` names the run in
     the error, where known.
     """
-    del request  # judged by its status alone; kept for the decoders' one shape
-    status, body = response.status, personal_bytes(response.body[:ERROR_BODY_LIMIT])
+    status = response.status
     if 200 <= status < 300:
         return
+    # Judged by its status alone; storage may echo the URL's signature in its error body,
+    # which the error's message quotes in part: cut out before the error is made.
+    body = personal_bytes(
+        _cut(response.body[:ERROR_BODY_LIMIT], _signature_parts(str(request.url)))
+    )
     if 300 <= status < 400:
         location = response.headers.get("Location", "")
         raise UploadRedirectError(

@@ -402,3 +402,42 @@ def test_error_messages_hold_no_api_key_even_when_built_from_a_real_request(api_
         assert api_key not in str(caught.value)
         assert api_key not in repr(caught.value)
         assert api_key not in repr(vars(caught.value))
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "body", "kept"),
+    [
+        (
+            403,
+            UploadURLExpiredError,
+            b"<Error><Code>SignatureDoesNotMatch</Code><Message>sig SIGNATURE-0123456789 url "
+            b"https://storage.example/b/r.wav?X-Amz-Signature=SIGNATURE-0123456789&X-Amz-Credential"
+            b"=AKIAEXAMPLE</Message></Error>",
+            "storage says SignatureDoesNotMatch",
+        ),
+        (
+            400,
+            UploadError,
+            b"bad signature SIGNATURE-0123456789 for ?X-Amz-Signature=SIGNATURE-0123456789"
+            b"&X-Amz-Credential=AKIAEXAMPLE",
+            "bad signature <redacted> for ?<redacted>",
+        ),
+    ],
+)
+def test_a_storage_error_that_echoes_the_signature_shows_it_nowhere(status, error_type, body, kept):
+    """Storage that repeats the presigned URL's signature or credential in its error (in
+    S3's XML ``<Message>`` or plain text): the message and the error's body show
+    ``<redacted>`` in their place, the rest of the text stays."""
+    url = (
+        "https://storage.example/b/r.wav?X-Amz-Signature=SIGNATURE-0123456789"
+        "&X-Amz-Credential=AKIAEXAMPLE"
+    )
+    request = Endpoints(base_url="https://h", api_key="k", user_agent="ua").upload_recording(
+        url, a_recording()
+    )
+    answer = ApiResponse(status=status, headers=CIMultiDict(), body=body)
+    with pytest.raises(error_type) as caught:
+        decode_upload(answer, request, model_run_id=RUN_ID)
+    shown = str(caught.value) + bytes(caught.value.body).decode()
+    assert "SIGNATURE-0123456789" not in shown and "AKIAEXAMPLE" not in shown, shown
+    assert kept in str(caught.value)
