@@ -45,7 +45,7 @@ RunJob = Callable[["WellnessJob", OnCreated], Awaitable[ModelRun]]
 """Runs one job's whole check, calling back with each run it creates (see job_runner)."""
 
 
-def _check_deadline(value: object) -> float | None:
+def _check_deadline(value: float | None) -> float | None:
     return check_seconds("deadline", value)
 
 

@@ -13,16 +13,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
+from ._client import HeliosClient  # at run time too: typing.get_type_hints resolves it here
 from ._errors import InvalidInputError
 from ._fanout import WellnessJob
 from ._journal import Journal, JournalEntry, check_key
 from ._journal_steps import JournaledCheck, OnEntry
 from ._validation import check_seconds
-
-if TYPE_CHECKING:
-    from ._client import HeliosClient
 
 __all__ = ["run_journaled_check"]
 

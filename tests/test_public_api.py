@@ -147,6 +147,8 @@ for name in {names!r}:
             if callable(member) and getattr(member, "__annotations__", None):
                 typing.get_type_hints(member)
         assert pickle.loads(pickle.dumps(obj)) is obj
+    elif callable(obj) and getattr(obj, "__annotations__", None):
+        typing.get_type_hints(obj)  # a public function's hints resolve too
 print("ok")
 """
 
