@@ -208,7 +208,8 @@ class AiohttpTransport:
         are not followed, so the key can never travel to another host.
 
         Raises:
-            ClientClosedError: the transport was closed, or a borrowed session by its owner.
+            ClientClosedError: the transport was closed (before or during the request), or a
+                borrowed session by its owner.
             WrongEventLoopError: called from another event loop than the one it first ran in.
             PoolTimeoutError: no connection of the pool came free within ``timeouts.pool``.
             ConnectError: the connection could not be opened (the server never saw it).
@@ -277,6 +278,14 @@ class AiohttpTransport:
                         ) from None
                     reraise(exc, request, body, known[1])
                 deadline.end(None)
+        except Exception as exc:
+            if self._closed and not isinstance(exc, ClientClosedError):
+                # aclose() closed the connector under this request: the caller closed the
+                # client, nothing failed to connect, and a retry would be pointless.
+                raise ClientClosedError(
+                    "this HeliosClient was closed while the request was in flight"
+                ) from exc
+            raise
         finally:
             if slots is not None:
                 slots.release()
