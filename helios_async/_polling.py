@@ -146,6 +146,10 @@ def _strategies_of(policy: PollPolicy) -> _Strategies:
     return strategies
 
 
+LAST_LOOK_MARGIN = 0.02
+"""Seconds left spare after the last look's allowance: timers fire late and answers vary."""
+
+
 async def wait_until_finished(
     look: Callable[[], Awaitable[ModelRun]],
     policy: PollPolicy,
@@ -161,8 +165,8 @@ async def wait_until_finished(
     the error. A deadline already past raises at once, without a look. The first look comes
     after ``policy.first_delay()``; then tenacity's strategies, built once per policy, decide
     each next step (see the module docstring). When the policy's next look would fall past
-    the deadline, the pause is cut so that one last look, as long as the one before, ends
-    by the deadline; if that look still sees the run unfinished (or no look fits), the wait
+    the deadline, the pause is cut so that one last look, even twice as long as the one
+    before (plus ``LAST_LOOK_MARGIN``), ends by the deadline; if that look still sees the run unfinished (or no look fits), the wait
     sleeps out the time left: ``DeadlineExceededError`` is raised once the deadline has
     passed, never before.
 
@@ -201,7 +205,9 @@ async def wait_until_finished(
         state.upcoming_sleep = pause = wait(state)
         if stop(state):  # the policy's next look would fall past the deadline
             left = deadline - loop.time()
-            room = left - (loop.time() - began)  # for a look as long as this one
+            # Room for a look twice as long as this one, and a margin: a look cut at the
+            # deadline is a request the server got and the caller learns nothing from.
+            room = left - 2.0 * (loop.time() - began) - LAST_LOOK_MARGIN
             if last_chance or room <= 0.0:
                 if left > 0.0:
                     await sleep(left)  # the error comes once the deadline has passed

@@ -226,9 +226,10 @@ async def test_a_wait_pauses_by_the_policy_then_looks_once_more_by_the_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ):
     """Looks of 0.25 s, 1 s apart, ending at 0.25, 1.5, ..., 5.25 s; the policy's next look
-    would end at 6.5 s, past the 5.9 s deadline, so the pause is cut to 0.4 s for one last
-    look ending at 5.9 s; still running, so DeadlineExceededError, raised at the deadline,
-    with the last run seen."""
+    would end at 6.5 s, past the 5.9 s deadline, so the pause is cut to 0.13 s (0.65 s left,
+    less room for a look twice as long, less the 0.02 s margin) for one last look ending at
+    5.63 s; still running, so the wait sleeps out the rest and DeadlineExceededError comes
+    at the deadline, with the last run seen."""
     clock = Clock(monkeypatch)
     deadline = clock.now + 5.9
     policy = PollPolicy(first_interval=1.0, interval=1.0, jitter=0.0, sleep=clock)
@@ -236,7 +237,7 @@ async def test_a_wait_pauses_by_the_policy_then_looks_once_more_by_the_deadline(
     with pytest.raises(DeadlineExceededError) as caught:
         await wait(getter, policy, 5.9)
     assert getter.calls == 6
-    assert clock.sleeps == [1.0] * 4 + [pytest.approx(0.4)]
+    assert clock.sleeps == [1.0] * 4 + [pytest.approx(0.13), pytest.approx(0.27)]
     assert clock.now == pytest.approx(deadline)
     assert caught.value.last_run is not None
     assert caught.value.last_run.status is ModelRunStatus.RUNNING
@@ -255,16 +256,17 @@ async def test_the_last_look_before_the_deadline_can_still_see_the_run_finish(
 
 
 async def test_the_last_look_is_timed_to_end_by_the_deadline(monkeypatch: pytest.MonkeyPatch):
-    """Looks taking 0.2 s: the last pause leaves room for one more look as long, so it
-    ends by the deadline (here, exactly at it)."""
+    """Looks taking 0.2 s: the last pause leaves room for one more look twice as long and
+    the margin, so it ends 0.22 s before the deadline even if it runs slower."""
     clock = Clock(monkeypatch)
     deadline = clock.now + 2.0
     policy = PollPolicy(first_interval=1.0, interval=1.0, jitter=0.0, sleep=clock)
     getter = SlowRuns(clock, 0.2, a_run("RUNNING"))
     with pytest.raises(DeadlineExceededError):
         await wait(getter, policy, 2.0)
-    # looks end at 0.2 and 1.4; the next would end at 2.6: a 0.4 s pause, a look ending at 2.0
-    assert clock.sleeps == [1.0, pytest.approx(0.4)]
+    # looks end at 0.2 and 1.4; the next would end at 2.6: a 0.18 s pause, a look from 1.58
+    # to 1.78, then the rest slept out
+    assert clock.sleeps == [1.0, pytest.approx(0.18), pytest.approx(0.22)]
     assert getter.calls == 3
     assert clock.now == pytest.approx(deadline)
 
