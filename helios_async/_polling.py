@@ -166,9 +166,9 @@ async def wait_until_finished(
     after ``policy.first_delay()``; then tenacity's strategies, built once per policy, decide
     each next step (see the module docstring). When the policy's next look would fall past
     the deadline, the pause is cut so that one last look, even twice as long as the one
-    before (plus ``LAST_LOOK_MARGIN``), ends by the deadline; if that look still sees the run unfinished (or no look fits), the wait
-    sleeps out the time left: ``DeadlineExceededError`` is raised once the deadline has
-    passed, never before.
+    before (plus ``LAST_LOOK_MARGIN``), ends by the deadline; if that look still sees the
+    run unfinished (or no look fits), the wait sleeps out the time left:
+    ``DeadlineExceededError`` is raised once the deadline has passed, never before.
 
     Raises:
         DeadlineExceededError: ``phase == "poll"``, with the last run seen.
