@@ -75,13 +75,12 @@ async def exchange(
 async def _read_capped(
     response: aiohttp.ClientResponse, request: ApiRequest, max_response_bytes: int
 ) -> bytes:
-    """The body, up to ``max_response_bytes`` for a 2xx and 64 KiB for any other status
-    (kept on the error, cut there)."""
+    """The body of an answer that did not announce a length within bounds (``fetch`` reads
+    one that did at once): up to ``max_response_bytes`` for a 2xx and 64 KiB for any other
+    status (kept on the error, cut there)."""
     ok = 200 <= response.status < 300
     limit = max_response_bytes if ok else ERROR_BODY_LIMIT
     declared = response.content_length
-    if declared is not None and declared <= limit:
-        return await response.read()
     if ok and declared is not None:
         _too_large(response, request, f"announces {declared} bytes", max_response_bytes)
     parts: list[bytes] = []

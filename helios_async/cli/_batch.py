@@ -60,7 +60,7 @@ from ._output import (
     entry_record,
     failure_record,
 )
-from ._signals import DrainOnSignal, catching_signals, exit_status
+from ._signals import DrainOnSignal, catching_signals, exit_status, uncancel
 
 __all__ = ["batch_command", "run_batch"]
 
@@ -140,7 +140,7 @@ async def _run_batch(
             options, manifest, recorded, stats, stop, err=notes, client=client, journal=journal
         )
     except asyncio.CancelledError:
-        if stop.reason is None or _uncancel() > 0:
+        if stop.reason is None or uncancel() > 0:
             cancelled = True
             raise  # cancelled by someone else: theirs to handle, once the summary is out
     finally:
@@ -305,8 +305,3 @@ def _count(stats: BatchStats, record: dict[str, Any]) -> None:
     stats.failures[error["type"] + (f" {code}" if code else "")] += 1
     if record["journal"] == JobState.UNKNOWN:
         stats.unknown.append(f"line {record['line']}")
-
-
-def _uncancel() -> int:
-    task = asyncio.current_task()
-    return task.uncancel() if task is not None else 0

@@ -33,7 +33,7 @@ from helios_async import (
 
 from ._args import create_cells
 from ._manifest import create_fields
-from ._signals import CancelOnSignal, catching_signals, exit_status
+from ._signals import CancelOnSignal, catching_signals, exit_status, uncancel
 from ._streams import read_stdin_recording
 from ._tables import format_run
 from ._target import command_client
@@ -94,7 +94,7 @@ async def check_command(args: argparse.Namespace, out: TextIO) -> int:
                 print_run(exc.run, True, out)
             raise
         except asyncio.CancelledError:
-            if stop.received is None or _uncancel() > 0:
+            if stop.received is None or uncancel() > 0:
                 raise
             return _interrupted(stop.received, progress.run_id, args, out)
     print_run(run, args.json, out)
@@ -115,7 +115,7 @@ async def get_command(args: argparse.Namespace, out: TextIO) -> int:
             async with command_client(args, hooks=Hooks(on_poll=progress.seen)) as client:
                 run = await client.wait_for_model_run(args.run_id, timeout=args.timeout)
         except asyncio.CancelledError:
-            if stop.received is None or _uncancel() > 0:
+            if stop.received is None or uncancel() > 0:
                 raise
             return _interrupted(stop.received, args.run_id, args, out)
     print_run(run, args.json, out)
@@ -153,11 +153,6 @@ def print_interrupted(
     """The ``--json`` answer of an interrupted command: ``{"interrupted": {...}}``."""
     answer = {"signal": _SIGNALS[name], "model_run_id": run_id, "resume": resume}
     print(json.dumps({"interrupted": answer}, indent=2), file=out, flush=True)
-
-
-def _uncancel() -> int:
-    task = asyncio.current_task()
-    return task.uncancel() if task is not None else 0
 
 
 def print_run(run: ModelRun, as_json: bool, out: TextIO) -> None:

@@ -26,6 +26,7 @@ __all__ = [
     "DrainOnSignal",
     "catching_signals",
     "exit_status",
+    "uncancel",
 ]
 
 SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
@@ -98,3 +99,10 @@ class DrainOnSignal:
         self.reason = name
         if self._task is not None:
             self._task.cancel()
+
+
+def uncancel() -> int:
+    """Take back the current task's cancellation a signal handler asked for; returns the
+    cancellations still pending (above 0: someone else cancelled too, theirs to handle)."""
+    task = asyncio.current_task()
+    return task.uncancel() if task is not None else 0
